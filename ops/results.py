@@ -1,0 +1,248 @@
+"""Plain results: what the engine hands to every front end.
+
+Every result is a frozen dataclass of plain Python values (numbers, strings, nested
+lists), so one result feeds a widget, a JSON dump and a test assertion alike.
+Tensors appear as :class:`TensorData`: the value as nested lists (``float('nan')``
+and ``float('inf')`` kept as floats), plus dtype and shape. Only :func:`to_jsonable`
+turns non-finite numbers into the strings ``"nan"``, ``"inf"``, ``"-inf"``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+
+Nested = Any  # a number, a bool, or a (nested) list of them
+
+
+@dataclass(frozen=True)
+class TensorData:
+    """A tensor as plain data."""
+
+    value: Nested
+    dtype: str  # "float32", "int64", "bool", ...
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class InputValue:
+    """One input of a run: the text it came from and the tensor it became."""
+
+    name: str
+    text: str
+    tensor: TensorData
+    requires_grad: bool
+
+
+@dataclass(frozen=True)
+class OutputValue:
+    """The forward result and the node that produced it (``None`` if it has no ``grad_fn``)."""
+
+    tensor: TensorData
+    grad_fn: str | None
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One entry of a node's ``next_functions``.
+
+    Attributes:
+        node: The name of the next node (``"AccumulateGrad"``), or ``None`` for a
+            constant that needs no gradient.
+        input: The run's input this edge leads to, when it is a leaf's ``AccumulateGrad``.
+    """
+
+    node: str | None
+    input: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node executed by the autograd engine, in the engine's own order.
+
+    Attributes:
+        index: 0-based position in execution order.
+        node: The node's class name (``"ExpBackward0"``, ``"AccumulateGrad"``).
+        grad_outputs: Gradients flowing into the node (w.r.t. its forward outputs);
+            ``None`` where the engine passed none.
+        grad_inputs: Gradients the node sends on (w.r.t. its forward inputs), one per edge.
+        saved: The node's ``_saved_*`` attributes, name without the prefix; tensors as
+            :class:`TensorData`, other values plain.
+        next: Where each outgoing gradient goes, aligned with ``grad_inputs``.
+        leaf: For an ``AccumulateGrad`` node, the input whose ``.grad`` it fills.
+        rule: A one-line description of the node's local derivative, if known.
+    """
+
+    index: int
+    node: str
+    grad_outputs: tuple[TensorData | None, ...]
+    grad_inputs: tuple[TensorData | None, ...]
+    saved: dict[str, Any] = field(default_factory=dict)
+    next: tuple[Edge, ...] = ()
+    leaf: str | None = None
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
+class GradResult:
+    """The whole answer for one target and one set of inputs.
+
+    Attributes:
+        target: A catalog name (``"exp"``) or the expression text as typed.
+        expression: A readable call, e.g. ``"exp(input)"``.
+        inputs: Every input by name, in the op's order.
+        output: The forward result, or ``None`` if the forward pass itself raised.
+        differentiable: Whether a gradient reached at least one input.
+        reason: Why not, when not differentiable; quotes torch's own error text where torch raised.
+        grads: Each input's ``.grad`` after backward (``None`` if it got none).
+        grad_output: The upstream gradient ``v`` that was fed to ``backward``.
+        steps: The recorded backward nodes in execution order.
+        formula: The symbolic derivative, when one can be given.
+        notes: Extra plain-language facts (subgradient conventions, NaN from a branch not taken).
+        extras: Named derived tensors an op wants shown (``sgd_l1_step``: the data
+            gradient, the L1 term's share, the updated parameter).
+    """
+
+    target: str
+    expression: str
+    inputs: dict[str, InputValue]
+    output: OutputValue | None
+    differentiable: bool
+    reason: str | None
+    grads: dict[str, TensorData | None]
+    grad_output: TensorData | None
+    steps: tuple[Step, ...]
+    formula: str | None = None
+    notes: tuple[str, ...] = ()
+    extras: dict[str, TensorData] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON contract of ``gradtui grad --json`` (see README)."""
+        return to_jsonable(
+            {
+                "target": self.target,
+                "expression": self.expression,
+                "inputs": {
+                    n: {
+                        "value": i.tensor.value,
+                        "dtype": i.tensor.dtype,
+                        "shape": list(i.tensor.shape),
+                        "requires_grad": i.requires_grad,
+                    }
+                    for n, i in self.inputs.items()
+                },
+                "output": None
+                if self.output is None
+                else {
+                    "value": self.output.tensor.value,
+                    "dtype": self.output.tensor.dtype,
+                    "shape": list(self.output.tensor.shape),
+                    "grad_fn": self.output.grad_fn,
+                },
+                "differentiable": self.differentiable,
+                "reason": self.reason,
+                "grads": {n: None if g is None else g.value for n, g in self.grads.items()},
+                "grad_output": None if self.grad_output is None else self.grad_output.value,
+                "steps": [
+                    {
+                        "index": s.index,
+                        "node": s.node,
+                        "grad_outputs": [None if g is None else g.value for g in s.grad_outputs],
+                        "grad_inputs": [None if g is None else g.value for g in s.grad_inputs],
+                        "saved": {
+                            k: v.value if isinstance(v, TensorData) else v
+                            for k, v in s.saved.items()
+                        },
+                        "next": [{"node": e.node, "input": e.input} for e in s.next],
+                        "leaf": s.leaf,
+                    }
+                    for s in self.steps
+                ],
+                "formula": self.formula,
+                "notes": list(self.notes),
+                "extras": {k: v.value for k, v in self.extras.items()},
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Kink:
+    """A point where the one-sided numeric slopes disagree.
+
+    Attributes:
+        x: Where.
+        df: The derivative PyTorch actually returns there.
+        left: The numeric slope from the left.
+        right: The numeric slope from the right.
+    """
+
+    x: float
+    df: float
+    left: float
+    right: float
+
+
+@dataclass(frozen=True)
+class Curve:
+    """f and f' sampled along one variable.
+
+    For an elementwise op the variable is the whole input, and ``f``/``df`` are the
+    op and its derivative. Otherwise one element of the input is set to t and the
+    curve is L(t) = <v, f(inputs)>, with dL/dt.
+
+    Attributes:
+        target: As in :class:`GradResult`.
+        var: The input varied (``"input"``), with the element index when not elementwise.
+        x: Sample points.
+        f, df: Values and autograd derivative at each point (``nan`` is a gap).
+        df_numeric: float64 central differences at each point.
+        d2f: Second derivative, when asked for.
+        kinks: Points where the function has a kink or jump.
+        marks: The current input values of ``var`` (for marking on the plot).
+        label: What is plotted, e.g. ``"exp(input)"`` or ``"L(t) = <v, f>"``.
+    """
+
+    target: str
+    var: str
+    x: list[float]
+    f: list[float]
+    df: list[float]
+    df_numeric: list[float]
+    d2f: list[float] | None
+    kinks: tuple[Kink, ...]
+    marks: tuple[float, ...] = ()
+    label: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON contract of ``gradtui plot --json`` (see README)."""
+        out: dict[str, Any] = {
+            "var": self.var,
+            "x": self.x,
+            "f": self.f,
+            "df": self.df,
+            "df_numeric": self.df_numeric,
+            "kinks": [{"x": k.x, "df": k.df, "left": k.left, "right": k.right} for k in self.kinks],
+        }
+        if self.d2f is not None:
+            out["d2f"] = self.d2f
+        return to_jsonable(out)
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Map non-finite floats to ``"nan"``/``"inf"``/``"-inf"``, tuples to lists, recursively."""
+    if isinstance(obj, float):
+        if math.isnan(obj):
+            return "nan"
+        if math.isinf(obj):
+            return "inf" if obj > 0 else "-inf"
+        return obj
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, TensorData):
+        return to_jsonable(obj.value)
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in fields(obj)}
+    return obj
