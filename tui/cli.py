@@ -1,0 +1,309 @@
+"""The ``gradtui`` command line: a thin front over ``ops`` (and the app).
+
+``gradtui [OP] [--set NAME=TEXT]...`` opens the Textual app; ``gradtui ops``,
+``gradtui grad`` and ``gradtui plot`` answer from a shell or a pipe, as text or as
+JSON (the contract is in the README). Bad input exits 2 with one ``error: …`` line
+on stderr (or ``{"error": …}`` on stdout under ``--json``); nothing ever prints a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+COMMANDS = ("ops", "grad", "plot", "demo")
+
+
+class UsageError(Exception):
+    """A command line that cannot be understood (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _add_inputs(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NAME=TEXT",
+        help="set an input, in the input language (e.g. --set input='[1., 2.]')",
+    )
+    p.add_argument(
+        "--grad-output", metavar="TEXT", help="upstream gradient v fed to backward (default: ones)"
+    )
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None)
+
+
+def build_parsers() -> dict[str, argparse.ArgumentParser]:
+    """One parser per command (``app`` is the bare ``gradtui [OP]`` form)."""
+    app = _Parser(
+        prog="gradtui",
+        description="A terminal gradient explorer for PyTorch. "
+        "Commands: gradtui ops | grad TARGET | plot TARGET | demo [SCRIPT]. "
+        "With no command, opens the app.",
+    )
+    app.add_argument("op", nargs="?", default="exp", help="op to open on (default: exp)")
+    app.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=TEXT")
+    app.add_argument("--no-mouse", action="store_true", help="turn mouse reporting off")
+
+    ops_p = _Parser(prog="gradtui ops", description="List the op catalog.")
+    ops_p.add_argument("--json", action="store_true")
+
+    grad = _Parser(
+        prog="gradtui grad",
+        description="Run one op or expression forward and backward with PyTorch and show "
+        "every backward step, the leaf gradients and why a gradient is missing.",
+    )
+    grad.add_argument("target", help="a catalog op name (exp) or an expression (x**2 * sin(x))")
+    _add_inputs(grad)
+    grad.add_argument("--json", action="store_true")
+
+    plot = _Parser(
+        prog="gradtui plot", description="Plot f and f' of an op along one variable (ASCII)."
+    )
+    plot.add_argument("target")
+    _add_inputs(plot)
+    plot.add_argument("--var", help="input to vary (default: the first differentiable one)")
+    plot.add_argument("--range", dest="range_", metavar="A:B", help="range of the variable")
+    plot.add_argument("--points", type=int, default=201)
+    plot.add_argument("--width", type=int, default=None)
+    plot.add_argument("--height", type=int, default=None)
+    plot.add_argument("--d2", action="store_true", help="also plot f''")
+    plot.add_argument("--json", action="store_true")
+    return {"app": app, "ops": ops_p, "grad": grad, "plot": plot}
+
+
+def parse_sets(sets: Sequence[str]) -> dict[str, str]:
+    """``["x=[1, 2]", ...]`` → ``{"x": "[1, 2]"}``; refuses a missing ``=`` or name."""
+    values: dict[str, str] = {}
+    for item in sets:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--set expects NAME=TEXT, got {item!r}")
+        values[name] = text
+    return values
+
+
+def _emit_error(message: str, as_json: bool) -> int:
+    """Print one error line (or JSON object) and return the bad-input status, 2."""
+    if as_json:
+        print(json.dumps({"error": message}))
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+# --- commands -------------------------------------------------------------------
+
+
+def cmd_ops(args: argparse.Namespace) -> int:
+    from ops.catalog import by_category
+
+    groups = by_category()
+    if args.json:
+        out = [
+            {
+                "name": spec.name,
+                "category": category,
+                "inputs": [
+                    {
+                        "name": i.name,
+                        "default": i.default,
+                        "requires_grad": i.requires_grad,
+                        "kind": i.kind,
+                    }
+                    for i in spec.inputs
+                ],
+                "rule": spec.rule,
+                "elementwise": spec.elementwise,
+                "summary": spec.summary,
+            }
+            for category, specs in groups
+            for spec in specs
+        ]
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    for category, specs in groups:
+        print(f"{category}:")
+        width = max(len(s.call_text()) for s in specs)
+        for spec in specs:
+            print(f"  {spec.call_text():<{width}}  {spec.rule}")
+        print()
+    return 0
+
+
+def format_grad(result: Any) -> str:
+    """The text report of ``gradtui grad``."""
+    from ops.display import format_value
+
+    lines = [result.expression]
+    for name, inp in result.inputs.items():
+        grad_note = "requires_grad" if inp.requires_grad else "no grad"
+        lines.append(
+            f"  {name:<8} = {format_value(inp.tensor.value)}  ({inp.tensor.dtype}, {grad_note})"
+        )
+    if result.output is not None:
+        fn = result.output.grad_fn or "None"
+        lines.append(
+            f"  {'output':<8} = {format_value(result.output.tensor.value)}  "
+            f"({result.output.tensor.dtype}, grad_fn={fn})"
+        )
+    if result.grad_output is not None:
+        lines.append(f"  {'v':<8} = {format_value(result.grad_output.value)}")
+    lines.append("")
+    if result.differentiable:
+        lines.append("differentiable: yes")
+    else:
+        lines.append("differentiable: no")
+    if result.reason:
+        lines.append(f"  why: {result.reason}")
+    if result.steps:
+        lines.append("")
+        lines.append("backward, in the engine's order:")
+        for step in result.steps:
+            title = step.node + (f" ({step.leaf})" if step.leaf else "")
+            lines.append(f"  [{step.index}] {title}")
+            for g in step.grad_outputs:
+                lines.append(f"        in   {format_value(g.value) if g is not None else 'None'}")
+            for g, edge in zip(step.grad_inputs, step.next, strict=False):
+                dest = edge.node or "(no grad needed)"
+                if edge.input:
+                    dest += f" ({edge.input})"
+                shown = format_value(g.value) if g is not None else "None"
+                lines.append(f"        out  {shown}  → {dest}")
+            if step.leaf is None and len(step.grad_inputs) > len(step.next):
+                for g in step.grad_inputs[len(step.next) :]:
+                    lines.append(f"        out  {format_value(g.value) if g is not None else 'None'}")
+            for key, val in step.saved.items():
+                lines.append(f"        saved {key} = {format_value(val)}")
+            if step.rule:
+                lines.append(f"        rule {step.rule}")
+    lines.append("")
+    lines.append("gradients:")
+    for name, g in result.grads.items():
+        lines.append(f"  {name}.grad = {format_value(g.value) if g is not None else 'None'}")
+    for key, val in result.extras.items():
+        lines.append(f"  {key} = {format_value(val)}")
+    if result.formula:
+        lines.append("")
+        lines.append(f"formula: {result.formula}")
+    for note in result.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def cmd_grad(args: argparse.Namespace) -> int:
+    from ops.run import run
+
+    result = run(
+        args.target,
+        parse_sets(args.sets),
+        grad_output=args.grad_output,
+        dtype=args.dtype or "float32",
+    )
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        print(format_grad(result))
+    return 0
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from ops.curves import parse_range, sample_curve
+
+    lo = hi = None
+    if args.range_:
+        lo, hi = parse_range(args.range_)
+    if not 2 <= args.points <= 100_000:
+        raise UsageError("--points must be between 2 and 100000")
+    curve = sample_curve(
+        args.target,
+        parse_sets(args.sets),
+        var=args.var,
+        lo=lo,
+        hi=hi,
+        points=args.points,
+        second=args.d2,
+        grad_output=args.grad_output,
+    )
+    if args.json:
+        print(json.dumps(curve.to_json(), ensure_ascii=False))
+        return 0
+    from tui.plotting import render_curve
+
+    cols, rows = os.get_terminal_size(1) if sys.stdout.isatty() else (80, 24)
+    width = args.width or min(cols, 100)
+    height = args.height or max(min(rows - 4, 24), 10)
+    if not (20 <= width <= 1000 and 6 <= height <= 500):
+        raise UsageError("--width must be 20..1000 and --height 6..500")
+    print(curve.label or curve.target)
+    print(render_curve(curve, width, height, color=_use_color(), show_d2=args.d2))
+    for k in curve.kinks:
+        print(
+            f"kink at {curve.var}={k.x:.6g}: torch returns f′={k.df:.6g} "
+            f"(left slope {k.left:.6g}, right slope {k.right:.6g})"
+        )
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "the app needs a terminal; for a pipe use `gradtui grad TARGET` or `gradtui plot TARGET`"
+        )
+    from tui.app import run_app
+
+    return run_app(args.op, parse_sets(args.sets), mouse=not args.no_mouse) or 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gradtui`` console script; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv and argv[0] in COMMANDS else "app"
+    rest = argv[1:] if command != "app" else argv
+    as_json = "--json" in rest
+    if command == "demo":
+        from tui.demo import main as demo_main
+
+        return demo_main(rest)
+    parser = build_parsers()[command]
+    try:
+        args = parser.parse_args(rest)
+        handler = {"app": cmd_app, "ops": cmd_ops, "grad": cmd_grad, "plot": cmd_plot}[command]
+        return handler(args)
+    except UsageError as exc:
+        return _emit_error(f"{exc} (see `{parser.prog} --help`)", as_json)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence: no tracebacks
+        from ops.errors import InputError
+
+        if isinstance(exc, InputError):
+            return _emit_error(str(exc), as_json)
+        _emit_error(f"internal error ({type(exc).__name__}): {exc}", as_json)
+        return 1
+
+
+def run() -> None:
+    """Console-script wrapper: exit with :func:`main`'s status."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,164 @@
+"""Render a :class:`ops.results.Curve` to text with plotext's public API.
+
+One renderer serves the CLI (``gradtui plot``) and the TUI's plot widget, so both
+show the same picture. plotext keeps its figure in module-global state, so every
+render holds one lock; the result is a plain string (with ANSI colour codes when
+``color`` is true) that callers are expected to cache.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterator, Sequence
+
+from ops.results import Curve
+
+_LOCK = threading.Lock()
+
+#: plotext colour names per layer and theme (16-colour safe).
+PALETTES: dict[str, dict[str, str]] = {
+    "dark": {"f": "cyan", "df": "orange", "d2f": "magenta", "num": "red", "kink": "red", "mark": "green"},
+    "light": {"f": "blue", "df": "red", "d2f": "magenta", "num": "black", "kink": "red", "mark": "green"},
+}
+
+#: A numeric slope that differs from autograd's by more than this (relative) is drawn.
+DISAGREE_RTOL = 1e-3
+
+
+def _finite_runs(xs: Sequence[float], ys: Sequence[float]) -> Iterator[tuple[list[float], list[float]]]:
+    """Split a series at non-finite values, so NaN and inf become gaps."""
+    run_x: list[float] = []
+    run_y: list[float] = []
+    for x, y in zip(xs, ys, strict=False):
+        if isinstance(y, float) and not math.isfinite(y):
+            if run_x:
+                yield run_x, run_y
+            run_x, run_y = [], []
+        else:
+            run_x.append(x)
+            run_y.append(y)
+    if run_x:
+        yield run_x, run_y
+
+
+def disagreements(curve: Curve) -> tuple[list[float], list[float]]:
+    """Points where the float64 central difference disagrees with autograd's f'."""
+    xs: list[float] = []
+    ys: list[float] = []
+    kink_xs = [k.x for k in curve.kinks]
+    step = (curve.x[-1] - curve.x[0]) / max(len(curve.x) - 1, 1) if curve.x else 0.0
+    for x, d, n in zip(curve.x, curve.df, curve.df_numeric, strict=False):
+        if not (math.isfinite(d) and math.isfinite(n)):
+            continue
+        if abs(d - n) <= DISAGREE_RTOL * max(1.0, abs(d), abs(n)):
+            continue
+        if any(abs(x - k) <= 1.5 * step for k in kink_xs):
+            continue  # at a kink the two sides disagree by definition; the kink marker says so
+        xs.append(x)
+        ys.append(n)
+    return xs, ys
+
+
+def _series(xs: Sequence[float], ys: Sequence[float], label: str, color: str) -> None:
+    import plotext as plt
+
+    first = True
+    for rx, ry in _finite_runs(xs, ys):
+        plt.plot(rx, ry, marker="braille", color=color, label=label if first else "")
+        first = False
+
+
+def render_curve(
+    curve: Curve,
+    width: int,
+    height: int,
+    *,
+    color: bool,
+    show_d2: bool = False,
+    show_numeric: bool = True,
+    theme: str = "dark",
+) -> str:
+    """Draw f, f' and the chosen overlays of ``curve`` into a ``width`` x ``height`` text box.
+
+    Args:
+        curve: The sampled curve.
+        width: Columns available.
+        height: Rows available.
+        color: Keep ANSI colour codes; without it the text is plain.
+        show_d2: Draw f'' when the curve has it.
+        show_numeric: Mark points where the numeric check disagrees with autograd.
+        theme: ``"dark"`` or ``"light"``: picks line colours that read on that background.
+
+    Returns:
+        The plot as lines joined by ``\\n``.
+    """
+    import plotext as plt
+
+    pal = PALETTES.get(theme, PALETTES["dark"])
+    width = max(int(width), 20)
+    height = max(int(height), 6)
+    with _LOCK:
+        plt.clear_figure()
+        plt.plot_size(width, height)
+        plt.theme("clear")
+        _series(curve.x, curve.f, "f", pal["f"])
+        _series(curve.x, _break_at_kinks(curve), "f′", pal["df"])
+        if show_d2 and curve.d2f is not None:
+            _series(curve.x, curve.d2f, "f″", pal["d2f"])
+        if show_numeric:
+            nx, ny = disagreements(curve)
+            if nx:
+                plt.scatter(nx, ny, marker="x", color=pal["num"], label="numeric≠")
+        if curve.kinks:
+            kx = [k.x for k in curve.kinks]
+            ky = [k.df for k in curve.kinks]
+            plt.scatter(kx, ky, marker="◆", color=pal["kink"], label="kink: torch f′")
+        if curve.marks:
+            fx = dict(zip(curve.x, curve.f, strict=False))
+            mx, my = [], []
+            for m in curve.marks:
+                y = fx.get(m)
+                if y is None:
+                    y = _interp(curve.x, curve.f, m)
+                if y is not None and math.isfinite(y):
+                    mx.append(m)
+                    my.append(y)
+            if mx:
+                plt.scatter(mx, my, marker="●", color=pal["mark"], label="inputs")
+        plt.xlabel(curve.var)
+        text = plt.build()
+        plt.clear_figure()
+    if not color:
+        text = plt.uncolorize(text)
+    return "\n".join(line.rstrip() for line in text.splitlines())
+
+
+def _break_at_kinks(curve: Curve) -> list[float]:
+    """f' with the samples next to each kink blanked, so a jump in f' is not drawn as a wall."""
+    df = list(curve.df)
+    if not curve.kinks or len(curve.x) < 2:
+        return df
+    step = (curve.x[-1] - curve.x[0]) / (len(curve.x) - 1)
+    for k in curve.kinks:
+        for i, x in enumerate(curve.x):
+            if abs(x - k.x) <= 0.51 * step:
+                df[i] = math.nan
+    return df
+
+
+def _interp(xs: Sequence[float], ys: Sequence[float], x: float) -> float | None:
+    """Linear interpolation of ``ys`` at ``x``; ``None`` outside the range."""
+    if not xs or x < xs[0] or x > xs[-1]:
+        return None
+    lo, hi = 0, len(xs) - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if xs[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    x0, x1, y0, y1 = xs[lo], xs[hi], ys[lo], ys[hi]
+    if x1 == x0:
+        return y0
+    return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
