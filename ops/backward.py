@@ -1,0 +1,179 @@
+"""The recorder: PyTorch's own backward pass, written down node by node.
+
+Nothing here computes a gradient. :func:`record_backward` hangs a pre-hook and a
+post-hook on every node of the graph (``AccumulateGrad`` included), lets
+``torch.autograd.backward`` run, and keeps what the engine itself passed through each
+node, in the order the engine ran them. So what a front end shows as "step 3" is what
+PyTorch really did third, not a re-derivation that could disagree with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ops.results import Edge, Step, TensorData
+from ops.tensors import to_data
+
+__all__ = ["graph_nodes", "record_backward", "saved_values", "to_data"]
+
+_SAVED = "_saved_"
+
+
+def graph_nodes(root: Any) -> list[Any]:
+    """Every node reachable from ``root`` through ``next_functions``, each once.
+
+    Args:
+        root: A ``grad_fn`` (or ``None``, which gives an empty list).
+
+    Returns:
+        The nodes in depth-first discovery order (not execution order; that only the
+        engine knows, which is why the recorder uses hooks).
+    """
+    nodes: list[Any] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        nodes.append(node)  # keeps the node alive, so its id() cannot be reused meanwhile
+        stack.extend(fn for fn, _ in reversed(node.next_functions))
+    return nodes
+
+
+def _plain(value: Any) -> Any:
+    """A saved value as plain data: tensors as TensorData, sequences as tuples."""
+    if isinstance(value, torch.Tensor):
+        return to_data(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (tuple, list)):  # torch.Size is a tuple
+        return tuple(_plain(v) for v in value)
+    return str(value)  # dtype, device, layout, SymInt...: their printed form
+
+
+def saved_values(node: Any) -> dict[str, Any]:
+    """A node's ``_saved_*`` attributes, name without the prefix, values as plain data.
+
+    Must be read before the node runs: the engine frees saved tensors afterwards. An
+    attribute torch refuses to give is recorded as its error text.
+    """
+    saved: dict[str, Any] = {}
+    for attr in dir(node):
+        if not attr.startswith(_SAVED):
+            continue
+        try:
+            saved[attr[len(_SAVED) :]] = _plain(getattr(node, attr))
+        except RuntimeError as exc:  # e.g. a tensor already freed
+            saved[attr[len(_SAVED) :]] = f"<unavailable: {exc}>"
+    return saved
+
+
+def _grads(grads: tuple[Any, ...]) -> tuple[TensorData | None, ...]:
+    return tuple(None if g is None else to_data(g) for g in grads)
+
+
+@dataclass
+class _Record:
+    """What the hooks saw for one node (mutable while the engine runs)."""
+
+    node: Any
+    grad_outputs: tuple[TensorData | None, ...]
+    saved: dict[str, Any]
+    grad_inputs: tuple[TensorData | None, ...] = ()
+
+
+def _leaf_name(node: Any, leaves: Mapping[str, torch.Tensor]) -> str | None:
+    """The run's name for the tensor an ``AccumulateGrad`` node fills, by identity."""
+    variable = getattr(node, "variable", None)
+    if variable is None:
+        return None
+    for name, leaf in leaves.items():
+        if variable is leaf:
+            return name
+    return None
+
+
+def record_backward(
+    output: torch.Tensor,
+    grad_output: torch.Tensor,
+    leaves: Mapping[str, torch.Tensor],
+    *,
+    rules: Mapping[str, str] | None = None,
+) -> tuple[Step, ...]:
+    """Run ``torch.autograd.backward(output, grad_output)`` and record every node it runs.
+
+    Args:
+        output: The forward result; its ``grad_fn`` is the graph's root.
+        grad_output: The upstream gradient ``v`` (same shape as ``output``).
+        leaves: The run's inputs by name, so ``AccumulateGrad`` steps and edges can say
+            which input's ``.grad`` they fill (matched by tensor identity).
+        rules: Optional one-line derivative rules by node name (``"ExpBackward0"``).
+
+    Returns:
+        One :class:`Step` per executed node, in the engine's execution order (the order
+        the pre-hooks fired). The leaves' ``.grad`` are filled as by a plain backward.
+
+    Raises:
+        RuntimeError: Whatever torch raises (e.g. no ``grad_fn``); hooks are removed first.
+    """
+    rules = rules or {}
+    records: dict[int, _Record] = {}
+    order: list[int] = []
+    handles: list[Any] = []
+
+    def prehook(node: Any) -> Any:
+        def hook(grad_outputs: tuple[Any, ...]) -> None:
+            records[id(node)] = _Record(node, _grads(grad_outputs), saved_values(node))
+            order.append(id(node))
+
+        return hook
+
+    def posthook(node: Any) -> Any:
+        def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
+            record = records.get(id(node))
+            if record is not None:
+                record.grad_inputs = _grads(grad_inputs)
+
+        return hook
+
+    nodes = graph_nodes(output.grad_fn)
+    try:
+        for node in nodes:
+            handles.append(node.register_prehook(prehook(node)))
+            handles.append(node.register_hook(posthook(node)))
+        torch.autograd.backward(output, grad_output)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+    steps = []
+    for index, key in enumerate(order):
+        record = records[key]
+        node = record.node
+        name = type(node).__name__
+        edges = tuple(
+            Edge(
+                node=None if fn is None else type(fn).__name__,
+                input=None if fn is None else _leaf_name(fn, leaves),
+            )
+            for fn, _ in node.next_functions
+        )
+        steps.append(
+            Step(
+                index=index,
+                node=name,
+                grad_outputs=record.grad_outputs,
+                grad_inputs=record.grad_inputs,
+                saved=record.saved,
+                next=edges,
+                leaf=_leaf_name(node, leaves),
+                rule=rules.get(name),
+            )
+        )
+    return tuple(steps)
