@@ -1,0 +1,716 @@
+"""The gradtui app: pick an op, edit its inputs, step through the real backward pass.
+
+The app wires four panels (:mod:`tui.widgets`) with messages and sends every edit to the
+engine (:mod:`ops`) in a thread worker, so keys are answered while torch computes.
+Nothing here imports torch at module level: the first screen paints, then a worker
+imports the engine (and with it torch) and computes the opening op.
+
+Every computation is a numbered request. A newer request cancels the older worker and
+any answer that arrives for an older number is dropped, so the screen always shows the
+newest edit. An edit the engine refuses leaves the last good result on screen, marked
+stale, with the engine's message under the field that caused it.
+
+The methods a script needs (the demo, the benchmarks, the fuzzer) are public:
+:meth:`GradApp.select_op`, :meth:`GradApp.select_expression`, :meth:`GradApp.set_input`,
+:meth:`GradApp.step`, :meth:`GradApp.toggle_layer`, :meth:`GradApp.show_view` and
+:meth:`GradApp.settle`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.message import Message
+from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
+
+from ops.errors import InputError
+from ops.results import Curve, GradResult
+from tui.commands import GradCommands, PaletteCommand
+from tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, FieldSpec, InputsPanel
+from tui.widgets.op_picker import EXPRESSION_ID, OpPicker
+from tui.widgets.plot import PlotPanel
+from tui.widgets.status import StatusLine
+from tui.widgets.stepper import StepList, StepperPanel
+
+MIN_WIDTH, MIN_HEIGHT = 60, 20
+"""Below this the app shows "terminal too small" instead of a broken layout."""
+WIDE_WIDTH, WIDE_HEIGHT = 120, 32
+"""From this size on the stepper and the plot are side by side; below, one at a time."""
+DEFAULT_EXPRESSION = "x * exp(-x)"
+"""What "custom expression" starts with."""
+LAYERS = ("d2", "numeric")
+"""Plot layers that can be toggled: f″ and the numeric check."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One computation: a target, the texts of its inputs and the upstream gradient."""
+
+    seq: int
+    target: str
+    texts: dict[str, str]
+    v_text: str
+    second: bool
+    reset: bool
+
+
+class EngineLoaded(Message):
+    """torch and the engine are imported; the catalog is ready."""
+
+    def __init__(self, groups: list[tuple[str, list[tuple[str, str]]]], hints: dict) -> None:
+        super().__init__()
+        self.groups = groups
+        self.hints = hints
+
+
+class EngineFailed(Message):
+    """The engine could not be imported (a broken torch install)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
+@dataclass
+class Computed(Message):
+    """The answer to a :class:`Request`: fields to show, and a result or an error."""
+
+    seq: int
+    target: str
+    fields: list[FieldSpec]
+    reset: bool
+    result: GradResult | None = None
+    error: InputError | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class CurveDone(Message):
+    """The curve for a :class:`Request` (or why there is none)."""
+
+    seq: int
+    curve: Curve | None = None
+    message: str | None = None
+
+
+@dataclass
+class _State:
+    """What the app is showing, as plain values (handy in tests and scripts)."""
+
+    target: str
+    expression_mode: bool = False
+    last_expression: str = DEFAULT_EXPRESSION
+    result: GradResult | None = None
+    curve: Curve | None = None
+    stale: bool = False
+    memory: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+class GradApp(App[int]):
+    """gradtui's Textual app.
+
+    Args:
+        op: The op (a catalog name) or expression to open on.
+        values: Input texts to start with, by name (``"v"`` is the upstream gradient).
+        mouse: Whether the app may turn on mouse reporting (only used by :func:`run_app`).
+        cursor_blink: Whether text cursors blink (tests turn it off for stable snapshots).
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "gradtui"
+    AUTO_FOCUS = "#step-list"
+    COMMANDS = App.COMMANDS | {GradCommands}
+
+    BINDINGS: list[BindingType] = [
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            show=False,
+            priority=True,
+            tooltip="Quit gradtui (works even inside a text field).",
+            id="gradtui.quit_ctrl_q",
+        ),
+        Binding(
+            "n",
+            "step(1)",
+            "Next",
+            tooltip="Next backward step (in the autograd engine's own order).",
+            id="gradtui.next_step",
+        ),
+        Binding(
+            "p",
+            "step(-1)",
+            "Prev",
+            tooltip="Previous backward step.",
+            id="gradtui.prev_step",
+        ),
+        Binding(
+            "slash",
+            "focus_filter",
+            "Filter",
+            key_display="/",
+            tooltip="Type to filter the op list; Enter picks the highlighted op.",
+            id="gradtui.filter",
+        ),
+        Binding(
+            "l",
+            "toggle_view",
+            "View",
+            tooltip="Show the plot or the backward steps (when both do not fit).",
+            id="gradtui.toggle_view",
+        ),
+        Binding(
+            "d",
+            "toggle_layer('d2')",
+            "f″",
+            tooltip="Show or hide the second derivative f″ in the plot.",
+            id="gradtui.toggle_d2",
+        ),
+        Binding(
+            "c",
+            "toggle_layer('numeric')",
+            "Check",
+            tooltip="Show or hide where a float64 numeric derivative disagrees with autograd.",
+            id="gradtui.toggle_numeric",
+        ),
+        Binding(
+            "escape",
+            "focus_steps",
+            "Steps",
+            show=False,
+            tooltip="Leave a text field and go back to the backward steps.",
+            id="gradtui.focus_steps",
+        ),
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            key_display="?",
+            tooltip="Keys, the input language and what each panel means.",
+            id="gradtui.help",
+        ),
+        Binding(
+            "f1",
+            "help",
+            "Help",
+            show=False,
+            tooltip="Keys, the input language and what each panel means.",
+            id="gradtui.help_f1",
+        ),
+        Binding("q", "quit", "Quit", tooltip="Quit gradtui.", id="gradtui.quit"),
+    ]
+
+    def __init__(
+        self,
+        op: str = "exp",
+        values: Mapping[str, str] | None = None,
+        *,
+        mouse: bool = True,
+        cursor_blink: bool = True,
+    ) -> None:
+        super().__init__()
+        texts = dict(values or {})
+        self._v_text = texts.pop(GRAD_OUTPUT, "")
+        self.state = _State(target=op)
+        self.state.memory[op] = texts
+        self.mouse = mouse
+        self.cursor_blink = cursor_blink
+        self.show_d2 = False
+        """Whether the plot shows f″."""
+        self.show_numeric = True
+        """Whether the plot marks numeric disagreements."""
+        self.plot_view = False
+        """In a small terminal: show the plot instead of the steps."""
+        self.compute_seconds = 0.0
+        """How long the engine took for the result on screen."""
+        self._groups: list[tuple[str, list[tuple[str, str]]]] = []
+        self._hints: dict[str, dict[str, str]] = {}
+        self._catalog: set[str] = set()
+        self._engine_ready = threading.Event()
+        self._engine_lock = threading.Lock()
+        self._engine_error: str | None = None
+        self._seq = 0
+        self._done_seq = 0
+
+    # ----------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        """Picker | (inputs over (stepper | plot)); status line and footer below."""
+        with Horizontal(id="body"):
+            yield OpPicker(self.state.target, id="picker")
+            with Vertical(id="main"):
+                yield InputsPanel(cursor_blink=self.cursor_blink, id="inputs")
+                with Horizontal(id="work"):
+                    yield StepperPanel(id="stepper")
+                    yield PlotPanel(id="plot")
+        yield StatusLine(id="status")
+        yield Static(id="too-small")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Lay out for the terminal, paint, then load torch in the background."""
+        self._apply_size(self.size.width, self.size.height)
+        self.query_one(OpPicker).query_one("#op-filter", Input).cursor_blink = self.cursor_blink
+        self._request(reset=True)
+        self.call_after_refresh(self._load_engine)
+
+    def on_resize(self, event: Resize) -> None:
+        """Re-choose the layout for the new size."""
+        self._apply_size(event.size.width, event.size.height)
+
+    def _apply_size(self, width: int, height: int) -> None:
+        too_small = width < MIN_WIDTH or height < MIN_HEIGHT
+        narrow = width < WIDE_WIDTH or height < WIDE_HEIGHT
+        self.set_class(too_small, "-too-small")
+        self.set_class(narrow, "-narrow")
+        self.set_class(narrow and self.plot_view, "-plot-view")
+        if too_small:
+            self.query_one("#too-small", Static).update(
+                Text.assemble(
+                    ("Terminal too small", "bold"),
+                    f"\n\n{width}x{height}: gradtui needs at least {MIN_WIDTH}x{MIN_HEIGHT}.\n"
+                    "Enlarge the window, or press ctrl+q to quit.",
+                )
+            )
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------ the engine
+
+    @work(thread=True, group="load", exit_on_error=False)
+    def _load_engine(self) -> None:
+        """Import torch and the engine off the UI thread, then hand over the catalog."""
+        try:
+            from ops import catalog, curves, run  # noqa: F401 - imported for their side: torch
+
+            groups = [
+                (category, [(s.name, s.summary) for s in specs])
+                for category, specs in catalog.by_category()
+            ]
+            hints = {
+                s.name: {
+                    i.name: (i.doc or i.kind) + ("" if i.requires_grad else " (no grad)")
+                    for i in s.inputs
+                }
+                for _, specs in catalog.by_category()
+                for s in specs
+            }
+        except Exception as exc:  # noqa: BLE001 - a broken install is shown, not raised
+            self._engine_error = f"cannot load the engine: {type(exc).__name__}: {exc}"
+            self._engine_ready.set()
+            self.post_message(EngineFailed(self._engine_error))
+            return
+        # Set before the event: the first computation reads them on its own thread.
+        self._hints = hints
+        self._catalog = {name for _, ops in groups for name, _ in ops}
+        self._engine_ready.set()
+        self.post_message(EngineLoaded(groups, hints))
+
+    def on_engine_loaded(self, message: EngineLoaded) -> None:
+        """Fill the op picker."""
+        self._groups = message.groups
+        self.query_one(OpPicker).set_catalog(message.groups)
+        if self.state.target not in self._catalog:
+            self.state.expression_mode = True
+            self.query_one(OpPicker).set_current(EXPRESSION_ID)
+
+    def on_engine_failed(self, message: EngineFailed) -> None:
+        """Say plainly that torch could not be loaded."""
+        self.query_one(StatusLine).show_error(None, message.message, stale=False)
+
+    def _request(self, *, reset: bool = False) -> None:
+        """Send the current target and texts to the engine (replacing any older request)."""
+        self._seq += 1
+        inputs = self.query_one(InputsPanel)
+        if reset:
+            texts = dict(self.state.memory.get(self.state.target, {}))
+        else:
+            texts = inputs.values()
+        v_text = inputs.texts.get(GRAD_OUTPUT, self._v_text)
+        self._v_text = v_text
+        if not self._engine_ready.is_set():
+            self.query_one(StatusLine).loading()
+        self._compute(Request(self._seq, self.state.target, texts, v_text, self.show_d2, reset))
+
+    @work(thread=True, exclusive=True, group="compute", exit_on_error=False)
+    def _compute(self, req: Request) -> None:
+        """Run the engine for ``req`` (waiting for torch to load first), then sample the curve."""
+        worker = get_current_worker()
+        while not self._engine_ready.wait(0.05):
+            if worker.is_cancelled:
+                return
+        if self._engine_error is not None:
+            return
+        with self._engine_lock:
+            if worker.is_cancelled or req.seq != self._seq:
+                return
+            self._compute_locked(req, worker)
+
+    def _compute_locked(self, req: Request, worker: Any) -> None:
+        from ops import curves, run
+
+        started = time.perf_counter()
+        fields: list[FieldSpec] = []
+        texts: dict[str, str] = {}
+        try:
+            names = run.input_names(req.target)
+            defaults = run.default_values(req.target)
+            texts = {n: req.texts.get(n, defaults.get(n, "")) for n in names}
+            hints = self._hints.get(req.target, {})
+            if req.target not in self._catalog:
+                fields.append(
+                    FieldSpec(EXPRESSION, req.target, "an expression; free names are inputs")
+                )
+            fields += [FieldSpec(n, texts[n], hints.get(n, "")) for n in names]
+            fields.append(FieldSpec(GRAD_OUTPUT, req.v_text, "upstream gradient (empty: ones)"))
+            result = run.run(req.target, texts, grad_output=req.v_text.strip() or None)
+        except InputError as exc:
+            self.post_message(Computed(req.seq, req.target, fields, req.reset, error=exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - shown as a message, never a crash
+            error = InputError(f"internal error ({type(exc).__name__}): {exc}")
+            self.post_message(Computed(req.seq, req.target, fields, req.reset, error=error))
+            return
+        seconds = time.perf_counter() - started
+        self.post_message(Computed(req.seq, req.target, fields, req.reset, result, None, seconds))
+        if worker.is_cancelled or req.seq != self._seq:
+            return
+        try:
+            curve = curves.sample_curve(
+                req.target,
+                texts,
+                grad_output=req.v_text.strip() or None,
+                second=req.second,
+            )
+        except InputError as exc:
+            self.post_message(CurveDone(req.seq, message=f"no curve: {exc.message}"))
+        except Exception as exc:  # noqa: BLE001
+            self.post_message(CurveDone(req.seq, message=f"no curve ({type(exc).__name__}): {exc}"))
+        else:
+            self.post_message(CurveDone(req.seq, curve))
+
+    async def on_computed(self, message: Computed) -> None:
+        """Show a fresh result, or the error under its field with the old result kept."""
+        if message.seq != self._seq:
+            return
+        inputs = self.query_one(InputsPanel)
+        if message.fields:
+            await inputs.set_fields(message.fields, reset=message.reset)
+        status = self.query_one(StatusLine)
+        stepper = self.query_one(StepperPanel)
+        plot = self.query_one(PlotPanel)
+        self.state.memory[self.state.target] = inputs.values()
+        inputs.clear_errors()
+        if message.error is not None:
+            err = message.error
+            field_name = err.field or (EXPRESSION if message.target not in self._catalog else None)
+            if not message.fields and err.field is None and self.state.expression_mode:
+                field_name = EXPRESSION
+            shown = inputs.show_error(field_name, err.message, err.position)
+            stale = self.state.result is not None
+            self.state.stale = stale
+            stepper.set_stale(stale)
+            plot.set_stale(stale)
+            status.show_error(field_name if shown else err.field, err.message, stale=stale)
+            self._done_seq = message.seq
+            return
+        assert message.result is not None
+        self.state.result = message.result
+        self.state.stale = False
+        self.compute_seconds = message.seconds
+        stepper.set_stale(False)
+        stepper.show_result(message.result)
+        status.show_result(message.result)
+
+    def on_curve_done(self, message: CurveDone) -> None:
+        """Draw the new curve (or say why there is none)."""
+        if message.seq != self._seq:
+            return
+        plot = self.query_one(PlotPanel)
+        plot.set_stale(False)
+        if message.curve is not None:
+            self.state.curve = message.curve
+            plot.show_curve(message.curve)
+        else:
+            plot.show_message(message.message or "no curve")
+        self._done_seq = message.seq
+
+    # -------------------------------------------------------- panel messages
+
+    @on(OpPicker.Selected)
+    def _op_selected(self, message: OpPicker.Selected) -> None:
+        if message.name == EXPRESSION_ID:
+            self.select_expression()
+        else:
+            self.select_op(message.name)
+        self.action_focus_steps()
+
+    @on(InputsPanel.Edited)
+    def _edited(self, message: InputsPanel.Edited) -> None:
+        if message.name == EXPRESSION:
+            self.state.target = message.text
+            self.state.last_expression = message.text
+        self._request()
+
+    @on(InputsPanel.Done)
+    def _done_typing(self) -> None:
+        self.action_focus_steps()
+
+    # ----------------------------------------------------- public (scripted)
+
+    @property
+    def target(self) -> str:
+        """The op name or expression on screen."""
+        return self.state.target
+
+    @property
+    def result(self) -> GradResult | None:
+        """The last good result (see :attr:`stale`)."""
+        return self.state.result
+
+    @property
+    def curve(self) -> Curve | None:
+        """The last curve drawn."""
+        return self.state.curve
+
+    @property
+    def stale(self) -> bool:
+        """Whether the result on screen is older than the inputs (an edit was refused)."""
+        return self.state.stale
+
+    @property
+    def ops(self) -> list[str]:
+        """Every op in the catalog, in display order (empty until torch has loaded)."""
+        return [name for _, ops in self._groups for name, _ in ops]
+
+    def select_op(self, name: str, values: Mapping[str, str] | None = None) -> None:
+        """Open op ``name`` with its remembered (or default) inputs, overridden by ``values``."""
+        self._remember()
+        texts = dict(values or {})
+        v = texts.pop(GRAD_OUTPUT, None)
+        if v is not None:
+            self._v_text = v
+            self._set_v(v)
+        self.state.target = name
+        self.state.expression_mode = False
+        if texts or name not in self.state.memory:
+            self.state.memory[name] = {**self.state.memory.get(name, {}), **texts}
+        self.query_one(OpPicker).set_current(name)
+        self._request(reset=True)
+
+    def select_expression(self, text: str | None = None) -> None:
+        """Switch to a custom expression (``text``, or the last one, or a default)."""
+        self._remember()
+        if text is None:
+            text = self.state.last_expression
+        self.state.target = text
+        self.state.last_expression = text
+        self.state.expression_mode = True
+        self.query_one(OpPicker).set_current(EXPRESSION_ID)
+        self._request(reset=True)
+
+    def set_input(self, name: str, text: str) -> None:
+        """Replace the text of input ``name`` (``"v"``, ``"expression"`` too), as if typed.
+
+        Raises:
+            KeyError: There is no such field on screen (call :meth:`settle` after an op change).
+        """
+        inputs = self.query_one(InputsPanel)
+        if name not in inputs.names:
+            raise KeyError(f"no input field {name!r}; fields: {', '.join(inputs.names)}")
+        inputs.set_text(name, text)
+
+    def step(self, delta: int) -> bool:
+        """Move ``delta`` backward steps; returns whether the position changed."""
+        return self.query_one(StepperPanel).step(delta)
+
+    @property
+    def step_index(self) -> int:
+        """The current backward step (0-based)."""
+        return self.query_one(StepperPanel).index
+
+    def toggle_layer(self, layer: str, on: bool | None = None) -> bool:
+        """Show or hide a plot layer (``"d2"`` or ``"numeric"``); returns the new setting."""
+        if layer not in LAYERS:
+            raise ValueError(f"unknown layer {layer!r}; layers: {', '.join(LAYERS)}")
+        if layer == "d2":
+            self.show_d2 = (not self.show_d2) if on is None else on
+            curve = self.state.curve
+            if self.show_d2 and (curve is None or curve.d2f is None) and self.state.result:
+                self._request()
+            value = self.show_d2
+        else:
+            self.show_numeric = (not self.show_numeric) if on is None else on
+            value = self.show_numeric
+        self.query_one(PlotPanel).set_layers(show_d2=self.show_d2, show_numeric=self.show_numeric)
+        return value
+
+    def show_view(self, view: str) -> None:
+        """In a small terminal, show ``"plot"`` or ``"steps"`` (both show when there is room)."""
+        if view not in ("plot", "steps"):
+            raise ValueError(f"unknown view {view!r}; views: plot, steps")
+        self.plot_view = view == "plot"
+        self._apply_size(self.size.width, self.size.height)
+
+    @property
+    def idle(self) -> bool:
+        """Whether the newest request has been answered and drawn."""
+        return self._engine_ready.is_set() and self._done_seq == self._seq
+
+    async def settle(self, timeout: float = 60.0) -> None:
+        """Wait until the newest edit has been computed and drawn (for scripts and tests)."""
+        deadline = time.monotonic() + timeout
+        while not self.idle or self._engine_error is not None:
+            if self._engine_error is not None and self._engine_ready.is_set():
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError("the engine did not answer in time")
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
+
+    def screen_text(self) -> str:
+        """The screen as plain text, as a person would read it (for headless frames and tests)."""
+        import io
+
+        from rich.console import Console
+
+        width, height = self.size
+        console = Console(
+            width=width, height=height, file=io.StringIO(), record=True, color_system=None
+        )
+        # The same call Textual's own export_screenshot makes (Textual is pinned exactly).
+        console.print(self.screen._compositor.render_update(full=True))
+        return console.export_text()
+
+    def _remember(self) -> None:
+        inputs = self.query_one(InputsPanel)
+        if inputs.names:
+            self.state.memory[self.state.target] = inputs.values()
+
+    def _set_v(self, text: str) -> None:
+        inputs = self.query_one(InputsPanel)
+        if GRAD_OUTPUT in inputs.names:
+            inputs.load({GRAD_OUTPUT: text})
+            inputs.field(GRAD_OUTPUT).value = text
+
+    # ----------------------------------------------------------------- actions
+
+    def action_step(self, delta: int) -> None:
+        """Move through the backward steps."""
+        self.step(delta)
+
+    def action_focus_filter(self) -> None:
+        """Focus the op filter (showing the picker)."""
+        self.query_one("#op-filter", Input).focus()
+
+    def action_focus_steps(self) -> None:
+        """Focus the step list, where ``n``/``p`` work."""
+        self.query_one(StepList).focus()
+
+    def action_toggle_layer(self, layer: str) -> None:
+        """Toggle a plot layer."""
+        value = self.toggle_layer(layer)
+        name = "f″" if layer == "d2" else "numeric check"
+        self.notify(f"{name} {'on' if value else 'off'}", timeout=1.5)
+
+    def action_toggle_view(self) -> None:
+        """Swap the plot and the steps in a small terminal."""
+        self.show_view("steps" if self.plot_view else "plot")
+
+    def action_help(self) -> None:
+        """Open the help screen."""
+        from tui.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self._bindings_for_help()))
+
+    def action_save_screenshot(self) -> None:
+        """Save an SVG of the screen in the current directory and say where."""
+        path = self.save_screenshot()
+        self.notify(f"saved {path}", title="screenshot")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide the plot/steps swap when both fit."""
+        if action == "toggle_view":
+            return self.has_class("-narrow")
+        return True
+
+    def _bindings_for_help(self) -> list[Binding]:
+        return [b for b in self.BINDINGS if isinstance(b, Binding)]
+
+    def palette_commands(self) -> list[PaletteCommand]:
+        """Everything the command palette offers now."""
+        cmds = [
+            PaletteCommand(
+                "toggle: f″ (second derivative)",
+                "Show or hide f″ in the plot",
+                partial(self.action_toggle_layer, "d2"),
+                discover=True,
+            ),
+            PaletteCommand(
+                "toggle: numeric check",
+                "Mark where a float64 numeric derivative disagrees with autograd",
+                partial(self.action_toggle_layer, "numeric"),
+                discover=True,
+            ),
+            PaletteCommand(
+                "toggle: plot / steps view",
+                "In a small terminal, show the plot or the backward steps",
+                self.action_toggle_view,
+                discover=True,
+            ),
+            PaletteCommand(
+                "save screenshot",
+                "Save an SVG of the screen in the current directory",
+                self.action_save_screenshot,
+                discover=True,
+            ),
+            PaletteCommand(
+                "help", "Keys, the input language, the panels", self.action_help, discover=True
+            ),
+            PaletteCommand(
+                "op: custom expression",
+                "Type any expression; its free names become inputs",
+                self.select_expression,
+            ),
+        ]
+        for category, ops in self._groups:
+            for name, summary in ops:
+                cmds.append(
+                    PaletteCommand(
+                        f"op: {name}", f"{category} — {summary}", partial(self.select_op, name)
+                    )
+                )
+        for theme in sorted(self.available_themes):
+            cmds.append(
+                PaletteCommand(
+                    f"theme: {theme}", "Change the colours", partial(setattr, self, "theme", theme)
+                )
+            )
+        return cmds
+
+
+def run_app(op: str = "exp", values: dict[str, str] | None = None, *, mouse: bool = True) -> int:
+    """Run the app in this terminal until the person quits; returns the exit status.
+
+    Args:
+        op: The op or expression to open on.
+        values: Input texts by name (``"v"`` for the upstream gradient).
+        mouse: ``False`` turns mouse reporting off (for slow SSH links).
+    """
+    app = GradApp(op, values, mouse=mouse)
+    code = app.run(mouse=mouse)
+    return int(code or 0)

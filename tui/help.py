@@ -1,0 +1,108 @@
+"""The help screen (``?`` or ``F1``): keys, the input language and what the panels mean.
+
+The key table is built from the app's own bindings, so it cannot drift from them.
+This module is imported only when help is first opened, keeping start-up light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+LANGUAGE = """\
+## The input language
+
+Each field takes a small, safe language (it is parsed, never run as Python):
+
+- numbers and nested lists: `2.5`, `[1., 2., 3.]`, `[[1, 2], [3, 4]]` (integers make an integer tensor);
+- constructors: `zeros(3)`, `ones(2, 3)`, `arange(5)`, `linspace(-2, 2, 5)`, `randn(3)` (seeded), …;
+- arithmetic and calls on names: `x * exp(-x)`, `sin(x) + y ** 2`, `where(x > 0, log(x), 0)`;
+- `nan` and `inf` are numbers too: `[0., nan, inf]`.
+
+`v` is the upstream gradient fed to `backward` (empty: ones shaped like the output).
+A **custom expression** (top of the op list) is any expression in the language; its free
+names become inputs.
+"""
+
+PANELS = """\
+## The panels
+
+- **ops** — the catalog by category (the page's own questions first). `/` filters; Enter picks.
+- **inputs** — one field per input, plus `v`. An error appears under its field; your text
+  stays, and the rest of the screen keeps the last good result, marked *stale*.
+- **backward** — the nodes the autograd engine actually ran, in its order (recorded with
+  hooks on the real graph). For the current node: the gradient flowing in, the gradients it
+  sends on and where, the tensors it saved, its rule, and each leaf's `.grad` so far.
+- **plot** — f and f′ along one input (◆ kinks: where torch picks one side's slope; ✕ where
+  a float64 numeric derivative disagrees with autograd; ● your input points).
+- **status line** — whether a gradient exists, and if not, torch's own reason.
+"""
+
+
+def keys_table(bindings: Iterable[Binding]) -> str:
+    """A Markdown table of the bindings, merging keys bound to the same action."""
+    rows: dict[str, list[str]] = {}
+    help_text: dict[str, str] = {}
+    for b in bindings:
+        if not b.description and not b.tooltip:
+            continue
+        label = b.key_display or b.key
+        rows.setdefault(b.action, []).append(label)
+        help_text.setdefault(b.action, b.tooltip or b.description)
+    lines = ["## Keys", "", "| key | what it does |", "|---|---|"]
+    for action, keys in rows.items():
+        lines.append(f"| {' / '.join(f'`{k}`' for k in keys)} | {help_text[action]} |")
+    lines.append("| `tab` / `shift+tab` | move between panels and fields |")
+    lines.append("| `ctrl+p` | command palette: every op, every toggle, themes, screenshot |")
+    lines.append("| `ctrl+q` | quit (works even inside a text field) |")
+    return "\n".join(lines)
+
+
+class HelpScreen(ModalScreen[None]):
+    """A scrollable help text over the app; any of ``escape``/``q``/``?``/``F1`` closes it."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 90%; max-width: 100; height: 90%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    """
+
+    BINDINGS: list[BindingType] = [
+        Binding("escape", "dismiss", "Close", tooltip="Close the help screen.", id="help.close"),
+        Binding("q", "dismiss", "Close", show=False, tooltip="Close the help.", id="help.close_q"),
+        Binding(
+            "question_mark", "dismiss", show=False, tooltip="Close the help.", id="help.close_qm"
+        ),
+        Binding("f1", "dismiss", show=False, tooltip="Close the help.", id="help.close_f1"),
+    ]
+
+    def __init__(self, bindings: Iterable[Binding]) -> None:
+        """Create the help for an app with ``bindings``."""
+        super().__init__()
+        self._bindings = list(bindings)
+
+    def compose(self) -> ComposeResult:
+        """The help text."""
+        text = "\n\n".join(
+            [
+                "# gradtui — help",
+                "Pick an op, edit its inputs, and step through the backward pass PyTorch "
+                "really runs. Everything shown is measured from the installed torch.",
+                keys_table(self._bindings),
+                PANELS,
+                LANGUAGE,
+            ]
+        )
+        with VerticalScroll(id="help-scroll"):
+            yield Markdown(text, id="help-text")
+
+    def on_mount(self) -> None:
+        """Scroll with the keyboard straight away."""
+        self.query_one("#help-scroll").focus()

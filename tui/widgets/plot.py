@@ -1,0 +1,209 @@
+"""The plot: f and f′ along one input, with the numeric check, kinks and the inputs marked.
+
+Rendering goes through :func:`tui.plotting.render_curve` (plotext's public API), which
+returns text with ANSI colour codes. Turning that into Textual strips costs far more
+than drawing them, so :class:`PlotCanvas` does it once per (curve, size, theme, layers,
+colour) and keeps the strips in a small cache: a redraw (scrolling, a tooltip, a key in
+another panel) just hands back cached lines, and flipping a layer back hits the cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Static
+
+from ops.results import Curve
+
+CacheKey = tuple[int, int, int, str, bool, bool, bool]
+
+
+class PlotCanvas(Widget):
+    """Draws a cached rendering of a :class:`Curve`, line by line."""
+
+    DEFAULT_CSS = """
+    PlotCanvas { height: 1fr; width: 1fr; }
+    """
+
+    show_d2: reactive[bool] = reactive(False)
+    """Draw f″ (the curve must have been sampled with ``second=True``)."""
+    show_numeric: reactive[bool] = reactive(True)
+    """Mark points where the numeric derivative disagrees with autograd."""
+
+    CACHE_SIZE = 8
+    """Renderings kept (a few sizes and layer combinations of the current curve)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        """Create an empty canvas."""
+        super().__init__(id=id)
+        self.curve: Curve | None = None
+        self._cache: OrderedDict[CacheKey, tuple[Curve, list[Strip]]] = OrderedDict()
+        self.renders = 0
+        """How many times plotext was asked to draw (for tests and benchmarks)."""
+
+    def set_curve(self, curve: Curve | None) -> None:
+        """Show ``curve`` (``None`` clears the canvas)."""
+        self.curve = curve
+        self.refresh()
+
+    def watch_show_d2(self) -> None:
+        """A layer changed: pick another cache entry."""
+        self.refresh()
+
+    def watch_show_numeric(self) -> None:
+        """A layer changed: pick another cache entry."""
+        self.refresh()
+
+    def _theme(self) -> str:
+        try:
+            return "dark" if self.app.current_theme.dark else "light"
+        except Exception:  # noqa: BLE001 - no theme yet: the default is dark
+            return "dark"
+
+    def _color(self) -> bool:
+        return not os.environ.get("NO_COLOR") and self.app.console.color_system is not None
+
+    def _key(self) -> CacheKey | None:
+        if self.curve is None:
+            return None
+        return (
+            id(self.curve),
+            self.size.width,
+            self.size.height,
+            self._theme(),
+            self.show_d2,
+            self.show_numeric,
+            self._color(),
+        )
+
+    def lines(self) -> list[Strip]:
+        """The rendered lines for the current state, from the cache when possible."""
+        key = self._key()
+        if key is None or self.curve is None or self.size.width < 4 or self.size.height < 2:
+            return []
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] is self.curve:
+            self._cache.move_to_end(key)
+            return hit[1]
+        strips = self._render_strips(self.curve, key)
+        self._cache[key] = (self.curve, strips)
+        while len(self._cache) > self.CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return strips
+
+    def _render_strips(self, curve: Curve, key: CacheKey) -> list[Strip]:
+        from tui.plotting import render_curve
+
+        _, width, height, theme, show_d2, show_numeric, color = key
+        self.renders += 1
+        try:
+            ansi = render_curve(
+                curve,
+                width,
+                height,
+                color=color,
+                show_d2=show_d2,
+                show_numeric=show_numeric,
+                theme=theme,
+            )
+        except Exception as exc:  # noqa: BLE001 - a bad curve must not take the app down
+            ansi = f"cannot draw this curve: {exc}"
+        text = Text.from_ansi(ansi, no_wrap=True, end="")
+        console = self.app.console
+        strips = []
+        for line in text.split("\n", allow_blank=True)[:height]:
+            segments = list(line.render(console, end=""))
+            strips.append(Strip(segments).crop_extend(0, width, None))
+        return strips
+
+    def render_line(self, y: int) -> Strip:
+        """One cached line (blank below the plot)."""
+        lines = self.lines()
+        if y < len(lines):
+            return lines[y]
+        return Strip.blank(self.size.width)
+
+    def text(self) -> str:
+        """The plot as plain text (for tests and headless frames)."""
+        return "\n".join(strip.text for strip in self.lines())
+
+
+class PlotPanel(Vertical):
+    """A caption line above the canvas: what is plotted, kinks, numeric disagreements."""
+
+    DEFAULT_CSS = """
+    PlotPanel { height: 1fr; }
+    PlotPanel > #plot-caption { height: auto; max-height: 3; }
+    PlotPanel > #plot-message { height: auto; color: $text-muted; display: none; }
+    PlotPanel.-message > #plot-message { display: block; }
+    """
+
+    def compose(self) -> ComposeResult:
+        """Caption, message line and canvas."""
+        yield Static(Text("loading torch…", style="dim"), id="plot-caption")
+        yield Static("", id="plot-message")
+        yield PlotCanvas(id="plot-canvas")
+
+    def on_mount(self) -> None:
+        """Title the panel."""
+        self.border_title = "plot"
+
+    @property
+    def canvas(self) -> PlotCanvas:
+        """The drawing area."""
+        return self.query_one(PlotCanvas)
+
+    @property
+    def curve(self) -> Curve | None:
+        """The curve on screen."""
+        return self.canvas.curve
+
+    def show_curve(self, curve: Curve) -> None:
+        """Draw ``curve`` and describe it in the caption."""
+        self.set_class(False, "-message")
+        self.canvas.set_curve(curve)
+        self.query_one("#plot-caption", Static).update(caption(curve))
+
+    def show_message(self, message: str) -> None:
+        """Say why there is no (new) curve; the previous curve, if any, stays."""
+        self.set_class(True, "-message")
+        self.query_one("#plot-message", Static).update(Text(message))
+        if self.canvas.curve is None:
+            self.query_one("#plot-caption", Static).update(Text("no curve", style="dim"))
+
+    def set_stale(self, stale: bool) -> None:
+        """Dim the panel while it shows a curve for older inputs."""
+        self.set_class(stale, "-stale")
+        self.border_title = "plot (stale)" if stale else "plot"
+
+    def set_layers(self, *, show_d2: bool, show_numeric: bool) -> None:
+        """Choose the overlays (the canvas redraws from its cache when it can)."""
+        self.canvas.show_d2 = show_d2
+        self.canvas.show_numeric = show_numeric
+
+
+def caption(curve: Curve) -> Text:
+    """One or two lines saying what the plot shows."""
+    from tui.plotting import disagreements
+
+    text = Text()
+    text.append(curve.label or curve.target, style="bold")
+    text.append(f"  along {curve.var}", style="dim")
+    text.append("\n")
+    text.append("f", style="bold cyan")
+    text.append(" and ")
+    text.append("f′", style="bold yellow")
+    if curve.kinks:
+        where = ", ".join(f"{k.x:.3g}" for k in curve.kinks[:3])
+        text.append(f" · kink at {where}", style="bold red")
+    nx, _ = disagreements(curve)
+    if nx:
+        text.append(f" · numeric ≠ autograd at {len(nx)} points", style="bold red")
+    return text

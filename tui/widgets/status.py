@@ -1,0 +1,81 @@
+"""The status line: one plain sentence about what is on screen.
+
+It says whether the op is differentiable and, when it is not, why — in the engine's
+words, which quote torch's own error (for ``lt``: the output is a bool tensor with no
+``grad_fn``). While an edit is wrong it says which field and that the rest of the
+screen is the last good result.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ops.results import GradResult
+from tui.format import describe
+
+
+class StatusLine(Static):
+    """A one-to-three line summary under the panels."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: auto; max-height: 3; padding: 0 1; background: $panel; }
+    StatusLine.-error { background: $error 30%; }
+    StatusLine.-nondiff { background: $warning 25%; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        """Start with "loading torch…" (the app paints before torch is imported)."""
+        super().__init__(Text("loading torch…"), id=id)
+        self.plain = "loading torch…"
+        """The current text without styles (for tests and the demo)."""
+
+    def _set(self, text: Text, *, error: bool = False, nondiff: bool = False) -> None:
+        self.plain = text.plain
+        self.set_class(error, "-error")
+        self.set_class(nondiff, "-nondiff")
+        self.update(text)
+
+    def loading(self, what: str = "loading torch…") -> None:
+        """Say the engine is not ready yet."""
+        self._set(Text(what, style="italic"))
+
+    def show_result(self, result: GradResult) -> None:
+        """Summarise a fresh result: differentiable or not, and why not."""
+        text = Text()
+        out = result.output
+        if result.differentiable:
+            text.append("✓ differentiable", style="bold green")
+            text.append(f"  {result.expression}")
+            if out is not None:
+                text.append(f" → {describe(out.tensor)}, grad_fn={out.grad_fn}", style="dim")
+            text.append(f", {len(result.steps)} backward steps", style="dim")
+            if result.notes:
+                text.append("\n")
+                text.append(result.notes[0], style="italic")
+        else:
+            text.append("✗ not differentiable", style="bold red")
+            if out is not None and out.grad_fn is None:
+                # Said from the measured output, first, because it is the whole answer.
+                text.append(
+                    f": the output is a {out.tensor.dtype} tensor with no grad_fn, "
+                    "so there is nothing to run backward through",
+                    style="bold",
+                )
+            if result.reason:
+                text.append("\n")
+                text.append(result.reason)
+        self._set(text, nondiff=not result.differentiable)
+
+    def show_error(self, field: str | None, message: str, *, stale: bool) -> None:
+        """Say an edit was refused and that the screen shows the last good result."""
+        text = Text("✗ ", style="bold red")
+        if field:
+            text.append(f"{field}: ", style="bold")
+        text.append(message)
+        if stale:
+            text.append("\n")
+            text.append(
+                "showing the last good result (stale) — fix the field to update", style="italic"
+            )
+        self._set(text, error=True)

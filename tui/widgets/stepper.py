@@ -1,0 +1,237 @@
+"""The backward stepper: the recorded autograd nodes, one at a time.
+
+The engine records the backward pass with hooks on the real graph and hands over
+:class:`ops.results.Step` records in the engine's execution order. This panel lists
+them (the current one highlighted) and shows, for the current node, the gradient
+flowing in, the gradients it sends on and where, its saved tensors, its rule, and every
+leaf's ``.grad`` as it stands after this step. It only displays: stepping never
+recomputes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.console import Group
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from ops.results import GradResult, Step, TensorData
+from tui.format import describe, format_tensor, has_non_finite
+
+
+class StepList(OptionList):
+    """The node list; focusable, and where the app starts (``n``/``p`` work here)."""
+
+    DEFAULT_CSS = """
+    StepList { width: 1fr; height: auto; max-height: 12; border: none; padding: 0; }
+    """
+
+
+class StepperPanel(Vertical):
+    """Node list above, the current node's gradients below."""
+
+    DEFAULT_CSS = """
+    StepperPanel { height: 1fr; }
+    StepperPanel > #step-detail { width: 1fr; height: 1fr; padding: 0 0 0 1; }
+    StepperPanel > StepList { border-bottom: solid $accent 40%; }
+    """
+
+    index: reactive[int] = reactive(0, init=False)
+    """The current step (0-based, in the engine's execution order)."""
+
+    @dataclass
+    class Moved(Message):
+        """The current step changed (by ``n``/``p`` or by the list)."""
+
+        index: int
+
+    def __init__(self, *, id: str | None = None) -> None:
+        """Create an empty stepper; :meth:`show_result` fills it."""
+        super().__init__(id=id)
+        self.result: GradResult | None = None
+        self._signature: tuple[str, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        """The node list and the detail view."""
+        yield StepList(id="step-list")
+        with VerticalScroll(id="step-detail"):
+            yield Static(Text("loading torch…", style="dim"), id="step-body")
+
+    def on_mount(self) -> None:
+        """Title the panel."""
+        self.border_title = "backward"
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The recorded steps of the result on screen."""
+        return () if self.result is None else self.result.steps
+
+    @property
+    def current(self) -> Step | None:
+        """The current step, or ``None`` when there is no backward graph."""
+        steps = self.steps
+        return steps[self.index] if 0 <= self.index < len(steps) else None
+
+    def show_result(self, result: GradResult) -> None:
+        """Show a new result; keep the position when the graph has the same nodes."""
+        signature = tuple(s.node for s in result.steps)
+        same = signature == self._signature and self.result is not None
+        self.result = result
+        self._signature = signature
+        step_list = self.query_one(StepList)
+        if not same:
+            step_list.set_options(
+                [Option(self._label(s), id=str(s.index)) for s in result.steps]
+                or [Option(Text("(no backward graph)", style="dim"), disabled=True)]
+            )
+        new_index = self.index if same else 0
+        if new_index != self.index:
+            self.index = new_index
+        else:
+            self._render_current()
+        if result.steps:
+            step_list.highlighted = self.index
+
+    def step(self, delta: int) -> bool:
+        """Move ``delta`` steps (clamped); returns whether the position changed."""
+        if not self.steps:
+            return False
+        new = max(0, min(len(self.steps) - 1, self.index + delta))
+        if new == self.index:
+            return False
+        self.index = new
+        return True
+
+    def set_stale(self, stale: bool) -> None:
+        """Dim the panel and say so while the inputs on screen do not match it."""
+        self.set_class(stale, "-stale")
+        self.border_title = "backward (stale)" if stale else "backward"
+
+    def watch_index(self, index: int) -> None:
+        """Follow the index in the list and redraw the detail."""
+        step_list = self.query_one(StepList)
+        if self.steps and step_list.highlighted != index:
+            step_list.highlighted = index
+        self._render_current()
+        self.post_message(self.Moved(index))
+
+    @on(OptionList.OptionHighlighted, "#step-list")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        if self.steps and event.option_index != self.index:
+            self.index = event.option_index
+
+    @on(OptionList.OptionSelected, "#step-list")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+
+    @staticmethod
+    def _label(step: Step) -> Text:
+        label = Text(f"{step.index + 1:>2} ", style="dim")
+        label.append(step.node)
+        if step.leaf:
+            label.append(f" → {step.leaf}", style="dim")
+        if any(has_non_finite(g) for g in (*step.grad_outputs, *step.grad_inputs)):
+            label.append(" !", style="bold magenta")
+        return label
+
+    def _render_current(self) -> None:
+        body = self.query_one("#step-body", Static)
+        result = self.result
+        if result is None:
+            return
+        body.update(render_step(result, self.current))
+
+
+def _tensor_line(label: str, tensor: TensorData | None, *, note: str = "") -> Text:
+    line = Text(f"  {label}", style="bold")
+    if note:
+        line.append(f" {note}", style="dim")
+    line.append("  ")
+    line.append_text(format_tensor(tensor))
+    if tensor is not None:
+        line.append(f"  {describe(tensor)}", style="dim")
+    return line
+
+
+def render_step(result: GradResult, step: Step | None) -> Group:
+    """The detail view for ``step`` of ``result`` (or why there is no graph).
+
+    A pure function of its arguments, so tests and the demo can check what it says.
+    """
+    lines: list[Text] = []
+    out = result.output
+    head = Text("forward  ", style="bold")
+    head.append(result.expression)
+    if out is not None:
+        head.append(" = ")
+        head.append_text(format_tensor(out.tensor))
+        head.append(f"  {describe(out.tensor)}", style="dim")
+        head.append("  grad_fn=", style="dim")
+        head.append(out.grad_fn or "None", style="bold" if out.grad_fn else "bold red")
+    lines.append(head)
+    if step is None:
+        lines.append(Text())
+        lines.append(Text("No backward graph.", style="bold red"))
+        if result.reason:
+            lines.append(Text(result.reason))
+        return Group(*lines)
+    total = len(result.steps)
+    title = Text(f"\n{step.node}", style="bold reverse")
+    title.append(f"  step {step.index + 1} of {total}", style="dim")
+    lines.append(title)
+    if step.rule:
+        rule = Text("  rule  ", style="bold")
+        rule.append(step.rule, style="italic")
+        lines.append(rule)
+    lines.append(Text("gradient in", style="underline"))
+    if not step.grad_outputs:
+        lines.append(Text("  (none)", style="dim"))
+    for i, g in enumerate(step.grad_outputs):
+        lines.append(_tensor_line(f"grad_output[{i}]", g))
+    if step.leaf is None:
+        lines.append(Text("gradients out", style="underline"))
+        if not step.grad_inputs:
+            lines.append(Text("  (none)", style="dim"))
+        for i, g in enumerate(step.grad_inputs):
+            edge = step.next[i] if i < len(step.next) else None
+            if edge is None or edge.node is None:
+                where = "→ nothing (a constant)"
+            elif edge.input:
+                where = f"→ {edge.node} ({edge.input})"
+            else:
+                where = f"→ {edge.node}"
+            lines.append(_tensor_line(f"[{i}]", g, note=where))
+    if step.saved:
+        lines.append(Text("saved", style="underline"))
+        for name, value in step.saved.items():
+            if isinstance(value, TensorData):
+                lines.append(_tensor_line(name, value))
+            else:
+                line = Text(f"  {name}", style="bold")
+                line.append(f"  {value!r}")
+                lines.append(line)
+    lines.append(Text(".grad after this step", style="underline"))
+    reached = {s.leaf: s for s in result.steps[: step.index + 1] if s.leaf}
+    leaves = [n for n, v in result.inputs.items() if v.requires_grad]
+    if not leaves:
+        lines.append(Text("  (no input requires grad)", style="dim"))
+    for name in leaves:
+        if name in reached:
+            acc = reached[name]
+            value = result.grads.get(name) if step.index == total - 1 else None
+            if value is None and acc.grad_outputs:
+                value = acc.grad_outputs[0]
+            lines.append(_tensor_line(f"{name}.grad", value))
+        else:
+            line = Text(f"  {name}.grad", style="bold")
+            line.append("  None  (not reached yet)", style="dim")
+            lines.append(line)
+    return Group(*lines)
