@@ -1,0 +1,671 @@
+"""One target, one set of inputs: PyTorch's forward and backward, and what they say.
+
+A target is a catalog op (``"exp"``) or an expression (``"x**2 * sin(y)"``, its free
+names are its inputs). :func:`prepare` turns the texts into tensors (through the safe
+input language only); :func:`run` asks torch for the forward pass, records the backward
+pass with :func:`ops.backward.record_backward`, and returns a :class:`GradResult`.
+
+A case with no gradient is an answer, not a crash: torch is made to show why (its own
+error text is quoted), and pieces of a function that torch treats by convention (a kink
+like ``abs`` at 0, a jump like ``sign`` at 0, a ``nan`` from a branch not taken) get a
+note measured on the spot. Nothing here is a table of known answers.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ops import language
+from ops.backward import record_backward
+from ops.catalog import CATALOG, OpSpec, coerce, get
+from ops.errors import InputError
+from ops.results import GradResult, InputValue, OutputValue, TensorData
+from ops.tensors import dtype_name, to_data
+
+__all__ = [
+    "DEFAULT_FREE_INPUT",
+    "DTYPES",
+    "Prepared",
+    "default_values",
+    "evaluate_grad_output",
+    "input_names",
+    "prepare",
+    "run",
+]
+
+DEFAULT_FREE_INPUT: str = "[0.5, 1.0, 2.0]"
+"""The value an expression's free name gets when none is set: three positive floats,
+small enough to read and away from the kinks of ``abs``/``relu``/``sign`` at 0 and
+inside the domains of ``log`` and ``sqrt``."""
+
+DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.float64}
+"""The float dtypes a run may use for float literals."""
+
+_MAX_KINK_NOTES = 5
+_MAX_PROBE_ELEMENTS = 100_000
+_ZERO_PROBES = 3
+
+
+@dataclass
+class Prepared:
+    """A target with its inputs evaluated and ready for the forward pass.
+
+    Attributes:
+        target: The target as given (stripped).
+        expression: A readable call: ``"exp(input)"``, or the expression text.
+        names: The input names, in the op's order (an expression: order of appearance).
+        texts: Each input's text (the user's, or the default).
+        tensors: Each input's value, without grad. Tensor inputs are tensors;
+            non-tensor kinds (``dim``, ``lr``, ...) are plain Python numbers.
+        requires_grad: Whether the run asks each input to require grad.
+        fn: ``fn(**tensors) -> output``.
+        elementwise: Unary and elementwise in ``names[0]`` (curves use the whole input as
+            the variable then).
+        grad_output_text: The text of ``v``, if one was given (already checked to parse).
+        spec: The catalog entry, for a catalog target.
+        parsed: The parsed expression, for an expression target.
+        dtype: The float dtype literals were made in.
+        grad_output: ``v`` evaluated from :attr:`grad_output_text` (in :attr:`dtype`;
+            its shape is checked against the output only by :func:`run`), or ``None``.
+    """
+
+    target: str
+    expression: str
+    names: tuple[str, ...]
+    texts: dict[str, str]
+    tensors: dict[str, Any]
+    requires_grad: dict[str, bool]
+    fn: Callable[..., torch.Tensor]
+    elementwise: bool
+    grad_output_text: str | None
+    spec: OpSpec | None = None
+    parsed: Any = None
+    dtype: torch.dtype = torch.float32
+    grad_output: torch.Tensor | None = None
+
+    def fn_in(self, dtype: torch.dtype) -> Callable[..., torch.Tensor]:
+        """``fn`` with an expression's own literals made in ``dtype`` (for float64 checks)."""
+        if self.parsed is None:
+            return self.fn
+        parsed = self.parsed
+        return lambda **env: language.evaluate(parsed, env, dtype=dtype, seed=0)
+
+
+# --- targets -------------------------------------------------------------------------
+
+
+def _is_op_name(text: str) -> bool:
+    return text.isascii() and text.isidentifier()
+
+
+def _spec(target: str) -> OpSpec:
+    try:
+        return get(target)
+    except InputError as exc:
+        raise exc.with_field("expression") from None
+
+
+def _parse(target: str) -> Any:
+    return language.parse(target, field="expression")
+
+
+def input_names(target: str) -> tuple[str, ...]:
+    """The inputs of ``target``: a catalog op's inputs, or an expression's free names.
+
+    Raises:
+        InputError: Unknown op name or an expression the language refuses.
+    """
+    text = target.strip()
+    if _is_op_name(text):
+        return tuple(i.name for i in _spec(text).inputs)
+    return tuple(_parse(text).names)
+
+
+def default_values(target: str) -> dict[str, str]:
+    """Each input's default text; an expression's free names get :data:`DEFAULT_FREE_INPUT`."""
+    text = target.strip()
+    if _is_op_name(text):
+        return {i.name: i.default for i in _spec(text).inputs}
+    return {name: DEFAULT_FREE_INPUT for name in _parse(text).names}
+
+
+def _check_keys(values: Mapping[str, str], names: tuple[str, ...], target: str) -> None:
+    for key in values:
+        if key not in names:
+            valid = ", ".join(names) if names else "none"
+            raise InputError(f"{target} has no input {key!r}; its inputs are: {valid}", field=key)
+
+
+def _dtype(dtype: str) -> torch.dtype:
+    if dtype not in DTYPES:
+        raise InputError(f"dtype must be one of {', '.join(DTYPES)}, not {dtype!r}", field="dtype")
+    return DTYPES[dtype]
+
+
+def prepare(
+    target: str,
+    values: Mapping[str, str] | None = None,
+    *,
+    grad_output: str | None = None,
+    dtype: str = "float32",
+) -> Prepared:
+    """Evaluate every input's text (user's or default) into tensors, nothing else.
+
+    Random constructors in input ``k`` (0-based, in :attr:`Prepared.names` order) are
+    seeded with ``k``, so runs repeat and two inputs typed ``randn(3)`` still differ.
+
+    Args:
+        target: A catalog op name or an expression.
+        values: Input texts by name; unset inputs take their defaults.
+        grad_output: The text of the upstream gradient ``v`` (default: ones).
+        dtype: ``"float32"`` or ``"float64"``: the dtype of float literals.
+
+    Raises:
+        InputError: With ``field`` = the input's name, ``"v"``, ``"expression"`` or
+            ``"dtype"``.
+    """
+    torch_dtype = _dtype(dtype)
+    text = target.strip()
+    values = dict(values or {})
+    spec: OpSpec | None = None
+    parsed: Any = None
+    if _is_op_name(text):
+        spec = _spec(text)
+        names = tuple(i.name for i in spec.inputs)
+        _check_keys(values, names, repr(text))
+        texts = {i.name: values.get(i.name, i.default) for i in spec.inputs}
+        tensors: dict[str, Any] = {}
+        for k, i in enumerate(spec.inputs):
+            if i.kind == "tensor":
+                tensors[i.name] = language.tensor_from_text(
+                    texts[i.name], field=i.name, dtype=torch_dtype, seed=k
+                )
+            else:  # a plain number: read in float64 so 0.1 stays 0.1
+                value = language.tensor_from_text(
+                    texts[i.name], field=i.name, dtype=torch.float64, seed=k
+                )
+                tensors[i.name] = coerce(i, value)
+        requires_grad = {i.name: i.requires_grad and i.kind == "tensor" for i in spec.inputs}
+        fn = spec.fn
+        expression = spec.call_text()
+        elementwise = spec.elementwise
+    else:
+        parsed = _parse(text)
+        names = tuple(parsed.names)
+        _check_keys(values, names, "the expression")
+        texts = {n: values.get(n, DEFAULT_FREE_INPUT) for n in names}
+        tensors = {
+            n: language.tensor_from_text(texts[n], field=n, dtype=torch_dtype, seed=k)
+            for k, n in enumerate(names)
+        }
+        requires_grad = {n: True for n in names}
+
+        def fn(**env: Any) -> torch.Tensor:
+            return language.evaluate(parsed, env, dtype=torch_dtype, seed=0)
+
+        expression = text
+        elementwise = False  # decided by measuring, below
+    v = None
+    if grad_output is not None:
+        v = language.tensor_from_text(grad_output, field="v", dtype=torch_dtype, seed=0)
+    prepared = Prepared(
+        target=text,
+        expression=expression,
+        names=names,
+        texts=texts,
+        tensors=tensors,
+        requires_grad=requires_grad,
+        fn=fn,
+        elementwise=elementwise,
+        grad_output_text=grad_output,
+        spec=spec,
+        parsed=parsed,
+        dtype=torch_dtype,
+        grad_output=v,
+    )
+    if parsed is not None:
+        prepared.elementwise = _measure_elementwise(prepared)
+    return prepared
+
+
+def _measure_elementwise(p: Prepared) -> bool:
+    """Whether a one-name expression acts elementwise, measured at its current input.
+
+    The Jacobian (float64) must be square and diagonal, and stay so at a random point
+    (so ``x * sum(x)`` or a coincidence at one point is not taken for elementwise).
+    """
+    if len(p.names) != 1:
+        return False
+    x = p.tensors[p.names[0]]
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.numel() > 64:
+        return False
+    fn = p.fn_in(torch.float64)
+    gen = torch.Generator().manual_seed(0)
+    points = [x.detach().double(), torch.randn(x.shape, generator=gen, dtype=torch.float64)]
+    for point in points:
+        try:
+            with torch.no_grad():
+                out = fn(**{p.names[0]: point})
+            if not isinstance(out, torch.Tensor) or out.shape != point.shape:
+                return False
+            if not out.is_floating_point():
+                return True  # a comparison: elementwise, and never differentiable
+            jac = torch.autograd.functional.jacobian(
+                lambda t: fn(**{p.names[0]: t}), point
+            ).reshape(point.numel(), point.numel())
+        except (InputError, RuntimeError, ValueError):
+            return False
+        off = jac - torch.diag(torch.diagonal(jac))
+        if torch.nan_to_num(off, nan=1.0).abs().max().item() != 0.0:
+            return False
+    return True
+
+
+# --- running -------------------------------------------------------------------------
+
+
+def _quote(exc: BaseException) -> str:
+    """torch's error text, first line only, quoted."""
+    return f'"{str(exc).strip().splitlines()[0]}"' if str(exc).strip() else repr(exc)
+
+
+def _a(word: str) -> str:
+    """``"a bool"``, ``"an int64"``: the article for a dtype name."""
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
+def _plain_input(value: Any) -> TensorData:
+    if isinstance(value, bool):
+        return TensorData(value, "bool", ())
+    if isinstance(value, int):
+        return TensorData(value, "int64", ())
+    return TensorData(float(value), "float64", ())
+
+
+def _forward(p: Prepared, args: Mapping[str, Any]) -> torch.Tensor:
+    """The forward pass; torch refusing the inputs is an InputError the user can fix."""
+    try:
+        out = p.fn(**args)
+    except InputError:
+        raise
+    except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+        field = "expression" if p.parsed is not None else None
+        raise InputError(f"torch refused the forward pass: {_quote(exc)}", field=field) from None
+    if not isinstance(out, torch.Tensor):
+        raise InputError(f"{p.expression} gives no tensor", field="expression")
+    return out
+
+
+def evaluate_grad_output(p: Prepared) -> torch.Tensor | None:
+    """``v`` as given to :func:`prepare` (``None`` when not given: ones are meant)."""
+    if p.grad_output_text is None:
+        return None
+    if p.grad_output is None:
+        p.grad_output = language.tensor_from_text(
+            p.grad_output_text, field="v", dtype=p.dtype, seed=0
+        )
+    return p.grad_output
+
+
+def _grad_output(p: Prepared, output: torch.Tensor) -> torch.Tensor:
+    """``v``: ones by default (the seed's ``z.sum().backward()``); a 0-d ``v`` is broadcast."""
+    v = evaluate_grad_output(p)
+    if v is None:
+        return torch.ones_like(output)
+    if v.shape != output.shape:
+        if v.dim() != 0:
+            raise InputError(
+                f"v has shape {list(v.shape)} but the output has shape {list(output.shape)}; "
+                "they must match (or give one number)",
+                field="v",
+            )
+        v = v.expand(output.shape).clone()
+    if output.is_floating_point() and v.dtype != output.dtype:
+        v = v.to(output.dtype)
+    return v
+
+
+@functools.cache
+def _node_rules() -> dict[str, str]:
+    """Rules by node name, measured: each one-node catalog op at its defaults (float64).
+
+    An op counts as one node when its output's ``grad_fn`` leads straight to its leaves;
+    composite ops (losses built from several nodes) lend their rule to no node.
+    """
+    rules: dict[str, str] = {}
+    for spec in CATALOG.values():
+        try:
+            p = prepare(spec.name, dtype="float64")
+            args = dict(p.tensors)
+            for name in p.names:
+                t = args[name]
+                if p.requires_grad[name] and isinstance(t, torch.Tensor):
+                    if t.is_floating_point():
+                        args[name] = t.clone().requires_grad_(True)
+            out = spec.fn(**args)
+        except (InputError, RuntimeError):
+            continue
+        root = getattr(out, "grad_fn", None)
+        if root is not None and _is_one_node(root):
+            rules.setdefault(type(root).__name__, spec.rule)
+    return rules
+
+
+def _is_one_node(root: Any) -> bool:
+    return all(fn is None or type(fn).__name__ == "AccumulateGrad" for fn, _ in root.next_functions)
+
+
+def _not_differentiable(
+    p: Prepared, args: Mapping[str, Any], output: torch.Tensor, v: torch.Tensor, refused: list[str]
+) -> tuple[str, list[str]]:
+    """Why there is no gradient, in torch's own words, plus a measured float probe."""
+    try:
+        torch.autograd.backward(output, v)
+    except RuntimeError as exc:
+        said = _quote(exc)
+    else:  # pragma: no cover - torch always raises here; kept honest if it ever does not
+        said = "(torch raised nothing)"
+    reasons = list(refused)
+    reasons.append(
+        f"the output is {_a(dtype_name(output.dtype))} tensor with no grad_fn, so there is no "
+        f"graph to run backward through; torch.autograd.backward(output, v) raises: {said}"
+    )
+    notes = []
+    wanted = [
+        n
+        for n in p.names
+        if p.requires_grad[n]
+        and isinstance(args[n], torch.Tensor)
+        and not args[n].is_floating_point()
+        and not args[n].is_complex()
+    ]
+    if wanted:
+        probe = dict(args)
+        for n in wanted:
+            probe[n] = args[n].to(p.dtype).requires_grad_(True)
+        try:
+            probe_out = p.fn(**probe)
+        except (InputError, RuntimeError, ValueError, IndexError, TypeError):
+            probe_out = None
+        if isinstance(probe_out, torch.Tensor):
+            node = None if probe_out.grad_fn is None else type(probe_out.grad_fn).__name__
+            names = ", ".join(wanted)
+            if node is None:
+                notes.append(
+                    f"even with {names} as {dtype_name(p.dtype)} tensors that require grad, "
+                    f"the output is {dtype_name(probe_out.dtype)} with grad_fn=None: "
+                    "there is no gradient to ask for"
+                )
+            else:
+                notes.append(
+                    f"with {names} written as floats (e.g. 1.0 instead of 1), the output "
+                    f"gets grad_fn={node} and a gradient"
+                )
+    return "; ".join(reasons), notes
+
+
+def _zero_everywhere(
+    p: Prepared, args: Mapping[str, Any], leaves: Mapping[str, torch.Tensor]
+) -> bool:
+    """Every gradient is zero at ``_ZERO_PROBES`` random points too (float64, v = ones)."""
+    fn = p.fn_in(torch.float64)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(_ZERO_PROBES):
+        probe: dict[str, Any] = {}
+        for name, value in args.items():
+            if name in leaves:
+                probe[name] = (
+                    3 * torch.randn(value.shape, generator=gen, dtype=torch.float64)
+                ).requires_grad_(True)
+            elif isinstance(value, torch.Tensor) and value.is_floating_point():
+                probe[name] = value.detach().double()
+            else:
+                probe[name] = value
+        try:
+            out = fn(**probe)
+            if out.grad_fn is None:
+                continue
+            grads = torch.autograd.grad(
+                out, [probe[n] for n in leaves], torch.ones_like(out), allow_unused=True
+            )
+        except (InputError, RuntimeError, ValueError, IndexError, TypeError):
+            return False
+        if any(g is not None and bool((g != 0).any()) for g in grads):
+            return False
+    return True
+
+
+def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> list[str]:
+    """Kinks and jumps of an elementwise op at the current input, measured in float64.
+
+    At each element the one-sided difference quotients are compared; where they
+    disagree, the note gives them and the derivative PyTorch actually returns there.
+    """
+    var = p.names[0]
+    x = args[var]
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        return []
+    if x.numel() > _MAX_PROBE_ELEMENTS:
+        return []
+    fn = p.fn_in(torch.float64)
+    rest = {
+        n: (v.detach().double() if isinstance(v, torch.Tensor) and v.is_floating_point() else v)
+        for n, v in args.items()
+        if n != var
+    }
+    x64 = x.detach().double().requires_grad_(True)
+    try:
+        f0 = fn(**rest, **{var: x64})
+        if f0.shape != x64.shape or not f0.is_floating_point() or f0.grad_fn is None:
+            return []
+        (df,) = torch.autograd.grad(f0, x64, torch.ones_like(f0))
+        with torch.no_grad():
+            h = 1e-6 * torch.clamp(x64.detach().abs(), min=1.0)
+            fp = fn(**rest, **{var: x64.detach() + h})
+            fm = fn(**rest, **{var: x64.detach() - h})
+    except (InputError, RuntimeError, ValueError, IndexError, TypeError):
+        return []
+    f0 = f0.detach()
+    left, right = (f0 - fm) / h, (fp - f0) / h
+    scale = 1 + f0.abs()
+    jump = ((fp - f0).abs() > 1e-3 * scale) | ((f0 - fm).abs() > 1e-3 * scale)
+    kink = (left - right).abs() > 1e-3 * (1 + left.abs() + right.abs())
+    name = p.spec.name if p.spec is not None else p.expression
+    notes = []
+    flat = torch.nonzero((jump | kink).reshape(-1)).reshape(-1).tolist()
+    for i in flat[:_MAX_KINK_NOTES]:
+        xi = x64.detach().reshape(-1)[i].item()
+        got = df.reshape(-1)[i].item()
+        where = f"at {var}[{i}] = {xi:g}" if x.dim() else f"at {var} = {xi:g}"
+        if jump.reshape(-1)[i]:
+            notes.append(
+                f"{where}, {name} jumps from {fm.reshape(-1)[i].item():.4g} to "
+                f"{fp.reshape(-1)[i].item():.4g}: no derivative exists there; "
+                f"PyTorch returns {got:.4g}"
+            )
+            continue
+        lo, hi = left.reshape(-1)[i].item(), right.reshape(-1)[i].item()
+        between = min(lo, hi) - 1e-9 <= got <= max(lo, hi) + 1e-9
+        conv = (
+            f"PyTorch returns {got:.4g} there, a subgradient it picks by convention"
+            if between
+            else f"PyTorch returns {got:.4g} there"
+        )
+        notes.append(
+            f"{where}, {name} has a kink: the one-sided slopes are {lo:+.4g} (left) and "
+            f"{hi:+.4g} (right) in float64, so no derivative exists; {conv}"
+        )
+    if len(flat) > _MAX_KINK_NOTES:
+        notes.append(f"... and {len(flat) - _MAX_KINK_NOTES} more such points")
+    return notes
+
+
+def _formula(p: Prepared) -> str | None:
+    """The symbolic derivative for elementwise ops and expressions, if formulas can give it."""
+    try:
+        from ops.formulas import derivative_formula
+    except ImportError:
+        return None
+    if p.spec is not None:
+        if not p.spec.elementwise:
+            return None
+        first = p.spec.inputs[0].name
+        args = [first] + [str(p.tensors[i.name]) for i in p.spec.inputs[1:] if i.kind != "tensor"]
+        text, variables = f"{p.spec.name}({', '.join(args)})", [first]
+    else:
+        text, variables = p.expression, list(p.names)
+    parts = []
+    for var in variables:
+        try:
+            formula = derivative_formula(text, var)
+        except (InputError, ValueError, TypeError, NotImplementedError):
+            continue
+        if formula:
+            parts.append(
+                f"d/d{var} {text} = {formula}" if len(variables) == 1 else f"d/d{var} = {formula}"
+            )
+    return "; ".join(parts) or None
+
+
+def run(
+    target: str,
+    values: Mapping[str, str] | None = None,
+    *,
+    grad_output: str | None = None,
+    dtype: str = "float32",
+) -> GradResult:
+    """Forward, then PyTorch's own backward with upstream gradient ``v``, recorded.
+
+    Args:
+        target: A catalog op name or an expression.
+        values: Input texts by name; unset inputs take their defaults.
+        grad_output: The text of ``v`` (default: ones, i.e. ``output.sum().backward()``).
+        dtype: ``"float32"`` or ``"float64"``.
+
+    Returns:
+        The whole answer. A target with no gradient is still an answer:
+        ``differentiable=False`` with ``reason`` quoting torch.
+
+    Raises:
+        InputError: Text that does not parse, an unknown op or input, a ``v`` of the
+            wrong shape, or inputs torch refuses in the forward pass.
+    """
+    p = prepare(target, values, grad_output=grad_output, dtype=dtype)
+    refused: list[str] = []
+    leaves: dict[str, torch.Tensor] = {}
+    args: dict[str, Any] = {}
+    for name in p.names:
+        value = p.tensors[name]
+        if isinstance(value, torch.Tensor):
+            value = value.detach().clone()
+            if p.requires_grad[name]:
+                try:
+                    value.requires_grad_(True)
+                except RuntimeError as exc:
+                    refused.append(
+                        f"{name} is {_a(dtype_name(value.dtype))} tensor and torch refuses to "
+                        f"make it require grad: requires_grad_() raises {_quote(exc)}"
+                    )
+                else:
+                    leaves[name] = value
+        args[name] = value
+
+    output = _forward(p, args)
+    v = _grad_output(p, output)
+    inputs = {
+        n: InputValue(
+            name=n,
+            text=p.texts[n],
+            tensor=to_data(args[n]) if isinstance(args[n], torch.Tensor) else _plain_input(args[n]),
+            requires_grad=n in leaves,
+        )
+        for n in p.names
+    }
+    grad_fn = None if output.grad_fn is None else type(output.grad_fn).__name__
+    out_value = OutputValue(to_data(output), grad_fn)
+    notes: list[str] = []
+    extras: dict[str, TensorData] = {}
+
+    def answer(differentiable: bool, reason: str | None, grads=None, steps=()) -> GradResult:
+        return GradResult(
+            target=p.target,
+            expression=p.expression,
+            inputs=inputs,
+            output=out_value,
+            differentiable=differentiable,
+            reason=reason,
+            grads=grads or {n: None for n in p.names},
+            grad_output=to_data(v),
+            steps=tuple(steps),
+            formula=_formula(p),
+            notes=tuple(notes),
+            extras=extras,
+        )
+
+    if not output.requires_grad:
+        reason, probe_notes = _not_differentiable(p, args, output, v, refused)
+        notes.extend(probe_notes)
+        return answer(False, reason)
+    notes.extend(refused)
+
+    rules = dict(_node_rules())
+    if p.spec is not None and output.grad_fn is not None and _is_one_node(output.grad_fn):
+        rules[type(output.grad_fn).__name__] = p.spec.rule
+    try:
+        steps = record_backward(output, v, leaves, rules=rules)
+    except RuntimeError as exc:
+        return answer(False, f"torch's backward pass failed: {_quote(exc)}")
+    grads = {
+        n: to_data(leaves[n].grad) if n in leaves and leaves[n].grad is not None else None
+        for n in p.names
+    }
+    if not any(g is not None for g in grads.values()):
+        return answer(
+            False, "the backward pass ran but no gradient reached any input", grads, steps
+        )
+
+    reason = None
+    if all(not bool((leaves[n].grad != 0).any()) for n in leaves if leaves[n].grad is not None):
+        if _zero_everywhere(p, args, leaves):
+            reason = (
+                "zero almost everywhere: every gradient PyTorch returns is 0, here and at "
+                f"{_ZERO_PROBES} random points (measured); the function is piecewise constant, "
+                "so its derivative is 0 between jumps and does not exist at them"
+            )
+        else:
+            notes.append(
+                "every gradient is 0 at these inputs, but not everywhere: at random points "
+                "PyTorch returns non-zero gradients"
+            )
+    finite_out = bool(torch.isfinite(output.detach()).all()) if output.is_floating_point() else True
+    bad = [
+        n
+        for n in leaves
+        if leaves[n].grad is not None and not bool(torch.isfinite(leaves[n].grad).all())
+    ]
+    if bad and finite_out:
+        if any(s.node == "WhereBackward0" for s in steps):
+            notes.append(
+                f"{', '.join(bad)}.grad holds nan/inf although the output is finite: where() "
+                "sends a zero gradient into the branch it did not take, and 0 times that "
+                "branch's infinite or nan local derivative is nan"
+            )
+        else:
+            notes.append(
+                f"{', '.join(bad)}.grad holds nan/inf although the output is finite: the "
+                "derivative is infinite or undefined at these inputs"
+            )
+    if p.elementwise:
+        notes.extend(_kink_notes(p, args))
+    if p.spec is not None and p.spec.explain is not None:
+        more, explained = p.spec.explain(
+            {n: (a.detach() if isinstance(a, torch.Tensor) else a) for n, a in args.items()}
+        )
+        extras.update({k: to_data(t) for k, t in more.items()})
+        notes.extend(explained)
+    return answer(True, reason, grads, steps)
