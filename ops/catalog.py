@@ -258,7 +258,6 @@ def _sgd_l1_explain(values: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor],
     optimizer = torch.optim.SGD([weight], lr=lr)
     optimizer.zero_grad()
     _sgd_objective(weight, data, target, l1).backward()
-    total = weight.grad.detach().clone()
     optimizer.step()
     updated = weight.detach().clone()
 
@@ -279,7 +278,7 @@ def _sgd_l1_explain(values: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor],
                 f"param[{i}] crossed zero ({flat_start[i].item():.4g} -> "
                 f"{flat_new[i].item():.4g}): plain SGD with L1 overshoots instead of stopping at 0"
             )
-    extras = {"data_grad": data_grad, "l1_grad": l1_grad, "grad": total, "updated": updated}
+    extras = {"data_grad": data_grad, "l1_grad": l1_grad, "updated": updated}
     return extras, tuple(notes)
 
 

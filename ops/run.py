@@ -49,6 +49,8 @@ DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.flo
 _MAX_KINK_NOTES = 5
 _MAX_PROBE_ELEMENTS = 100_000
 _ZERO_PROBES = 3
+# What torch raises for inputs it refuses (NotImplementedError is a RuntimeError).
+_TORCH_ERRORS = (RuntimeError, ValueError, IndexError, TypeError, ArithmeticError, MemoryError)
 
 
 @dataclass
@@ -258,7 +260,7 @@ def _measure_elementwise(p: Prepared) -> bool:
             jac = torch.autograd.functional.jacobian(
                 lambda t: fn(**{p.names[0]: t}), point
             ).reshape(point.numel(), point.numel())
-        except (InputError, RuntimeError, ValueError):
+        except (InputError, *_TORCH_ERRORS):
             return False
         off = jac - torch.diag(torch.diagonal(jac))
         if torch.nan_to_num(off, nan=1.0).abs().max().item() != 0.0:
@@ -279,6 +281,15 @@ def _a(word: str) -> str:
     return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
+def _refusal(names: list[str], dtype: str, said: str) -> str:
+    """One sentence for inputs torch would not let require grad, quoting torch."""
+    if len(names) == 1:
+        who, them = f"{names[0]} is {_a(dtype)} tensor", "it"
+    else:
+        who, them = f"{', '.join(names[:-1])} and {names[-1]} are {dtype} tensors", "them"
+    return f"{who}, and torch refuses to let {them} require grad: requires_grad_() raises {said}"
+
+
 def _plain_input(value: Any) -> TensorData:
     if isinstance(value, bool):
         return TensorData(value, "bool", ())
@@ -287,13 +298,39 @@ def _plain_input(value: Any) -> TensorData:
     return TensorData(float(value), "float64", ())
 
 
+def _check_size(p: Prepared, args: Mapping[str, Any]) -> None:
+    """Refuse a catalog op whose output would be huge, by a shapes-only dry run.
+
+    The language checks sizes inside expressions; a catalog op called directly (``outer``
+    of two long vectors) is checked here, on the ``meta`` device, before any memory is
+    spent. Only needed when the inputs' element counts multiply past the cap.
+    """
+    bound = 1
+    for value in args.values():
+        if isinstance(value, torch.Tensor):
+            bound *= max(value.numel(), 1)
+    if bound <= language.MAX_ELEMENTS:
+        return
+    meta = {n: v.detach().to("meta") if isinstance(v, torch.Tensor) else v for n, v in args.items()}
+    try:
+        out = p.fn(**meta)
+    except (InputError, *_TORCH_ERRORS):
+        return  # not runnable on meta: the real call reports its own error
+    if isinstance(out, torch.Tensor) and out.numel() > language.MAX_ELEMENTS:
+        raise InputError(
+            f"{p.expression} would give {out.numel()} elements (at most {language.MAX_ELEMENTS})"
+        )
+
+
 def _forward(p: Prepared, args: Mapping[str, Any]) -> torch.Tensor:
     """The forward pass; torch refusing the inputs is an InputError the user can fix."""
+    if p.spec is not None:
+        _check_size(p, args)
     try:
         out = p.fn(**args)
     except InputError:
         raise
-    except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+    except _TORCH_ERRORS as exc:
         field = "expression" if p.parsed is not None else None
         raise InputError(f"torch refused the forward pass: {_quote(exc)}", field=field) from None
     if not isinstance(out, torch.Tensor):
@@ -348,7 +385,7 @@ def _node_rules() -> dict[str, str]:
                     if t.is_floating_point():
                         args[name] = t.clone().requires_grad_(True)
             out = spec.fn(**args)
-        except (InputError, RuntimeError):
+        except (InputError, *_TORCH_ERRORS):
             continue
         root = getattr(out, "grad_fn", None)
         if root is not None and _is_one_node(root):
@@ -390,7 +427,7 @@ def _not_differentiable(
             probe[n] = args[n].to(p.dtype).requires_grad_(True)
         try:
             probe_out = p.fn(**probe)
-        except (InputError, RuntimeError, ValueError, IndexError, TypeError):
+        except (InputError, *_TORCH_ERRORS):
             probe_out = None
         if isinstance(probe_out, torch.Tensor):
             node = None if probe_out.grad_fn is None else type(probe_out.grad_fn).__name__
@@ -433,7 +470,7 @@ def _zero_everywhere(
             grads = torch.autograd.grad(
                 out, [probe[n] for n in leaves], torch.ones_like(out), allow_unused=True
             )
-        except (InputError, RuntimeError, ValueError, IndexError, TypeError):
+        except (InputError, *_TORCH_ERRORS):
             return False
         if any(g is not None and bool((g != 0).any()) for g in grads):
             return False
@@ -468,7 +505,7 @@ def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> list[str]:
             h = 1e-6 * torch.clamp(x64.detach().abs(), min=1.0)
             fp = fn(**rest, **{var: x64.detach() + h})
             fm = fn(**rest, **{var: x64.detach() - h})
-    except (InputError, RuntimeError, ValueError, IndexError, TypeError):
+    except (InputError, *_TORCH_ERRORS):
         return []
     f0 = f0.detach()
     left, right = (f0 - fm) / h, (fp - f0) / h
@@ -556,7 +593,7 @@ def run(
             wrong shape, or inputs torch refuses in the forward pass.
     """
     p = prepare(target, values, grad_output=grad_output, dtype=dtype)
-    refused: list[str] = []
+    refusals: dict[tuple[str, str], list[str]] = {}  # (dtype, torch's words) -> names
     leaves: dict[str, torch.Tensor] = {}
     args: dict[str, Any] = {}
     for name in p.names:
@@ -567,13 +604,12 @@ def run(
                 try:
                     value.requires_grad_(True)
                 except RuntimeError as exc:
-                    refused.append(
-                        f"{name} is {_a(dtype_name(value.dtype))} tensor and torch refuses to "
-                        f"make it require grad: requires_grad_() raises {_quote(exc)}"
-                    )
+                    key = (dtype_name(value.dtype), _quote(exc))
+                    refusals.setdefault(key, []).append(name)
                 else:
                     leaves[name] = value
         args[name] = value
+    refused = [_refusal(names, dtype, said) for (dtype, said), names in refusals.items()]
 
     output = _forward(p, args)
     v = _grad_output(p, output)

@@ -255,3 +255,8 @@ def test_json_contract_holds_for_answers_with_and_without_gradient():
         assert set(data) >= {"target", "expression", "inputs", "output", "differentiable"}
         assert data["differentiable"] == result.differentiable
         assert len(data["steps"]) == len(result.steps)
+
+
+def test_a_huge_catalog_output_is_refused_before_it_is_made():
+    error = _error(lambda: run("outer", {"input": "ones(100000)", "vec2": "ones(100000)"}))
+    assert "elements" in error.message
