@@ -13,8 +13,10 @@ note measured on the spot. Nothing here is a table of known answers.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,28 +246,31 @@ def _measure_elementwise(p: Prepared) -> bool:
     if len(p.names) != 1:
         return False
     x = p.tensors[p.names[0]]
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.numel() > 64:
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or not 0 < x.numel() <= 64:
         return False
     fn = p.fn_in(torch.float64)
     gen = torch.Generator().manual_seed(0)
     points = [x.detach().double(), torch.randn(x.shape, generator=gen, dtype=torch.float64)]
-    for point in points:
-        try:
-            with torch.no_grad():
-                out = fn(**{p.names[0]: point})
-            if not isinstance(out, torch.Tensor) or out.shape != point.shape:
-                return False
-            if not out.is_floating_point():
-                return True  # a comparison: elementwise, and never differentiable
-            jac = torch.autograd.functional.jacobian(
-                lambda t: fn(**{p.names[0]: t}), point
-            ).reshape(point.numel(), point.numel())
-        except (InputError, *_TORCH_ERRORS):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return all(_diagonal_at(fn, p.names[0], point) for point in points)
+
+
+def _diagonal_at(fn: Callable[..., torch.Tensor], name: str, point: torch.Tensor) -> bool:
+    """Whether ``fn`` has a square, diagonal Jacobian at ``point`` (float64)."""
+    try:
+        with torch.no_grad():
+            out = fn(**{name: point})
+        if not isinstance(out, torch.Tensor) or out.shape != point.shape:
             return False
-        off = jac - torch.diag(torch.diagonal(jac))
-        if torch.nan_to_num(off, nan=1.0).abs().max().item() != 0.0:
-            return False
-    return True
+        if not out.is_floating_point():
+            return True  # a comparison: elementwise, and never differentiable
+        jac = torch.autograd.functional.jacobian(lambda t: fn(**{name: t}), point)
+    except (InputError, *_TORCH_ERRORS):
+        return False
+    jac = jac.reshape(point.numel(), point.numel())
+    off = jac - torch.diag(torch.diagonal(jac))
+    return torch.nan_to_num(off, nan=1.0).abs().max().item() == 0.0
 
 
 # --- running -------------------------------------------------------------------------
@@ -296,6 +301,18 @@ def _plain_input(value: Any) -> TensorData:
     if isinstance(value, int):
         return TensorData(value, "int64", ())
     return TensorData(float(value), "float64", ())
+
+
+@contextlib.contextmanager
+def _listening(heard: list[str]) -> Iterator[None]:
+    """Collect torch's warnings (first line, once each) instead of letting them print."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        line = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
+        if line and line not in heard:
+            heard.append(line)
 
 
 def _check_size(p: Prepared, args: Mapping[str, Any]) -> None:
@@ -578,6 +595,9 @@ def run(
 ) -> GradResult:
     """Forward, then PyTorch's own backward with upstream gradient ``v``, recorded.
 
+    torch's warnings during the forward and backward passes become notes ("torch warns:
+    ..."); the engine's own probes (kinks, zero checks) run silently.
+
     Args:
         target: A catalog op name or an expression.
         values: Input texts by name; unset inputs take their defaults.
@@ -592,7 +612,13 @@ def run(
         InputError: Text that does not parse, an unknown op or input, a ``v`` of the
             wrong shape, or inputs torch refuses in the forward pass.
     """
-    p = prepare(target, values, grad_output=grad_output, dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _run(prepare(target, values, grad_output=grad_output, dtype=dtype))
+
+
+def _run(p: Prepared) -> GradResult:
+    """:func:`run` after :func:`prepare`."""
     refusals: dict[tuple[str, str], list[str]] = {}  # (dtype, torch's words) -> names
     leaves: dict[str, torch.Tensor] = {}
     args: dict[str, Any] = {}
@@ -611,7 +637,9 @@ def run(
         args[name] = value
     refused = [_refusal(names, dtype, said) for (dtype, said), names in refusals.items()]
 
-    output = _forward(p, args)
+    heard: list[str] = []  # torch's warnings during the forward and backward passes
+    with _listening(heard):
+        output = _forward(p, args)
     v = _grad_output(p, output)
     inputs = {
         n: InputValue(
@@ -624,7 +652,7 @@ def run(
     }
     grad_fn = None if output.grad_fn is None else type(output.grad_fn).__name__
     out_value = OutputValue(to_data(output), grad_fn)
-    notes: list[str] = []
+    notes: list[str] = [f"torch warns: {w}" for w in heard]
     extras: dict[str, TensorData] = {}
 
     def answer(differentiable: bool, reason: str | None, grads=None, steps=()) -> GradResult:
@@ -652,10 +680,13 @@ def run(
     rules = dict(_node_rules())
     if p.spec is not None and output.grad_fn is not None and _is_one_node(output.grad_fn):
         rules[type(output.grad_fn).__name__] = p.spec.rule
+    heard_before = len(heard)
     try:
-        steps = record_backward(output, v, leaves, rules=rules)
+        with _listening(heard):
+            steps = record_backward(output, v, leaves, rules=rules)
     except RuntimeError as exc:
         return answer(False, f"torch's backward pass failed: {_quote(exc)}")
+    notes.extend(f"torch warns: {w}" for w in heard[heard_before:])
     grads = {
         n: to_data(leaves[n].grad) if n in leaves and leaves[n].grad is not None else None
         for n in p.names
@@ -666,7 +697,8 @@ def run(
         )
 
     reason = None
-    if all(not bool((leaves[n].grad != 0).any()) for n in leaves if leaves[n].grad is not None):
+    got = [leaves[n].grad for n in leaves if leaves[n].grad is not None]
+    if sum(g.numel() for g in got) > 0 and not any(bool((g != 0).any()) for g in got):
         if _zero_everywhere(p, args, leaves):
             reason = (
                 "zero almost everywhere: every gradient PyTorch returns is 0, here and at "

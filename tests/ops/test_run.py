@@ -260,3 +260,9 @@ def test_json_contract_holds_for_answers_with_and_without_gradient():
 def test_a_huge_catalog_output_is_refused_before_it_is_made():
     error = _error(lambda: run("outer", {"input": "ones(100000)", "vec2": "ones(100000)"}))
     assert "elements" in error.message
+
+
+def test_torch_warnings_become_notes(recwarn):
+    result = run("mse_loss", {"target": "1.0"})  # broadcasting a 0-d target: torch warns
+    assert any(n.startswith("torch warns: Using a target size") for n in result.notes)
+    assert len(recwarn) == 0  # and nothing leaks to the terminal
