@@ -26,6 +26,7 @@ from ops import language
 from ops.backward import record_backward
 from ops.catalog import CATALOG, OpSpec, coerce, get
 from ops.errors import InputError
+from ops.formulas import derivative_formula
 from ops.results import GradResult, InputValue, OutputValue, TensorData
 from ops.tensors import dtype_name, to_data
 
@@ -560,29 +561,28 @@ def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> list[str]:
 
 
 def _formula(p: Prepared) -> str | None:
-    """The symbolic derivative for elementwise ops and expressions, if formulas can give it."""
-    try:
-        from ops.formulas import derivative_formula
-    except ImportError:
-        return None
+    """The symbolic derivative (SymPy, from the parsed tree) for elementwise ops and expressions.
+
+    A catalog op is written as a call with its plain-number inputs filled in
+    (``leaky_relu(input, 0.1)``); an expression gets one derivative per free name.
+    """
     if p.spec is not None:
         if not p.spec.elementwise:
             return None
         first = p.spec.inputs[0].name
-        args = [first] + [str(p.tensors[i.name]) for i in p.spec.inputs[1:] if i.kind != "tensor"]
-        text, variables = f"{p.spec.name}({', '.join(args)})", [first]
+        rest = [repr(p.tensors[i.name]) for i in p.spec.inputs[1:] if i.kind != "tensor"]
+        source: Any = f"{p.spec.name}({', '.join([first, *rest])})"
+        variables = [first]
     else:
-        text, variables = p.expression, list(p.names)
+        source, variables = p.parsed, list(p.names)
     parts = []
     for var in variables:
         try:
-            formula = derivative_formula(text, var)
-        except (InputError, ValueError, TypeError, NotImplementedError):
+            formula = derivative_formula(source, var)
+        except InputError:
             continue
         if formula:
-            parts.append(
-                f"d/d{var} {text} = {formula}" if len(variables) == 1 else f"d/d{var} = {formula}"
-            )
+            parts.append(formula)
     return "; ".join(parts) or None
 
 

@@ -266,3 +266,13 @@ def test_torch_warnings_become_notes(recwarn):
     result = run("mse_loss", {"target": "1.0"})  # broadcasting a 0-d target: torch warns
     assert any(n.startswith("torch warns: Using a target size") for n in result.notes)
     assert len(recwarn) == 0  # and nothing leaks to the terminal
+
+
+def test_formula_for_elementwise_ops_and_expressions_only():
+    assert run("exp").formula == "d/d input [exp(input)] = exp(input)"
+    leaky = run("leaky_relu", {"negative_slope": "0.2"}).formula
+    assert leaky is not None and "0.2" in leaky  # the plain-number input is filled in
+    both = run("x**2 * sin(y)").formula
+    assert both is not None and "d/d x" in both and "d/d y" in both
+    assert run("gather").formula is None
+    assert run("cross_entropy").formula is None
