@@ -34,7 +34,7 @@ from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.message import Message
 from textual.widgets import Footer, Input, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from ops.errors import InputError
 from ops.results import Curve, GradResult
@@ -447,6 +447,19 @@ class GradApp(App[int]):
         else:
             plot.show_message(message.message or "no curve")
         self._done_seq = message.seq
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that raised becomes a visible message; the app and the screen stay."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        self.query_one(StatusLine).show_error(
+            None,
+            f"internal error ({type(error).__name__}): {error}",
+            stale=self.state.result is not None,
+        )
+        if event.worker.group == "compute":
+            self._done_seq = self._seq
 
     # -------------------------------------------------------- panel messages
 

@@ -59,7 +59,6 @@ def keys_table(bindings: Iterable[Binding]) -> str:
         lines.append(f"| {' / '.join(f'`{k}`' for k in keys)} | {help_text[action]} |")
     lines.append("| `tab` / `shift+tab` | move between panels and fields |")
     lines.append("| `ctrl+p` | command palette: every op, every toggle, themes, screenshot |")
-    lines.append("| `ctrl+q` | quit (works even inside a text field) |")
     return "\n".join(lines)
 
 
@@ -86,7 +85,7 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, bindings: Iterable[Binding]) -> None:
         """Create the help for an app with ``bindings``."""
         super().__init__()
-        self._bindings = list(bindings)
+        self._app_bindings = list(bindings)
 
     def compose(self) -> ComposeResult:
         """The help text."""
@@ -95,7 +94,7 @@ class HelpScreen(ModalScreen[None]):
                 "# gradtui — help",
                 "Pick an op, edit its inputs, and step through the backward pass PyTorch "
                 "really runs. Everything shown is measured from the installed torch.",
-                keys_table(self._bindings),
+                keys_table(self._app_bindings),
                 PANELS,
                 LANGUAGE,
             ]
