@@ -100,6 +100,9 @@ def render_curve(
     height = max(int(height), 6)
     with _LOCK:
         plt.clear_figure()
+        # plotext clips the figure to the size of the terminal it runs in; a widget
+        # (or a pipe) asks for the size it has, whatever that terminal is.
+        plt.limit_size(False, False)
         plt.plot_size(width, height)
         plt.theme("clear")
         _series(curve.x, curve.f, "f", pal["f"])
