@@ -185,7 +185,9 @@ def format_grad(result: Any) -> str:
                 lines.append(f"        out  {shown}  → {dest}")
             if step.leaf is None and len(step.grad_inputs) > len(step.next):
                 for g in step.grad_inputs[len(step.next) :]:
-                    lines.append(f"        out  {format_value(g.value) if g is not None else 'None'}")
+                    lines.append(
+                        f"        out  {format_value(g.value) if g is not None else 'None'}"
+                    )
             for key, val in step.saved.items():
                 lines.append(f"        saved {key} = {format_value(val)}")
             if step.rule:
@@ -272,6 +274,20 @@ def cmd_app(args: argparse.Namespace) -> int:
     return run_app(args.op, parse_sets(args.sets), mouse=not args.no_mouse) or 0
 
 
+def _glue_values(argv: list[str]) -> list[str]:
+    """Write ``--range -2:2`` as ``--range=-2:2``, so argparse does not take ``-2:2`` for an option."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("--range", "--set", "--grad-output") and i + 1 < len(argv):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gradtui`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -284,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo_main(rest)
     parser = build_parsers()[command]
     try:
-        args = parser.parse_args(rest)
+        args = parser.parse_args(_glue_values(rest))
         handler = {"app": cmd_app, "ops": cmd_ops, "grad": cmd_grad, "plot": cmd_plot}[command]
         return handler(args)
     except UsageError as exc:

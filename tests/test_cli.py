@@ -1,0 +1,134 @@
+"""The command line, through real subprocesses: exit codes, one-line errors, the JSON contract."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ENV = {**os.environ, "NO_COLOR": "1"}
+
+
+def gradtui(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tui.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=ENV,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).with_name("gradtui")
+    assert script.exists(), "pip install should create the gradtui console script"
+    out = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    assert "gradient explorer" in out.stdout
+
+
+def test_grad_json_contract_for_exp() -> None:
+    out = gradtui("grad", "exp", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) >= {
+        "target",
+        "expression",
+        "inputs",
+        "output",
+        "differentiable",
+        "reason",
+        "grads",
+        "steps",
+        "formula",
+    }
+    assert data["target"] == "exp"
+    assert data["output"]["grad_fn"] == "ExpBackward0"
+    assert data["differentiable"] is True and data["reason"] is None
+    x = data["inputs"]["input"]
+    assert x["dtype"] == "float32" and x["shape"] == [3] and x["requires_grad"] is True
+    # exp' = exp: the gradient equals the output, element for element.
+    assert data["grads"]["input"] == pytest.approx(data["output"]["value"])
+    nodes = [s["node"] for s in data["steps"]]
+    assert nodes[0] == "ExpBackward0" and nodes[-1] == "AccumulateGrad"
+    for i, step in enumerate(data["steps"]):
+        assert step["index"] == i
+        assert set(step) >= {"index", "node", "grad_outputs", "grad_inputs", "saved", "next"}
+    assert data["steps"][0]["saved"]["result"] == pytest.approx(data["output"]["value"])
+
+
+def test_grad_lt_is_an_answer_not_a_crash() -> None:
+    out = gradtui("grad", "lt", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["differentiable"] is False
+    assert data["output"]["dtype"] == "bool"
+    assert data["output"]["grad_fn"] is None
+    assert "grad_fn" in data["reason"]
+    assert all(g is None for g in data["grads"].values())
+
+
+def test_grad_text_report_for_an_expression() -> None:
+    out = gradtui("grad", "x * sin(x)", "--set", "x=[0.0, 1.0]", "--dtype", "float64")
+    assert out.returncode == 0, out.stderr
+    assert "MulBackward0" in out.stdout and "SinBackward0" in out.stdout
+    assert "x.grad = [0., 1.382]" in out.stdout  # sin(1) + cos(1) = 1.3818
+
+
+def test_nonfinite_numbers_are_strings_in_json() -> None:
+    out = gradtui("grad", "log", "--set", "input=[-1.0, 0.0, 1.0]", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["output"]["value"][:2] == ["nan", "-inf"]
+    assert data["grads"]["input"][1] == "inf"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("grad", "exp", "--set", "input=__import__('os')"),
+        ("grad", "x.__class__"),
+        ("grad", "nosuchop"),
+        ("grad", "exp", "--set", "nosuchinput=[1.]"),
+        ("grad", "exp", "--set", "novalue"),
+        ("grad", "exp", "--grad-output", "[1., 2.]"),
+        ("plot", "exp", "--range", "3:1"),
+        ("grad",),
+    ],
+)
+def test_bad_input_exits_2_with_one_error_line(args: tuple[str, ...]) -> None:
+    out = gradtui(*args)
+    assert out.returncode == 2, out
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""
+    as_json = gradtui(*args, "--json")
+    assert as_json.returncode == 2
+    assert set(json.loads(as_json.stdout)) == {"error"}
+
+
+def test_plot_text_and_json() -> None:
+    out = gradtui("plot", "abs", "--width", "60", "--height", "14", "--range", "-2:2")
+    assert out.returncode == 0, out.stderr
+    assert "\x1b[" not in out.stdout  # not a terminal: no colour
+    assert "f′" in out.stdout and "kink at input=0" in out.stdout
+    data = json.loads(gradtui("plot", "abs", "--points", "41", "--json").stdout)
+    assert set(data) >= {"var", "x", "f", "df", "df_numeric", "kinks"}
+    assert len(data["x"]) == 41
+    (kink,) = data["kinks"]
+    assert kink["x"] == pytest.approx(0.0, abs=1e-6)
+    assert (kink["df"], kink["left"], kink["right"]) == pytest.approx((0.0, -1.0, 1.0), abs=1e-3)
+
+
+def test_ops_lists_the_catalog() -> None:
+    data = json.loads(gradtui("ops", "--json").stdout)
+    names = {op["name"] for op in data}
+    assert len(names) >= 40
+    assert {"lt", "abs", "exp", "gather", "sgd_l1_step", "binary_cross_entropy"} <= names
+    text = gradtui("ops").stdout
+    assert "exp(input)" in text

@@ -1,0 +1,47 @@
+"""The house's layering rules, checked in fresh interpreters."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+SCREEN_MODULES = ("textual", "rich", "plotext")
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["ops", "ops.language", "ops.catalog", "ops.run", "ops.backward", "ops.curves", "ops.formulas"],
+)
+def test_engine_imports_no_screen(module: str) -> None:
+    loaded = _modules_after(f"import {module}")
+    assert module in loaded
+    leaked = {m for m in loaded if m.split(".")[0] in SCREEN_MODULES}
+    assert not leaked, f"{module} pulled in {sorted(leaked)}"
+
+
+def test_engine_package_does_not_import_torch() -> None:
+    """A front end can import ``ops`` and paint before torch has loaded."""
+    loaded = _modules_after("import ops, ops.results, ops.errors, ops.display")
+    assert "torch" not in loaded
+
+
+def test_app_module_does_not_import_torch() -> None:
+    """``tui.app`` defers torch to a background worker, so the first frame is not held up."""
+    loaded = _modules_after("import tui.app, tui.cli")
+    assert "tui.app" in loaded
+    assert "torch" not in loaded
+    assert "sympy" not in loaded
