@@ -1,0 +1,317 @@
+"""Numeric slopes and kinks of a function of one variable, found by measurement.
+
+Everything here works on a *batched* function ``f(t) -> values``: a 1-D float64 tensor
+of points in, one value per point out, ``nan`` where the function has no value. Every
+step evaluates ``f`` once for a whole batch of points, so the cost in Python calls does
+not grow with the number of samples.
+
+Kinks and jumps are not looked up in a table of known breakpoints: candidates are the
+sample intervals whose measured slopes behave unlike a smooth function's, each is
+narrowed by bisection on one-sided slopes (16 parts a round, all candidates together
+in one batch),
+snapped to the simplest decimal inside the final bracket (so ``abs`` gives exactly
+``0.0`` and ``floor`` exactly ``1.0``), and kept only if the one-sided differences there
+still disagree when the step shrinks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from ops.results import Kink
+
+Batched = Callable[[torch.Tensor], torch.Tensor]
+
+EPS = torch.finfo(torch.float64).eps
+#: Relative step of the central difference: eps**(1/3) balances truncation against roundoff.
+H_REL = EPS ** (1.0 / 3.0)
+#: How far a measured slope may stray from a smooth prediction before it is a candidate.
+CANDIDATE_RTOL = 1e-3
+#: ... or from what its neighbours' change in slope predicts, relative to that change.
+CURVATURE_RTOL = 0.1
+#: Candidates beyond this many (the most anomalous kept) would only repeat the story.
+MAX_CANDIDATES = 512
+#: Bisection stops when a bracket is this narrow relative to ``max(1, |x|)``.
+BRACKET_RTOL = 1e-11
+MAX_ROUNDS = 24
+#: Parts a bracket is cut into each round (16: about 10 rounds from a sample step to 1e-11).
+SECTIONS = 16
+
+
+def steps(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The points ``x - h`` and ``x + h`` for central differences.
+
+    ``h`` is relative (``eps**(1/3) * max(1, |x|)``); callers divide by the differences
+    of the returned points, not by ``h``, so rounding of ``x ± h`` cancels.
+    """
+    h = H_REL * x.abs().clamp(min=1.0)
+    return x - h, x + h
+
+
+def one_sided(
+    x: torch.Tensor,
+    xm: torch.Tensor,
+    xp: torch.Tensor,
+    fx: torch.Tensor,
+    fm: torch.Tensor,
+    fp: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Left slope, right slope and central difference from ``f`` at ``x-h, x, x+h``.
+
+    Any slope built from a non-finite value is ``nan``: the check skips gaps.
+    """
+    left = (fx - fm) / (x - xm)
+    right = (fp - fx) / (xp - x)
+    central = (fp - fm) / (xp - xm)
+    nan = torch.tensor(float("nan"), dtype=x.dtype)
+    ok_l = torch.isfinite(fx) & torch.isfinite(fm)
+    ok_r = torch.isfinite(fx) & torch.isfinite(fp)
+    left = torch.where(ok_l & torch.isfinite(left), left, nan)
+    right = torch.where(ok_r & torch.isfinite(right), right, nan)
+    central = torch.where(
+        torch.isfinite(fm) & torch.isfinite(fp) & torch.isfinite(central), central, nan
+    )
+    return left, right, central
+
+
+def _neighbour_prediction(d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each interval, ``d`` predicted from its neighbours, and their size.
+
+    Inside: the mean of the two neighbours (first-order errors cancel). At an end, or
+    next to a gap: linear extrapolation from the two intervals on the finite side.
+    The size (``|prev| + |next|``) is the local scale of the change itself.
+    """
+    nan = torch.full((2,), float("nan"), dtype=d.dtype)
+    padded = torch.cat([nan, d, nan])
+    prev2, prev, nxt, nxt2 = padded[:-4], padded[1:-3], padded[3:-1], padded[4:]
+    fin = torch.isfinite
+    zero = torch.zeros((), dtype=d.dtype)
+    pred = torch.where(fin(nxt), nxt, torch.where(fin(prev), prev, zero))
+    pred = torch.where(fin(prev) & fin(prev2), 2 * prev - prev2, pred)
+    pred = torch.where(fin(nxt) & fin(nxt2), 2 * nxt - nxt2, pred)
+    pred = torch.where(fin(prev) & fin(nxt), 0.5 * (prev + nxt), pred)
+    size = prev.abs().nan_to_num(nan=0.0) + nxt.abs().nan_to_num(nan=0.0)
+    return pred, size
+
+
+def candidates(
+    x: torch.Tensor,
+    fx: torch.Tensor,
+    left: torch.Tensor,
+    right: torch.Tensor,
+) -> torch.Tensor:
+    """Indices ``i`` of sample intervals ``[x[i], x[i+1]]`` that may hold a kink or a jump.
+
+    Two measured tests, each cheap and vectorised; false alarms are weeded out later.
+
+    * Derivative change: the outside slopes ``right[i+1] - left[i]`` of a smooth function
+      change like their neighbours do (about ``f'' * dx``); a kink adds its jump in slope
+      to one interval only (or to two, when it sits on a sample).
+    * Trapezoid: a smooth function's secant over the interval is close to the mean of
+      the end slopes; a jump in value (or a kink off-centre) pulls it away.
+    """
+    if x.numel() < 2:
+        return torch.zeros(0, dtype=torch.long)
+    a, b = x[:-1], x[1:]
+    fa, fb = fx[:-1], fx[1:]
+    g_left, g_right = left[:-1], right[1:]
+    secant = (fb - fa) / (b - a)
+    change = g_right - g_left
+    predicted, curvature = _neighbour_prediction(change)
+    anomaly = (change - predicted).abs()
+    trapezoid = (secant - 0.5 * (g_left + g_right)).abs()
+    slope_scale = torch.stack([left.abs(), right.abs()]).nan_to_num(nan=0.0).max()
+    # roundoff in a one-sided slope is about eps*|f|/h; allow a generous multiple of it
+    h = H_REL * a.abs().clamp(min=1.0)
+    noise = 64 * EPS * (fa.abs() + fb.abs() + 1.0) / h
+    tol = (
+        CANDIDATE_RTOL * (g_left.abs() + g_right.abs() + secant.abs())
+        + CURVATURE_RTOL * curvature
+        + 1e-6 * (1.0 + slope_scale)
+        + noise
+    )
+    finite = (
+        torch.isfinite(fa) & torch.isfinite(fb) & torch.isfinite(g_left) & torch.isfinite(g_right)
+    )
+    score = torch.maximum(anomaly, trapezoid) / tol
+    score = torch.where(finite, score, torch.zeros((), dtype=x.dtype))
+    idx = torch.nonzero(score > 1.0).flatten()
+    if idx.numel() > MAX_CANDIDATES:
+        keep = torch.topk(score[idx], MAX_CANDIDATES).indices
+        idx = idx[keep].sort().values
+    return idx
+
+
+def _narrow(
+    f: Batched,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    fa: torch.Tensor,
+    fb: torch.Tensor,
+    g_left: torch.Tensor,
+    g_right: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Narrow every bracket ``[a, b]`` around its kink, all brackets in one batch a round.
+
+    Bisection generalised to :data:`SECTIONS` parts a round (fewer rounds, same idea).
+    Each round measures ``f`` at the inner cut points ``p`` and at ``p ± h``, ``p ± 2h``
+    (``h`` a small fraction of a part), scores every part by how unlike a smooth piece it
+    looks (the change between the slopes just outside its ends, plus the trapezoid test:
+    its secant against the mean of those slopes) and keeps the worst part, widened by
+    ``h`` at each inner end: a jump just beside a cut point spoils the slope measured
+    across it, which can point at the neighbouring part, and the margin keeps it inside.
+
+    Invariant: ``g_left`` is the slope just left of ``a`` and ``g_right`` just right of
+    ``b`` (outside the bracket), so a kink sitting on an end of the bracket still shows.
+    """
+    k = SECTIONS
+    frac = torch.arange(k + 1, dtype=a.dtype) / k
+    rows = torch.arange(a.shape[0])
+    for _ in range(MAX_ROUNDS):
+        width = b - a
+        active = width > BRACKET_RTOL * torch.maximum(a.abs(), b.abs()).clamp(min=1.0)
+        if not bool(active.any()):
+            break
+        p = a[:, None] + width[:, None] * frac
+        p[:, 0], p[:, -1] = a, b
+        inner = p[:, 1:-1]
+        h = (width / (16 * k))[:, None]
+        offsets = (inner, inner - h, inner + h, inner - 2 * h, inner + 2 * h)
+        vals = f(torch.cat([o.flatten() for o in offsets])).reshape(5, *inner.shape)
+        f_in, f_m1, f_p1, f_m2, f_p2 = vals
+        _, p_m1, p_p1, p_m2, p_p2 = offsets
+        s_left = (f_in - f_m1) / (inner - p_m1)  # slope just left of each cut point
+        s_right = (f_p1 - f_in) / (p_p1 - inner)  # ... and just right of it
+        fp = torch.cat([fa[:, None], f_in, fb[:, None]], 1)
+        out_left = torch.cat([g_left[:, None], s_left], 1)  # slope just left of each part
+        out_right = torch.cat([s_right, g_right[:, None]], 1)  # slope just right of it
+        secant = (fp[:, 1:] - fp[:, :-1]) / (p[:, 1:] - p[:, :-1])
+        score = (out_right - out_left).abs() + (secant - 0.5 * (out_left + out_right)).abs()
+        j = score.nan_to_num(nan=-1.0).argmax(1)
+        # the chosen part, widened by h at inner ends, with slopes just outside the margin
+        lo_i = (j - 1).clamp(min=0)
+        hi_i = j.clamp(max=k - 2)
+        first, last = j == 0, j == k - 1
+        new_a = torch.where(first, a, p_m1[rows, lo_i])
+        new_fa = torch.where(first, fa, f_m1[rows, lo_i])
+        new_gl = torch.where(first, g_left, (f_m1 - f_m2)[rows, lo_i] / (p_m1 - p_m2)[rows, lo_i])
+        new_b = torch.where(last, b, p_p1[rows, hi_i])
+        new_fb = torch.where(last, fb, f_p1[rows, hi_i])
+        new_gr = torch.where(last, g_right, (f_p2 - f_p1)[rows, hi_i] / (p_p2 - p_p1)[rows, hi_i])
+        a = torch.where(active, new_a, a)
+        b = torch.where(active, new_b, b)
+        fa = torch.where(active, new_fa, fa)
+        fb = torch.where(active, new_fb, fb)
+        g_left = torch.where(active, new_gl, g_left)
+        g_right = torch.where(active, new_gr, g_right)
+    return a, b
+
+
+def simplest_in(lo: float, hi: float) -> float:
+    """The number with the fewest decimal digits in ``[lo, hi]`` (its midpoint if none).
+
+    Breakpoints people type (``0``, ``1``, ``-0.5``, a clamp bound of ``0.3``) are short
+    decimals; bisection lands within ~1e-11 of them, and this puts the kink exactly there,
+    where torch's own convention for the derivative applies.
+    """
+    if lo <= 0.0 <= hi:
+        return 0.0
+    mid = 0.5 * (lo + hi)
+    for digits in range(-20, 18):
+        c = round(mid, digits)
+        if lo <= c <= hi:
+            return float(c)
+    return mid
+
+
+def find_kinks(
+    f: Batched,
+    df_at: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    fx: torch.Tensor,
+    left: torch.Tensor,
+    right: torch.Tensor,
+) -> tuple[Kink, ...]:
+    """Kinks and jumps of ``f`` over the sampled range, each with torch's derivative there.
+
+    Args:
+        f: The batched function (no grad needed), ``nan`` where it has no value.
+        df_at: The autograd derivative at a batch of points (one backward for all).
+        x, fx: The samples and ``f`` there.
+        left, right: One-sided slopes at the samples (see :func:`one_sided`).
+
+    Returns:
+        Kinks sorted by ``x``, within ``[x[0], x[-1]]``; ``left``/``right`` are the
+        one-sided differences at the kink with the central difference's step.
+    """
+    idx = candidates(x, fx, left, right)
+    if idx.numel() == 0:
+        return ()
+    a, b = _narrow(f, x[idx], x[idx + 1], fx[idx], fx[idx + 1], left[idx], right[idx + 1])
+    lo, hi = float(x[0]), float(x[-1])
+    found: list[float] = []
+    for ai, bi in zip(a.tolist(), b.tolist(), strict=True):
+        slack = max(bi - ai, 1e-12 * max(1.0, abs(ai), abs(bi)))
+        c = simplest_in(ai - slack, bi + slack)
+        if lo <= c <= hi:
+            found.append(c)
+    if not found:
+        return ()
+    xs = torch.tensor(sorted(set(found)), dtype=torch.float64)
+    finite = fx[torch.isfinite(fx)]
+    bounds = None
+    if finite.numel():
+        lo_f, hi_f = float(finite.min()), float(finite.max())
+        margin = 10.0 * (hi_f - lo_f + max(abs(lo_f), abs(hi_f))) + 1.0
+        bounds = (lo_f - margin, hi_f + margin)
+    return _verified(f, df_at, xs, bounds)
+
+
+def _verified(
+    f: Batched,
+    df_at: Callable[[torch.Tensor], torch.Tensor],
+    xs: torch.Tensor,
+    bounds: tuple[float, float] | None,
+) -> tuple[Kink, ...]:
+    """Keep the points where the one-sided differences betray a kink or a jump.
+
+    At a kink or jump the left/right disagreement stays (or grows) when the step shrinks
+    16-fold, and at a jump a one-sided difference grows like ``1/h``; for a smooth but
+    steep function both shrink or stay put. Near a pole (``1/x``) the values run far
+    outside what the samples showed (``bounds``); that is no kink, and it is dropped.
+    """
+    xm1, xp1 = steps(xs)
+    h2 = H_REL / 16 * xs.abs().clamp(min=1.0)
+    xm2, xp2 = xs - h2, xs + h2
+    f0, fm1, fp1, fm2, fp2 = f(torch.cat([xs, xm1, xp1, xm2, xp2])).chunk(5)
+    l1, r1, _ = one_sided(xs, xm1, xp1, f0, fm1, fp1)
+    l2, r2, _ = one_sided(xs, xm2, xp2, f0, fm2, fp2)
+    d1 = (r1 - l1).abs()
+    d2 = (r2 - l2).abs()
+    noise = 256 * EPS * (f0.abs() + 1.0) / (xp2 - xs)
+    tol = 1e-6 * (1.0 + l1.abs() + r1.abs()) + noise
+    kink = (d2 > 0.5 * d1) & (d2 > tol)
+    # a jump where both sides step the same way (sign at 0) has equal one-sided
+    # differences, but they grow like 1/h as the step shrinks
+    jump = ((l2.abs() > 8 * l1.abs()) & (l2.abs() > tol)) | (
+        (r2.abs() > 8 * r1.abs()) & (r2.abs() > tol)
+    )
+    finite = torch.isfinite(d1) & torch.isfinite(d2)
+    if bounds is not None:
+        near = torch.stack([f0, fm1, fp1, fm2, fp2])
+        finite &= ((near >= bounds[0]) & (near <= bounds[1])).all(0)
+    keep = finite & (kink | jump)
+    if not bool(keep.any()):
+        return ()
+    xs, l1, r1 = xs[keep], l1[keep], r1[keep]
+    df = df_at(xs)
+    kinks: list[Kink] = []
+    last = None
+    for xv, dv, lv, rv in zip(xs.tolist(), df.tolist(), l1.tolist(), r1.tolist(), strict=True):
+        if last is not None and abs(xv - last) <= 1e-9 * max(1.0, abs(xv)):
+            continue
+        kinks.append(Kink(x=xv, df=dv, left=lv, right=rv))
+        last = xv
+    return tuple(kinks)
