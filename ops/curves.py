@@ -13,8 +13,12 @@ one target and its inputs into a :class:`~ops.results.Curve`:
   op has no batching rule, by stacking ``t`` along a new leading dimension, but only when
   a probe shows the op treats that dimension as a batch; only as a last resort by a Python
   loop over points (slow, still one backward).
-* A batch that raises for some values (``binary_cross_entropy`` outside [0, 1]) is split in
-  halves until the failing points are isolated; they become gaps (``nan``).
+* A batch that raises for some values (``binary_cross_entropy`` refuses the whole batch
+  once one input leaves [0, 1]) is sorted out point by point (plain calls, no grad) or by
+  halving; the failing points become gaps (``nan``).
+* A kink's derivative is taken by a plain call of the op at that exact point: vmap's
+  batching rules may break ties differently (``torch.max``: 1 to one maximum under vmap,
+  0.5 to each plainly), and the curve must show what a person's own call returns.
 
 Everything is float64 (a curve is a diagnostic), and every derivative shown is the one
 the installed torch returns; the numeric check and the kinks come from measurement
@@ -113,9 +117,13 @@ def sample_curve(
         target: A catalog name or an expression, as for ``ops.run.prepare``.
         values: Input texts by name (missing ones take their defaults).
         var: The input to vary; default the first floating input that requires grad.
-            ``"input[1]"`` picks an element too (same as ``element=(1,)``).
+            ``"input[1]"`` picks an element too (same as ``element=(1,)``). An integer
+            tensor the op means to differentiate (``lt``'s ``input`` typed ``[1, 2, 3]``)
+            is sampled as float64; an index, a ``dim`` or a bool condition is refused.
         element: For a non-elementwise op, which element of ``var`` becomes ``t``
             (default the first). Giving it for an elementwise op asks for ``L(t)`` too.
+            For an elementwise op without it, the curve is ``f`` itself and ``v`` is
+            not used.
         lo, hi: The range of ``t``; a missing end comes from :func:`default_range`.
         points: Number of samples (2 .. 10^6).
         second: Also compute f'' (one more backward).
