@@ -28,6 +28,7 @@ element count of every tensor before it is allocated.
 from __future__ import annotations
 
 import ast
+import operator
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -93,6 +94,14 @@ _BINOPS: dict[type, Callable[..., torch.Tensor]] = {
     ast.Div: torch.div,
     ast.Pow: torch.pow,
     ast.MatMult: torch.matmul,
+}
+_PY_BINOPS: dict[type, Callable[..., torch.Tensor]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+    ast.MatMult: operator.matmul,
 }
 _CMPOPS: dict[type, Callable[..., torch.Tensor]] = {
     ast.Lt: torch.lt,
@@ -369,8 +378,17 @@ class _Evaluator:
                 left = left.to(self.dtype)
             else:
                 self.check_int_overflow(_BINOPS[op], left, right, node, symbol, at)
+        # A plain number beside a tensor goes to torch as a Python scalar, as in code a
+        # person would write: `x**2` is PowBackward0 (PowBackward1 is a tensor exponent).
+        lnum, rnum = _static_number(node.left), _static_number(node.right)
+        a: Any = left
+        b: Any = right
+        if lnum is not None and rnum is None and not isinstance(lnum, bool):
+            a = lnum
+        elif rnum is not None and lnum is None and not isinstance(rnum, bool):
+            b = rnum
         with self.torch_errors(node, what, at):
-            return _BINOPS[op](left, right)
+            return _PY_BINOPS[op](a, b) if (a is not left or b is not right) else _BINOPS[op](a, b)
 
     def check_int_overflow(
         self,

@@ -655,3 +655,12 @@ def test_parsed_is_reusable_and_hashable_by_text() -> None:
     a = evaluate(parsed, {"x": torch.tensor(1.0)})
     b = evaluate(parsed, {"x": torch.tensor(3.0)})
     assert (a.item(), b.item()) == (2.0, 6.0)
+
+
+def test_plain_numbers_reach_torch_as_python_scalars() -> None:
+    """`x**2` must build the node PyTorch code builds (PowBackward0), not a tensor-exponent pow."""
+    from ops.run import run
+
+    nodes = [s.node for s in run("x**2", {"x": "[1.0, 2.0]"}).steps]
+    assert nodes[0] == "PowBackward0"
+    assert [s.node for s in run("1 - x", {"x": "[1.0]"}).steps][0] == "RsubBackward1"
