@@ -28,8 +28,8 @@ element count of every tensor before it is allocated.
 from __future__ import annotations
 
 import ast
-import operator
 import math
+import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
