@@ -113,10 +113,6 @@ def render_curve(
             nx, ny = disagreements(curve)
             if nx:
                 plt.scatter(nx, ny, marker="x", color=pal["num"], label="numeric≠")
-        if curve.kinks:
-            kx = [k.x for k in curve.kinks]
-            ky = [k.df for k in curve.kinks]
-            plt.scatter(kx, ky, marker="◆", color=pal["kink"], label="kink: torch f′")
         if curve.marks:
             fx = dict(zip(curve.x, curve.f, strict=False))
             mx, my = [], []
@@ -129,6 +125,10 @@ def render_curve(
                     my.append(y)
             if mx:
                 plt.scatter(mx, my, marker="●", color=pal["mark"], label="inputs")
+        if curve.kinks:
+            kx = [k.x for k in curve.kinks]
+            ky = [k.df for k in curve.kinks]
+            plt.scatter(kx, ky, marker="◆", color=pal["kink"], label="kink: torch f′")
         plt.xlabel(curve.var)
         text = plt.build()
         plt.clear_figure()
