@@ -51,6 +51,8 @@ WIDE_WIDTH, WIDE_HEIGHT = 120, 32
 """From this size on the stepper and the plot are side by side; below, one at a time."""
 DEFAULT_EXPRESSION = "x * exp(-x)"
 """What "custom expression" starts with."""
+DEFAULT_TIMEOUT = 5.0
+"""Seconds a computation may run before the app stops waiting for it."""
 LAYERS = ("d2", "numeric")
 """Plot layers that can be toggled: f″ and the numeric check."""
 
@@ -65,6 +67,7 @@ class Request:
     v_text: str
     second: bool
     reset: bool
+    var: str | None = None
 
 
 class EngineLoaded(Message):
@@ -85,13 +88,20 @@ class EngineFailed(Message):
 
 
 @dataclass
+class FieldsReady(Message):
+    """The input fields of a :class:`Request`'s target (known before its result)."""
+
+    seq: int
+    fields: list[FieldSpec]
+    reset: bool
+
+
+@dataclass
 class Computed(Message):
-    """The answer to a :class:`Request`: fields to show, and a result or an error."""
+    """The answer to a :class:`Request`: a result or an error."""
 
     seq: int
     target: str
-    fields: list[FieldSpec]
-    reset: bool
     result: GradResult | None = None
     error: InputError | None = None
     seconds: float = 0.0
@@ -127,6 +137,8 @@ class GradApp(App[int]):
         values: Input texts to start with, by name (``"v"`` is the upstream gradient).
         mouse: Whether the app may turn on mouse reporting (only used by :func:`run_app`).
         cursor_blink: Whether text cursors blink (tests turn it off for stable snapshots).
+        timeout: Seconds one computation may take before it is abandoned (the screen
+            keeps the last good result and says so).
     """
 
     CSS_PATH = "app.tcss"
@@ -188,6 +200,14 @@ class GradApp(App[int]):
             id="gradtui.toggle_numeric",
         ),
         Binding(
+            "x",
+            "next_plot_var",
+            "Plot var",
+            show=False,
+            tooltip="Plot along the next input that requires grad.",
+            id="gradtui.next_plot_var",
+        ),
+        Binding(
             "escape",
             "focus_steps",
             "Steps",
@@ -221,8 +241,11 @@ class GradApp(App[int]):
         *,
         mouse: bool = True,
         cursor_blink: bool = True,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         super().__init__()
+        self.timeout = timeout
+        """Seconds a computation may take before the app abandons it and says so."""
         texts = dict(values or {})
         self._v_text = texts.pop(GRAD_OUTPUT, "")
         self.state = _State(target=op)
@@ -235,16 +258,18 @@ class GradApp(App[int]):
         """Whether the plot marks numeric disagreements."""
         self.plot_view = False
         """In a small terminal: show the plot instead of the steps."""
+        self.plot_var: str | None = None
+        """The input the plot varies (``None``: the engine's choice)."""
         self.compute_seconds = 0.0
         """How long the engine took for the result on screen."""
         self._groups: list[tuple[str, list[tuple[str, str]]]] = []
         self._hints: dict[str, dict[str, str]] = {}
         self._catalog: set[str] = set()
         self._engine_ready = threading.Event()
-        self._engine_lock = threading.Lock()
         self._engine_error: str | None = None
         self._seq = 0
         self._done_seq = 0
+        self._abandoned = 0
 
     # ----------------------------------------------------------------- layout
 
@@ -273,6 +298,7 @@ class GradApp(App[int]):
         self._apply_size(event.size.width, event.size.height)
 
     def _apply_size(self, width: int, height: int) -> None:
+        """Choose wide, narrow or too-small for a ``width`` x ``height`` terminal."""
         too_small = width < MIN_WIDTH or height < MIN_HEIGHT
         narrow = width < WIDE_WIDTH or height < WIDE_HEIGHT
         self.set_class(too_small, "-too-small")
@@ -343,7 +369,27 @@ class GradApp(App[int]):
         self._v_text = v_text
         if not self._engine_ready.is_set():
             self.query_one(StatusLine).loading()
-        self._compute(Request(self._seq, self.state.target, texts, v_text, self.show_d2, reset))
+        self._compute(
+            Request(self._seq, self.state.target, texts, v_text, self.show_d2, reset, self.plot_var)
+        )
+        if self.timeout > 0:
+            self.set_timer(self.timeout, partial(self._check_timeout, self._seq))
+
+    def _check_timeout(self, seq: int) -> None:
+        """Give up on request ``seq`` if it is still the newest and still unanswered."""
+        if seq != self._seq or self._done_seq >= seq or not self._engine_ready.is_set():
+            return
+        self._abandoned = seq
+        self._done_seq = seq
+        stale = self.state.result is not None
+        self.state.stale = stale
+        self.query_one(StepperPanel).set_stale(stale)
+        self.query_one(PlotPanel).set_stale(stale)
+        self.query_one(StatusLine).show_error(
+            None,
+            f"gave up after {self.timeout:g} s: this computation was abandoned",
+            stale=stale,
+        )
 
     @work(thread=True, exclusive=True, group="compute", exit_on_error=False)
     def _compute(self, req: Request) -> None:
@@ -354,38 +400,43 @@ class GradApp(App[int]):
                 return
         if self._engine_error is not None:
             return
-        with self._engine_lock:
-            if worker.is_cancelled or req.seq != self._seq:
-                return
-            self._compute_locked(req, worker)
+        # No lock: a runaway computation must not hold up the next edit. The engine
+        # keeps no global state between calls (its random constructors use their own
+        # seeded generators), and an answer for an older request is dropped anyway.
+        if worker.is_cancelled or req.seq != self._seq:
+            return
+        self._compute_for(req, worker)
 
-    def _compute_locked(self, req: Request, worker: Any) -> None:
+    def _compute_for(self, req: Request, worker: Any) -> None:
+        """The engine calls for one request; every outcome becomes a message."""
         from ops import curves, run
 
         started = time.perf_counter()
-        fields: list[FieldSpec] = []
         texts: dict[str, str] = {}
         try:
             names = run.input_names(req.target)
             defaults = run.default_values(req.target)
             texts = {n: req.texts.get(n, defaults.get(n, "")) for n in names}
             hints = self._hints.get(req.target, {})
+            fields: list[FieldSpec] = []
             if req.target not in self._catalog:
                 fields.append(
                     FieldSpec(EXPRESSION, req.target, "an expression; free names are inputs")
                 )
             fields += [FieldSpec(n, texts[n], hints.get(n, "")) for n in names]
             fields.append(FieldSpec(GRAD_OUTPUT, req.v_text, "upstream gradient (empty: ones)"))
+            # The fields go first, so the panel matches the op even if the run is abandoned.
+            self.post_message(FieldsReady(req.seq, fields, req.reset))
             result = run.run(req.target, texts, grad_output=req.v_text.strip() or None)
         except InputError as exc:
-            self.post_message(Computed(req.seq, req.target, fields, req.reset, error=exc))
+            self.post_message(Computed(req.seq, req.target, error=exc))
             return
         except Exception as exc:  # noqa: BLE001 - shown as a message, never a crash
             error = InputError(f"internal error ({type(exc).__name__}): {exc}")
-            self.post_message(Computed(req.seq, req.target, fields, req.reset, error=error))
+            self.post_message(Computed(req.seq, req.target, error=error))
             return
         seconds = time.perf_counter() - started
-        self.post_message(Computed(req.seq, req.target, fields, req.reset, result, None, seconds))
+        self.post_message(Computed(req.seq, req.target, result, None, seconds))
         if worker.is_cancelled or req.seq != self._seq:
             return
         try:
@@ -394,6 +445,7 @@ class GradApp(App[int]):
                 texts,
                 grad_output=req.v_text.strip() or None,
                 second=req.second,
+                var=req.var if req.var in texts else None,
             )
         except InputError as exc:
             self.post_message(CurveDone(req.seq, message=f"no curve: {exc.message}"))
@@ -402,22 +454,27 @@ class GradApp(App[int]):
         else:
             self.post_message(CurveDone(req.seq, curve))
 
-    async def on_computed(self, message: Computed) -> None:
-        """Show a fresh result, or the error under its field with the old result kept."""
+    async def on_fields_ready(self, message: FieldsReady) -> None:
+        """Show the fields of the newest request's op (before its result is known)."""
         if message.seq != self._seq:
             return
         inputs = self.query_one(InputsPanel)
-        if message.fields:
-            await inputs.set_fields(message.fields, reset=message.reset)
+        await inputs.set_fields(message.fields, reset=message.reset)
+        self.state.memory[self.state.target] = inputs.values()
+
+    async def on_computed(self, message: Computed) -> None:
+        """Show a fresh result, or the error under its field with the old result kept."""
+        if message.seq != self._seq or message.seq == self._abandoned:
+            return
+        inputs = self.query_one(InputsPanel)
         status = self.query_one(StatusLine)
         stepper = self.query_one(StepperPanel)
         plot = self.query_one(PlotPanel)
-        self.state.memory[self.state.target] = inputs.values()
         inputs.clear_errors()
         if message.error is not None:
             err = message.error
-            field_name = err.field or (EXPRESSION if message.target not in self._catalog else None)
-            if not message.fields and err.field is None and self.state.expression_mode:
+            field_name = err.field
+            if field_name is None and self.state.expression_mode:
                 field_name = EXPRESSION
             shown = inputs.show_error(field_name, err.message, err.position)
             stale = self.state.result is not None
@@ -437,7 +494,7 @@ class GradApp(App[int]):
 
     def on_curve_done(self, message: CurveDone) -> None:
         """Draw the new curve (or say why there is none)."""
-        if message.seq != self._seq:
+        if message.seq != self._seq or message.seq == self._abandoned:
             return
         plot = self.query_one(PlotPanel)
         plot.set_stale(False)
@@ -519,6 +576,7 @@ class GradApp(App[int]):
             self._set_v(v)
         self.state.target = name
         self.state.expression_mode = False
+        self.plot_var = None
         if texts or name not in self.state.memory:
             self.state.memory[name] = {**self.state.memory.get(name, {}), **texts}
         self.query_one(OpPicker).set_current(name)
@@ -532,6 +590,7 @@ class GradApp(App[int]):
         self.state.target = text
         self.state.last_expression = text
         self.state.expression_mode = True
+        self.plot_var = None
         self.query_one(OpPicker).set_current(EXPRESSION_ID)
         self._request(reset=True)
 
@@ -570,6 +629,14 @@ class GradApp(App[int]):
             value = self.show_numeric
         self.query_one(PlotPanel).set_layers(show_d2=self.show_d2, show_numeric=self.show_numeric)
         return value
+
+    def set_plot_var(self, name: str | None) -> None:
+        """Plot along input ``name`` (``None``: the engine's default) and resample."""
+        inputs = self.state.result.inputs if self.state.result else {}
+        if name is not None and name not in inputs:
+            raise KeyError(f"no input {name!r}; inputs: {', '.join(inputs)}")
+        self.plot_var = name
+        self._request()
 
     def show_view(self, view: str) -> None:
         """In a small terminal, show ``"plot"`` or ``"steps"`` (both show when there is room)."""
@@ -639,6 +706,23 @@ class GradApp(App[int]):
         name = "f″" if layer == "d2" else "numeric check"
         self.notify(f"{name} {'on' if value else 'off'}", timeout=1.5)
 
+    def action_next_plot_var(self) -> None:
+        """Plot along the next input that requires grad."""
+        result = self.state.result
+        if result is None:
+            return
+        names = [n for n, v in result.inputs.items() if v.requires_grad]
+        if not names:
+            self.notify("no input requires grad: nothing to plot along", timeout=2)
+            return
+        current = (
+            self.plot_var if self.plot_var in names else (self.curve.var if self.curve else None)
+        )
+        base = (current or "").split("[")[0]
+        nxt = names[(names.index(base) + 1) % len(names)] if base in names else names[0]
+        self.set_plot_var(nxt)
+        self.notify(f"plotting along {nxt}", timeout=1.5)
+
     def action_toggle_view(self) -> None:
         """Swap the plot and the steps in a small terminal."""
         self.show_view("steps" if self.plot_view else "plot")
@@ -683,6 +767,12 @@ class GradApp(App[int]):
                 "toggle: plot / steps view",
                 "In a small terminal, show the plot or the backward steps",
                 self.action_toggle_view,
+                discover=True,
+            ),
+            PaletteCommand(
+                "plot: next variable",
+                "Plot along the next input that requires grad",
+                self.action_next_plot_var,
                 discover=True,
             ),
             PaletteCommand(

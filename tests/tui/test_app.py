@@ -79,6 +79,9 @@ async def test_pick_an_op_by_filter() -> None:
         await settle(pilot)
         assert app.target == "gather"
         assert app.result is not None and app.result.target == "gather"
+        # The filter is cleared, so the whole catalog is back.
+        assert app.query_one("#op-filter", Input).value == ""
+        assert len(app.query_one(OpPicker).matches()) > 10
         panel = app.query_one(InputsPanel)
         assert panel.names[:-1] == list(app.result.inputs)
         assert panel.names[-1] == "v"
@@ -355,3 +358,53 @@ async def test_switching_ops_remembers_each_ops_inputs() -> None:
         await settle(pilot)
         assert app.query_one("#field-input", Input).value == "[4.]"
         assert app.result is not None and app.result.inputs["input"].text == "[4.]"
+
+
+async def test_plot_variable_cycles_through_inputs_that_require_grad() -> None:
+    app = GradApp("mul", cursor_blink=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        assert app.result is not None and app.curve is not None
+        leaves = [n for n, v in app.result.inputs.items() if v.requires_grad]
+        assert len(leaves) >= 2
+        first = app.curve.var.split("[")[0]
+        await pilot.press("x")
+        await settle(pilot)
+        second = app.curve.var.split("[")[0]
+        assert second != first and second in leaves
+        assert second in app.screen_text()
+
+
+async def test_a_computation_past_the_time_bound_is_abandoned_and_the_screen_kept() -> None:
+    app = GradApp("exp", cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        good = app.result
+        app.timeout = 0.01
+        heavy = "sum(randn(1000, 1000) @ randn(1000, 1000) @ randn(1000, 1000)) * x"
+        app.select_expression(heavy)
+        await settle(pilot)
+        status = app.query_one(StatusLine).plain
+        assert "gave up after 0.01 s" in status and "stale" in status
+        assert app.result is good and app.stale
+        # The abandoned answer, when it finally comes, does not replace the screen.
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.result is good
+        assert app.is_running
+        # The panel already shows the expression's own fields, with the person's text.
+        assert app.query_one(InputsPanel).names == ["expression", "x", "v"]
+        assert app.query_one("#field-expression", Input).value == heavy
+
+
+async def test_no_color_still_shows_everything(monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = GradApp("log", {"input": "[-1., 0., 2.]"}, cursor_blink=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        assert app.no_color
+        canvas = app.query_one(PlotPanel).canvas
+        assert not canvas._color()
+        text = app.screen_text()
+        assert "LogBackward0" in text and "nan" in text
+        assert "f′" in canvas.text()

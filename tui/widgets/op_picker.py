@@ -144,13 +144,21 @@ class OpPicker(Vertical):
         event.stop()
         option = self.query_one("#op-list", OptionList).highlighted_option
         if option is not None and option.id is not None:
-            self.post_message(self.Selected(option.id))
+            self._choose(option.id)
 
     @on(OptionList.OptionSelected, "#op-list")
     def _option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option.id is not None:
-            self.post_message(self.Selected(event.option.id))
+            self._choose(event.option.id)
+
+    def _choose(self, name: str) -> None:
+        """Report the choice and clear the filter, so the whole catalog is back."""
+        self._current = name
+        filt = self.query_one("#op-filter", Input)
+        if filt.value:
+            filt.value = ""
+        self.post_message(self.Selected(name))
 
     def on_key(self, event: events.Key) -> None:
         """Down from the filter moves into the list, so the keyboard never gets stuck."""

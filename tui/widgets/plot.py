@@ -9,9 +9,9 @@ another panel) just hands back cached lines, and flipping a layer back hits the 
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 
+from rich.segment import Segment
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -68,7 +68,7 @@ class PlotCanvas(Widget):
             return "dark"
 
     def _color(self) -> bool:
-        return not os.environ.get("NO_COLOR") and self.app.console.color_system is not None
+        return not self.app.no_color and self.app.console.color_system is not None
 
     def _key(self) -> CacheKey | None:
         if self.curve is None:
@@ -117,10 +117,16 @@ class PlotCanvas(Widget):
             ansi = f"cannot draw this curve: {exc}"
         text = Text.from_ansi(ansi, no_wrap=True, end="")
         console = self.app.console
+        base = self.rich_style
         strips = []
         for line in text.split("\n", allow_blank=True)[:height]:
-            segments = list(line.render(console, end=""))
-            strips.append(Strip(segments).crop_extend(0, width, None))
+            # Every segment carries a real style: line filters (NO_COLOR's monochrome)
+            # read each segment's style and cannot take None.
+            segments = [
+                Segment(seg.text, base + seg.style if seg.style else base, seg.control)
+                for seg in line.render(console, end="")
+            ]
+            strips.append(Strip(segments).crop_extend(0, width, base))
         return strips
 
     def render_line(self, y: int) -> Strip:
@@ -128,7 +134,7 @@ class PlotCanvas(Widget):
         lines = self.lines()
         if y < len(lines):
             return lines[y]
-        return Strip.blank(self.size.width)
+        return Strip.blank(self.size.width, self.rich_style)
 
     def text(self) -> str:
         """The plot as plain text (for tests and headless frames)."""
