@@ -18,15 +18,31 @@ _LOCK = threading.Lock()
 
 #: plotext colour names per layer and theme (16-colour safe).
 PALETTES: dict[str, dict[str, str]] = {
-    "dark": {"f": "cyan", "df": "orange", "d2f": "magenta", "num": "red", "kink": "red", "mark": "green"},
-    "light": {"f": "blue", "df": "red", "d2f": "magenta", "num": "black", "kink": "red", "mark": "green"},
+    "dark": {
+        "f": "cyan",
+        "df": "orange",
+        "d2f": "magenta",
+        "num": "red",
+        "kink": "red",
+        "mark": "green",
+    },
+    "light": {
+        "f": "blue",
+        "df": "red",
+        "d2f": "magenta",
+        "num": "black",
+        "kink": "red",
+        "mark": "green",
+    },
 }
 
 #: A numeric slope that differs from autograd's by more than this (relative) is drawn.
 DISAGREE_RTOL = 1e-3
 
 
-def _finite_runs(xs: Sequence[float], ys: Sequence[float]) -> Iterator[tuple[list[float], list[float]]]:
+def _finite_runs(
+    xs: Sequence[float], ys: Sequence[float]
+) -> Iterator[tuple[list[float], list[float]]]:
     """Split a series at non-finite values, so NaN and inf become gaps."""
     run_x: list[float] = []
     run_y: list[float] = []
@@ -60,12 +76,18 @@ def disagreements(curve: Curve) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
-def _series(xs: Sequence[float], ys: Sequence[float], label: str, color: str) -> None:
+#: Without colour the lines are told apart by their marker (NO_COLOR, pipes).
+MONO_MARKERS: dict[str, str] = {"f": "braille", "f′": "•", "f″": "+"}
+
+
+def _series(
+    xs: Sequence[float], ys: Sequence[float], label: str, color: str, marker: str = "braille"
+) -> None:
     import plotext as plt
 
     first = True
     for rx, ry in _finite_runs(xs, ys):
-        plt.plot(rx, ry, marker="braille", color=color, label=label if first else "")
+        plt.plot(rx, ry, marker=marker, color=color, label=label if first else "")
         first = False
 
 
@@ -105,10 +127,11 @@ def render_curve(
         plt.limit_size(False, False)
         plt.plot_size(width, height)
         plt.theme("clear")
-        _series(curve.x, curve.f, "f", pal["f"])
-        _series(curve.x, _break_at_kinks(curve), "f′", pal["df"])
+        mk = {k: "braille" for k in MONO_MARKERS} if color else MONO_MARKERS
+        _series(curve.x, curve.f, "f", pal["f"], mk["f"])
+        _series(curve.x, _break_at_kinks(curve), "f′", pal["df"], mk["f′"])
         if show_d2 and curve.d2f is not None:
-            _series(curve.x, curve.d2f, "f″", pal["d2f"])
+            _series(curve.x, curve.d2f, "f″", pal["d2f"], mk["f″"])
         if show_numeric:
             nx, ny = disagreements(curve)
             if nx:
