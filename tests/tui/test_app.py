@@ -408,3 +408,47 @@ async def test_no_color_still_shows_everything(monkeypatch) -> None:
         text = app.screen_text()
         assert "LogBackward0" in text and "nan" in text
         assert "f′" in canvas.text()
+
+
+def test_every_binding_has_a_tooltip_and_an_id() -> None:
+    from textual.binding import Binding
+
+    for owner in (GradApp, HelpScreen):
+        for binding in owner.BINDINGS:
+            assert isinstance(binding, Binding)
+            assert binding.tooltip, f"{owner.__name__} {binding.key} has no tooltip"
+            assert binding.id, f"{owner.__name__} {binding.key} has no id"
+
+
+async def test_tab_moves_between_panels() -> None:
+    app = GradApp(cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        visited = []
+        for _ in range(8):
+            await pilot.press("tab")
+            focused = app.focused
+            assert focused is not None
+            panel = next(
+                (
+                    a.id
+                    for a in focused.ancestors_with_self
+                    if a.id in ("picker", "inputs", "stepper")
+                ),
+                None,
+            )
+            visited.append(panel)
+        assert {"picker", "inputs", "stepper"} <= set(visited)
+
+
+async def test_palette_changes_the_theme() -> None:
+    app = GradApp(cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        other = next(t for t in sorted(app.available_themes) if t != app.theme)
+        await pilot.press("ctrl+p")
+        await type_text(pilot, f"theme: {other}")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.theme == other
