@@ -247,7 +247,6 @@ class GradApp(App[int]):
         self.timeout = timeout
         """Seconds a computation may take before the app abandons it and says so."""
         texts = dict(values or {})
-        self._v_text = texts.pop(GRAD_OUTPUT, "")
         self.state = _State(target=op)
         self.state.memory[op] = texts
         self.mouse = mouse
@@ -361,12 +360,14 @@ class GradApp(App[int]):
         """Send the current target and texts to the engine (replacing any older request)."""
         self._seq += 1
         inputs = self.query_one(InputsPanel)
-        if reset:
+        if reset or not inputs.names:
+            # A newly chosen op (or the first screen) starts from what it had last time (``v`` included: its
+            # shape belongs to the op's output), or from its defaults.
             texts = dict(self.state.memory.get(self.state.target, {}))
+            v_text = texts.pop(GRAD_OUTPUT, "")
         else:
             texts = inputs.values()
-        v_text = inputs.texts.get(GRAD_OUTPUT, self._v_text)
-        self._v_text = v_text
+            v_text = inputs.texts.get(GRAD_OUTPUT, "")
         if not self._engine_ready.is_set():
             self.query_one(StatusLine).loading()
         self._compute(
@@ -460,7 +461,7 @@ class GradApp(App[int]):
             return
         inputs = self.query_one(InputsPanel)
         await inputs.set_fields(message.fields, reset=message.reset)
-        self.state.memory[self.state.target] = inputs.values()
+        self.state.memory[self.state.target] = inputs.values(exclude=(EXPRESSION,))
 
     async def on_computed(self, message: Computed) -> None:
         """Show a fresh result, or the error under its field with the old result kept."""
@@ -570,10 +571,6 @@ class GradApp(App[int]):
         """Open op ``name`` with its remembered (or default) inputs, overridden by ``values``."""
         self._remember()
         texts = dict(values or {})
-        v = texts.pop(GRAD_OUTPUT, None)
-        if v is not None:
-            self._v_text = v
-            self._set_v(v)
         self.state.target = name
         self.state.expression_mode = False
         self.plot_var = None
@@ -676,15 +673,10 @@ class GradApp(App[int]):
         return console.export_text()
 
     def _remember(self) -> None:
+        """Keep the texts of the op on screen (``v`` too) for when it is chosen again."""
         inputs = self.query_one(InputsPanel)
         if inputs.names:
-            self.state.memory[self.state.target] = inputs.values()
-
-    def _set_v(self, text: str) -> None:
-        inputs = self.query_one(InputsPanel)
-        if GRAD_OUTPUT in inputs.names:
-            inputs.load({GRAD_OUTPUT: text})
-            inputs.field(GRAD_OUTPUT).value = text
+            self.state.memory[self.state.target] = inputs.values(exclude=(EXPRESSION,))
 
     # ----------------------------------------------------------------- actions
 

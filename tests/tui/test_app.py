@@ -452,3 +452,18 @@ async def test_palette_changes_the_theme() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.theme == other
+
+
+async def test_each_op_keeps_its_own_upstream_gradient() -> None:
+    app = GradApp("exp", {"v": "[1., 0., 2.]"}, cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert app.result is not None and app.result.grad_output is not None
+        assert app.result.grad_output.value == [1.0, 0.0, 2.0]
+        app.select_op("gather")  # another output shape: v starts empty (ones) there
+        await settle(pilot)
+        assert app.query_one("#field-v", Input).value == ""
+        assert app.result is not None and not app.stale
+        app.select_op("exp")
+        await settle(pilot)
+        assert app.query_one("#field-v", Input).value == "[1., 0., 2.]"
