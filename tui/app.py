@@ -24,7 +24,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -32,14 +31,23 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
-from textual.message import Message
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from ops.errors import InputError
 from ops.results import Curve, GradResult
 from tui.commands import GradCommands, PaletteCommand
-from tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, FieldSpec, InputsPanel
+from tui.compute import (
+    Catalog,
+    Computed,
+    CurveDone,
+    EngineFailed,
+    EngineLoaded,
+    FieldsReady,
+    Request,
+    compute,
+    load_engine,
+)
+from tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, InputsPanel
 from tui.widgets.op_picker import EXPRESSION_ID, OpPicker
 from tui.widgets.plot import PlotPanel
 from tui.widgets.status import StatusLine
@@ -55,65 +63,6 @@ DEFAULT_TIMEOUT = 5.0
 """Seconds a computation may run before the app stops waiting for it."""
 LAYERS = ("d2", "numeric")
 """Plot layers that can be toggled: f″ and the numeric check."""
-
-
-@dataclass(frozen=True)
-class Request:
-    """One computation: a target, the texts of its inputs and the upstream gradient."""
-
-    seq: int
-    target: str
-    texts: dict[str, str]
-    v_text: str
-    second: bool
-    reset: bool
-    var: str | None = None
-
-
-class EngineLoaded(Message):
-    """torch and the engine are imported; the catalog is ready."""
-
-    def __init__(self, groups: list[tuple[str, list[tuple[str, str]]]], hints: dict) -> None:
-        super().__init__()
-        self.groups = groups
-        self.hints = hints
-
-
-class EngineFailed(Message):
-    """The engine could not be imported (a broken torch install)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__()
-        self.message = message
-
-
-@dataclass
-class FieldsReady(Message):
-    """The input fields of a :class:`Request`'s target (known before its result)."""
-
-    seq: int
-    fields: list[FieldSpec]
-    reset: bool
-
-
-@dataclass
-class Computed(Message):
-    """The answer to a :class:`Request`: a result or an error."""
-
-    seq: int
-    target: str
-    result: GradResult | None = None
-    error: InputError | None = None
-    seconds: float = 0.0
-
-
-@dataclass
-class CurveDone(Message):
-    """The curve for a :class:`Request` (or why there is none)."""
-
-    seq: int
-    curve: Curve | None = None
-    message: str | None = None
 
 
 @dataclass
@@ -261,9 +210,7 @@ class GradApp(App[int]):
         """The input the plot varies (``None``: the engine's choice)."""
         self.compute_seconds = 0.0
         """How long the engine took for the result on screen."""
-        self._groups: list[tuple[str, list[tuple[str, str]]]] = []
-        self._hints: dict[str, dict[str, str]] = {}
-        self._catalog: set[str] = set()
+        self._catalog = Catalog()
         self._engine_ready = threading.Event()
         self._engine_error: str | None = None
         self._seq = 0
@@ -319,36 +266,21 @@ class GradApp(App[int]):
     def _load_engine(self) -> None:
         """Import torch and the engine off the UI thread, then hand over the catalog."""
         try:
-            from ops import catalog, curves, run  # noqa: F401 - imported for their side: torch
-
-            groups = [
-                (category, [(s.name, s.summary) for s in specs])
-                for category, specs in catalog.by_category()
-            ]
-            hints = {
-                s.name: {
-                    i.name: (i.doc or i.kind) + ("" if i.requires_grad else " (no grad)")
-                    for i in s.inputs
-                }
-                for _, specs in catalog.by_category()
-                for s in specs
-            }
+            catalog = load_engine()
         except Exception as exc:  # noqa: BLE001 - a broken install is shown, not raised
             self._engine_error = f"cannot load the engine: {type(exc).__name__}: {exc}"
             self._engine_ready.set()
             self.post_message(EngineFailed(self._engine_error))
             return
-        # Set before the event: the first computation reads them on its own thread.
-        self._hints = hints
-        self._catalog = {name for _, ops in groups for name, _ in ops}
+        # Set before the event: the first computation reads it on its own thread.
+        self._catalog = catalog
         self._engine_ready.set()
-        self.post_message(EngineLoaded(groups, hints))
+        self.post_message(EngineLoaded(catalog))
 
     def on_engine_loaded(self, message: EngineLoaded) -> None:
         """Fill the op picker."""
-        self._groups = message.groups
-        self.query_one(OpPicker).set_catalog(message.groups)
-        if self.state.target not in self._catalog:
+        self.query_one(OpPicker).set_catalog(message.catalog.groups)
+        if self.state.target not in self._catalog.names:
             self.state.expression_mode = True
             self.query_one(OpPicker).set_current(EXPRESSION_ID)
 
@@ -406,54 +338,12 @@ class GradApp(App[int]):
         # seeded generators), and an answer for an older request is dropped anyway.
         if worker.is_cancelled or req.seq != self._seq:
             return
-        self._compute_for(req, worker)
-
-    def _compute_for(self, req: Request, worker: Any) -> None:
-        """The engine calls for one request; every outcome becomes a message."""
-        from ops import curves, run
-
-        started = time.perf_counter()
-        texts: dict[str, str] = {}
-        try:
-            names = run.input_names(req.target)
-            defaults = run.default_values(req.target)
-            texts = {n: req.texts.get(n, defaults.get(n, "")) for n in names}
-            hints = self._hints.get(req.target, {})
-            fields: list[FieldSpec] = []
-            if req.target not in self._catalog:
-                fields.append(
-                    FieldSpec(EXPRESSION, req.target, "an expression; free names are inputs")
-                )
-            fields += [FieldSpec(n, texts[n], hints.get(n, "")) for n in names]
-            fields.append(FieldSpec(GRAD_OUTPUT, req.v_text, "upstream gradient (empty: ones)"))
-            # The fields go first, so the panel matches the op even if the run is abandoned.
-            self.post_message(FieldsReady(req.seq, fields, req.reset))
-            result = run.run(req.target, texts, grad_output=req.v_text.strip() or None)
-        except InputError as exc:
-            self.post_message(Computed(req.seq, req.target, error=exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - shown as a message, never a crash
-            error = InputError(f"internal error ({type(exc).__name__}): {exc}")
-            self.post_message(Computed(req.seq, req.target, error=error))
-            return
-        seconds = time.perf_counter() - started
-        self.post_message(Computed(req.seq, req.target, result, None, seconds))
-        if worker.is_cancelled or req.seq != self._seq:
-            return
-        try:
-            curve = curves.sample_curve(
-                req.target,
-                texts,
-                grad_output=req.v_text.strip() or None,
-                second=req.second,
-                var=req.var if req.var in texts else None,
-            )
-        except InputError as exc:
-            self.post_message(CurveDone(req.seq, message=f"no curve: {exc.message}"))
-        except Exception as exc:  # noqa: BLE001
-            self.post_message(CurveDone(req.seq, message=f"no curve ({type(exc).__name__}): {exc}"))
-        else:
-            self.post_message(CurveDone(req.seq, curve))
+        compute(
+            req,
+            self._catalog,
+            self.post_message,
+            lambda: not worker.is_cancelled and req.seq == self._seq,
+        )
 
     async def on_fields_ready(self, message: FieldsReady) -> None:
         """Show the fields of the newest request's op (before its result is known)."""
@@ -565,7 +455,7 @@ class GradApp(App[int]):
     @property
     def ops(self) -> list[str]:
         """Every op in the catalog, in display order (empty until torch has loaded)."""
-        return [name for _, ops in self._groups for name, _ in ops]
+        return [name for _, ops in self._catalog.groups for name, _ in ops]
 
     def select_op(self, name: str, values: Mapping[str, str] | None = None) -> None:
         """Open op ``name`` with its remembered (or default) inputs, overridden by ``values``."""
@@ -782,7 +672,7 @@ class GradApp(App[int]):
                 self.select_expression,
             ),
         ]
-        for category, ops in self._groups:
+        for category, ops in self._catalog.groups:
             for name, summary in ops:
                 cmds.append(
                     PaletteCommand(

@@ -1,0 +1,193 @@
+"""The app's bridge to the engine: requests in, messages out, on a worker thread.
+
+The app never calls :mod:`ops` on its UI thread. It builds a :class:`Request` from the
+text on screen and hands it to :func:`compute` in a thread worker; everything that
+happens there (the fields of the op, a result, a refusal, a curve) comes back as a
+message the app handles on its own thread. :func:`load_engine` is the one place that
+imports torch (through the engine), after the first screen has painted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from textual.message import Message
+
+from ops.errors import InputError
+from ops.results import Curve, GradResult
+from tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, FieldSpec
+
+Groups = list[tuple[str, list[tuple[str, str]]]]
+"""The catalog as plain data: ``(category, [(op name, summary), ...])``, seed ops first."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One computation: a target, the texts of its inputs and the upstream gradient.
+
+    Attributes:
+        seq: Its number; only the newest request's answers are shown.
+        target: A catalog name or an expression.
+        texts: Input texts by name (missing ones take the op's defaults).
+        v_text: The upstream gradient's text ("" for ones).
+        second: Also sample f″ for the plot.
+        reset: A new op was chosen: the fields take the request's texts.
+        var: The input to plot along (``None``: the engine's choice).
+    """
+
+    seq: int
+    target: str
+    texts: dict[str, str]
+    v_text: str
+    second: bool
+    reset: bool
+    var: str | None = None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What the app needs to know about the catalog, as plain data.
+
+    Attributes:
+        groups: Ops by category, for the picker and the palette.
+        hints: Per op, a few words on each input (for tooltips and placeholders).
+    """
+
+    groups: Groups = field(default_factory=list)
+    hints: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Every op name."""
+        return frozenset(name for _, ops in self.groups for name, _ in ops)
+
+
+class EngineLoaded(Message):
+    """torch and the engine are imported; the catalog is ready."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        super().__init__()
+        self.catalog = catalog
+
+
+class EngineFailed(Message):
+    """The engine could not be imported (a broken torch install)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
+@dataclass
+class FieldsReady(Message):
+    """The input fields of a :class:`Request`'s target (known before its result)."""
+
+    seq: int
+    fields: list[FieldSpec]
+    reset: bool
+
+
+@dataclass
+class Computed(Message):
+    """The answer to a :class:`Request`: a result or an error."""
+
+    seq: int
+    target: str
+    result: GradResult | None = None
+    error: InputError | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class CurveDone(Message):
+    """The curve for a :class:`Request` (or why there is none)."""
+
+    seq: int
+    curve: Curve | None = None
+    message: str | None = None
+
+
+def load_engine() -> Catalog:
+    """Import the engine (and with it torch) and describe its catalog.
+
+    Raises:
+        Exception: Whatever a broken install raises; the caller shows it.
+    """
+    from ops import catalog, curves, run  # noqa: F401 - imported here, off the UI thread
+
+    by_category = catalog.by_category()
+    groups = [(category, [(s.name, s.summary) for s in specs]) for category, specs in by_category]
+    hints = {
+        s.name: {
+            i.name: (i.doc or i.kind) + ("" if i.requires_grad else " (no grad)") for i in s.inputs
+        }
+        for _, specs in by_category
+        for s in specs
+    }
+    return Catalog(groups, hints)
+
+
+def compute(
+    req: Request,
+    catalog: Catalog,
+    post: Callable[[Message], object],
+    still_wanted: Callable[[], bool],
+) -> None:
+    """Run the engine for ``req``; every outcome is posted as a message.
+
+    The fields go out first, so the inputs panel matches the op even if the run itself
+    is later abandoned; then the result (or the refusal); then, if the request is still
+    the newest (``still_wanted``), the curve.
+
+    Args:
+        req: What to compute.
+        catalog: The loaded catalog (to tell an op from an expression, and for hints).
+        post: Thread-safe message delivery to the app.
+        still_wanted: Whether a newer request has replaced this one.
+    """
+    from ops import curves, run
+
+    started = time.perf_counter()
+    grad_output = req.v_text.strip() or None
+    try:
+        names = run.input_names(req.target)
+        defaults = run.default_values(req.target)
+        texts = {n: req.texts.get(n, defaults.get(n, "")) for n in names}
+        hints = catalog.hints.get(req.target, {})
+        fields: list[FieldSpec] = []
+        if req.target not in catalog.names:
+            fields.append(FieldSpec(EXPRESSION, req.target, "an expression; free names are inputs"))
+        fields += [FieldSpec(n, texts[n], hints.get(n, "")) for n in names]
+        fields.append(FieldSpec(GRAD_OUTPUT, req.v_text, "upstream gradient (empty: ones)"))
+        post(FieldsReady(req.seq, fields, req.reset))
+        result = run.run(req.target, texts, grad_output=grad_output)
+    except InputError as exc:
+        post(Computed(req.seq, req.target, error=exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - shown as a message, never a crash
+        post(Computed(req.seq, req.target, error=_internal(exc)))
+        return
+    post(Computed(req.seq, req.target, result, None, time.perf_counter() - started))
+    if not still_wanted():
+        return
+    try:
+        curve = curves.sample_curve(
+            req.target,
+            texts,
+            grad_output=grad_output,
+            second=req.second,
+            var=req.var if req.var in texts else None,
+        )
+    except InputError as exc:
+        post(CurveDone(req.seq, message=f"no curve: {exc.message}"))
+    except Exception as exc:  # noqa: BLE001 - shown as a message, never a crash
+        post(CurveDone(req.seq, message=f"no curve: {_internal(exc).message}"))
+    else:
+        post(CurveDone(req.seq, curve))
+
+
+def _internal(exc: BaseException) -> InputError:
+    """An unexpected engine exception, as an error the screen can show."""
+    return InputError(f"internal error ({type(exc).__name__}): {exc}")
