@@ -36,6 +36,7 @@ from typing import Any
 
 import torch
 
+from ops import timebound
 from ops.errors import InputError
 from ops.kinks import find_kinks, one_sided, steps
 from ops.results import Curve, Kink
@@ -110,6 +111,7 @@ def sample_curve(
     points: int = 201,
     second: bool = False,
     grad_output: str | None = None,
+    timeout: float | None = None,
 ) -> Curve:
     """Sample f and f' (torch's autograd), the numeric check and the kinks along one variable.
 
@@ -128,6 +130,8 @@ def sample_curve(
         points: Number of samples (2 .. 10^6).
         second: Also compute f'' (one more backward).
         grad_output: Text of the upstream gradient ``v`` for ``L(t)`` (default ones).
+        timeout: Seconds before the computation is abandoned, as for ``ops.run.run``
+            (``None``: the enclosing bound, else ``GRADTUI_TIMEOUT`` or 5 s; ``0``: none).
 
     Returns:
         The :class:`Curve`; non-finite values are kept as gaps.
@@ -135,9 +139,28 @@ def sample_curve(
     Raises:
         InputError: Bad inputs, an unknown variable or one that cannot vary (an integer
             or bool input), a bad element, range or number of points.
+        ops.timebound.ComputationTimeout: The bound expired first (an ``InputError``).
     """
     if not isinstance(points, int) or isinstance(points, bool) or not 2 <= points <= MAX_POINTS:
         raise InputError(f"points must be an integer from 2 to {MAX_POINTS}", field="points")
+    args = (target, values, var, element, lo, hi, points, second, grad_output)
+    if timeout is None and timebound.active() is not None:
+        return _sample_curve(*args)
+    return timebound.TimeBound(timeout).call(_sample_curve, *args)
+
+
+def _sample_curve(
+    target: str,
+    values: Mapping[str, str] | None,
+    var: str | None,
+    element: tuple[int, ...] | None,
+    lo: float | None,
+    hi: float | None,
+    points: int,
+    second: bool,
+    grad_output: str | None,
+) -> Curve:
+    """:func:`sample_curve` without its time bound (called inside one)."""
     path = curve_path(target, values, var=var, element=element, grad_output=grad_output)
     lo, hi = _checked_range(path, lo, hi)
     x = torch.linspace(lo, hi, points, dtype=F64)
@@ -504,6 +527,7 @@ def _elementwise_batched(
             return None
 
     def batched(t: torch.Tensor) -> torch.Tensor:
+        timebound.check()  # a step boundary: an abandoned computation stops here
         out = _first_tensor(fn(**held, **{var: t}))
         if out.shape != t.shape:
             raise _NotPointwise(f"result of shape {list(out.shape)} for {t.numel()} points")
@@ -541,6 +565,7 @@ def _single_l(
     """``L(t) = <v, f(x0 with the masked element set to t)>`` for one 0-d ``t``."""
 
     def single(t: torch.Tensor) -> torch.Tensor:
+        timebound.check()  # called once a point in loops: an abandoned curve stops here
         x = torch.where(mask, t, x0)
         out = _first_tensor(fn(**held, **{var: x}))
         return (out if v is None else v * out).sum()

@@ -36,6 +36,7 @@ from typing import Any
 
 import torch
 
+from ops import timebound
 from ops.errors import InputError
 from ops.syntax import (
     CONSTANTS,
@@ -285,6 +286,7 @@ class _Evaluator:
     # -- dispatch
 
     def visit(self, node: ast.AST) -> Value:
+        timebound.check()  # each node is a step boundary: an abandoned computation stops here
         if isinstance(node, ast.Constant):
             if node.value is None:
                 return None

@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from ops import language
+from ops import language, timebound
 from ops.backward import record_backward
 from ops.catalog import CATALOG, OpSpec, coerce, get
 from ops.errors import InputError
@@ -592,17 +592,24 @@ def run(
     *,
     grad_output: str | None = None,
     dtype: str = "float32",
+    timeout: float | None = None,
 ) -> GradResult:
     """Forward, then PyTorch's own backward with upstream gradient ``v``, recorded.
 
     torch's warnings during the forward and backward passes become notes ("torch warns:
     ..."); the engine's own probes (kinks, zero checks) run silently.
 
+    The whole computation runs under a :class:`ops.timebound.TimeBound`, so a heavy but
+    allowed input answers within ``timeout`` seconds, with a result or a refusal.
+
     Args:
         target: A catalog op name or an expression.
         values: Input texts by name; unset inputs take their defaults.
         grad_output: The text of ``v`` (default: ones, i.e. ``output.sum().backward()``).
         dtype: ``"float32"`` or ``"float64"``.
+        timeout: Seconds before the computation is abandoned; ``None``: the enclosing
+            bound when called inside one (``TimeBound.call``), else ``GRADTUI_TIMEOUT``
+            or :data:`ops.timebound.DEFAULT_TIMEOUT_S`; ``0`` or ``inf``: no bound.
 
     Returns:
         The whole answer. A target with no gradient is still an answer:
@@ -611,7 +618,18 @@ def run(
     Raises:
         InputError: Text that does not parse, an unknown op or input, a ``v`` of the
             wrong shape, or inputs torch refuses in the forward pass.
+        ops.timebound.ComputationTimeout: The bound expired first (an ``InputError``).
     """
+    if timeout is None and timebound.active() is not None:
+        return _run_unbounded(target, values, grad_output, dtype)
+    bound = timebound.TimeBound(timeout)
+    return bound.call(_run_unbounded, target, values, grad_output, dtype)
+
+
+def _run_unbounded(
+    target: str, values: Mapping[str, str] | None, grad_output: str | None, dtype: str
+) -> GradResult:
+    """:func:`run` without its time bound (called inside one)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return _run(prepare(target, values, grad_output=grad_output, dtype=dtype))

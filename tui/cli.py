@@ -43,6 +43,25 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
         "--grad-output", metavar="TEXT", help="upstream gradient v fed to backward (default: ones)"
     )
     p.add_argument("--dtype", choices=("float32", "float64"), default=None)
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="abandon the computation after this many seconds (default: $GRADTUI_TIMEOUT "
+        "or 5; 0 means no bound)",
+    )
+
+
+def _seconds(text: str) -> float:
+    """``--timeout``'s value: a number of seconds, 0 or more (0: no bound)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be 0 (no bound) or more seconds, got {text!r}")
+    return value
 
 
 def build_parsers() -> dict[str, argparse.ArgumentParser]:
@@ -214,6 +233,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
         parse_sets(args.sets),
         grad_output=args.grad_output,
         dtype=args.dtype or "float32",
+        timeout=args.timeout,
     )
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
@@ -243,6 +263,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
         points=args.points,
         second=args.d2,
         grad_output=args.grad_output,
+        timeout=args.timeout,
     )
     if args.json:
         print(json.dumps(curve.to_json(), ensure_ascii=False))
@@ -317,8 +338,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script wrapper: exit with :func:`main`'s status."""
-    sys.exit(main())
+    """Console-script wrapper: exit with :func:`main`'s status.
+
+    A computation abandoned at its time bound may still be finishing one torch call in
+    its worker thread; the process waits briefly for it to stop (``join_abandoned``), and
+    if it does not, leaves with ``os._exit`` rather than shutting torch down under it.
+    """
+    code = main()
+    if "ops.timebound" in sys.modules:
+        from ops.timebound import join_abandoned
+
+        if not join_abandoned(2.0):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
