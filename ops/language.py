@@ -258,6 +258,7 @@ class _Evaluator:
     def check_elements(self, shape: Sequence[int], node: ast.AST, what: str) -> None:
         n = _numel(shape)
         if n > MAX_ELEMENTS:
+            n = math.prod(int(s) for s in shape)  # the true count for the message (cheap: few dims)
             shown = "x".join(str(s) for s in shape[:8]) + ("x..." if len(shape) > 8 else "")
             raise self.error(
                 f"{what} would have {n if n < 10**12 else 'over 10**12'} elements "
