@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from ops import language, timebound
-from ops.backward import record_backward
+from ops.backward import graph_nodes, record_backward
 from ops.catalog import CATALOG, OpSpec, coerce, get
 from ops.errors import InputError
 from ops.formulas import derivative_formula
@@ -560,6 +560,138 @@ def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> list[str]:
     return notes
 
 
+def _where_notes(
+    p: Prepared, args: Mapping[str, Any], leaves: Mapping[str, torch.Tensor], v: torch.Tensor
+) -> tuple[list[str], set[str]]:
+    """Which nan (and -0) gradients come from a ``where()`` branch not taken, measured.
+
+    Backward runs through both branches of ``where(cond, a, b)``: the branch not taken
+    at an element gets a zero gradient there, and if its local derivative is infinite
+    (``log`` at 0) the product is ``0 * inf = nan``; if it is negative, ``0 * -1 = -0``.
+    Two more backward passes through a fresh graph at the same inputs tell this apart
+    from a derivative that is infinite for another reason (``sqrt`` beside the where):
+
+    * *cut*: every ``WhereBackward0`` sends nothing on; an element still non-finite
+      got its nan elsewhere.
+    * *untaken*: every ``WhereBackward0`` sends ones to the positions its branches did
+      not take (and zeros to those they did): each leaf element gets the untaken
+      branch's local derivative there.
+
+    An element counts as "from the branch not taken" when its gradient is nan, the cut
+    pass is finite there and the untaken pass is not; a ``-0`` when the untaken pass is
+    negative there.
+
+    Returns:
+        The notes, and the names of the leaves whose non-finite gradients they explain
+        in full.
+    """
+    passes = [_where_pass(p, args, leaves, v, mode) for mode in ("cut", "untaken")]
+    if passes[0] is None or passes[1] is None:
+        return [], set()
+    cut, untaken = passes
+    notes: list[str] = []
+    explained: set[str] = set()
+    for name, leaf in leaves.items():
+        grad, through = leaf.grad, untaken.get(name)
+        if grad is None or through is None or through.shape != grad.shape:
+            continue
+        blocked = cut.get(name)
+        finite_cut = (
+            torch.ones_like(grad, dtype=torch.bool) if blocked is None else torch.isfinite(blocked)
+        )
+        nan = torch.isnan(grad) & finite_cut & ~torch.isfinite(through)
+        negzero = (grad == 0) & torch.signbit(grad) & torch.isfinite(through) & (through < 0)
+        x = leaf.detach()
+        for kind, mask in (("nan", nan), ("-0", negzero)):
+            flat = torch.nonzero(mask.reshape(-1)).reshape(-1).tolist()
+            if not flat:
+                continue
+            at = [_element_name(name, x.shape, i) for i in flat[:_MAX_KINK_NOTES]]
+            more = f" (and {len(flat) - len(at)} more)" if len(flat) > len(at) else ""
+            i = flat[0]
+            xi, di = x.reshape(-1)[i].item(), through.reshape(-1)[i].item()
+            local = f"{at[0]} = {xi:g}, where its local derivative is {di:g}"
+            if kind == "nan":
+                notes.append(
+                    f"{name}.grad is nan at {', '.join(at)}{more}: it comes from the branch "
+                    "where() did not take. Backward runs "
+                    "through both branches and sends the one not taken a zero gradient; "
+                    f"that branch is still differentiated at {local}, and 0 * {di:g} = nan. "
+                    "(Measured: with where()'s gradients to its branches cut off, these "
+                    "elements are finite.)"
+                )
+            else:
+                notes.append(
+                    f"{name}.grad is -0. (a zero with a minus sign) at {', '.join(at)}{more}: "
+                    "the branch where() did not take gets a zero gradient and is still "
+                    f"differentiated at {local}, so it adds 0 * {di:g} = -0."
+                )
+        rest = ~torch.isfinite(grad) & ~nan
+        if nan.any() and not rest.any():
+            explained.add(name)
+    return notes, explained
+
+
+def _element_name(name: str, shape: tuple[int, ...] | torch.Size, flat: int) -> str:
+    """``x[1, 0]`` for flat index 3 of a 2x2 ``x``; ``x`` for a 0-d one."""
+    if len(shape) == 0:
+        return name
+    index = []
+    for size in reversed(tuple(shape)):
+        index.append(flat % size)
+        flat //= size
+    return f"{name}[{', '.join(str(i) for i in reversed(index))}]"
+
+
+def _where_pass(
+    p: Prepared,
+    args: Mapping[str, Any],
+    leaves: Mapping[str, torch.Tensor],
+    v: torch.Tensor,
+    mode: str,
+) -> dict[str, torch.Tensor | None] | None:
+    """The leaves' gradients with every ``WhereBackward0`` rewired (see :func:`_where_notes`)."""
+    fresh = {
+        n: (a.detach().clone().requires_grad_(True) if n in leaves else a) for n, a in args.items()
+    }
+
+    def rewire(node: Any) -> Callable[..., tuple[Any, ...]]:
+        def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> tuple[Any, ...]:
+            if mode == "cut":
+                return tuple(None for _ in grad_inputs)
+            cond = node._saved_condition
+            g = grad_outputs[0]
+            out = []
+            for k, gi in enumerate(grad_inputs):  # (input, other): taken where cond, ~cond
+                if gi is None:
+                    out.append(None)
+                    continue
+                missed = torch.broadcast_to(~cond if k == 0 else cond, g.shape)
+                out.append(missed.to(gi.dtype).sum_to_size(gi.shape))
+            return tuple(out)
+
+        return hook
+
+    handles = []
+    try:
+        out = p.fn(**fresh)
+        if not isinstance(out, torch.Tensor) or out.grad_fn is None:
+            return None
+        for node in graph_nodes(out.grad_fn):
+            if type(node).__name__ == "WhereBackward0":
+                handles.append(node.register_hook(rewire(node)))
+        wanted = list(leaves)
+        grads = torch.autograd.grad(
+            out, [fresh[n] for n in wanted], v.to(out.dtype), allow_unused=True
+        )
+    except (InputError, *_TORCH_ERRORS):
+        return None
+    finally:
+        for handle in handles:
+            handle.remove()
+    return dict(zip(wanted, grads, strict=True))
+
+
 def _formula(p: Prepared) -> str | None:
     """The symbolic derivative (SymPy, from the parsed tree) for elementwise ops and expressions.
 
@@ -729,23 +861,22 @@ def _run(p: Prepared) -> GradResult:
                 "PyTorch returns non-zero gradients"
             )
     finite_out = bool(torch.isfinite(output.detach()).all()) if output.is_floating_point() else True
+    explained: set[str] = set()
+    if any(s.node == "WhereBackward0" for s in steps):
+        where_notes, explained = _where_notes(p, args, leaves, v)
+        notes.extend(where_notes)
     bad = [
         n
         for n in leaves
-        if leaves[n].grad is not None and not bool(torch.isfinite(leaves[n].grad).all())
+        if n not in explained
+        and leaves[n].grad is not None
+        and not bool(torch.isfinite(leaves[n].grad).all())
     ]
     if bad and finite_out:
-        if any(s.node == "WhereBackward0" for s in steps):
-            notes.append(
-                f"{', '.join(bad)}.grad holds nan/inf although the output is finite: where() "
-                "sends a zero gradient into the branch it did not take, and 0 times that "
-                "branch's infinite or nan local derivative is nan"
-            )
-        else:
-            notes.append(
-                f"{', '.join(bad)}.grad holds nan/inf although the output is finite: the "
-                "derivative is infinite or undefined at these inputs"
-            )
+        notes.append(
+            f"{', '.join(bad)}.grad holds nan/inf although the output is finite: the "
+            "derivative is infinite or undefined at these inputs"
+        )
     if p.elementwise:
         notes.extend(_kink_notes(p, args))
     if p.spec is not None and p.spec.explain is not None:
