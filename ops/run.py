@@ -184,6 +184,7 @@ def prepare(
         names = tuple(i.name for i in spec.inputs)
         _check_keys(values, names, repr(text))
         texts = {i.name: values.get(i.name, i.default) for i in spec.inputs}
+        _check_texts(texts, grad_output)
         tensors: dict[str, Any] = {}
         for k, i in enumerate(spec.inputs):
             if i.kind == "tensor":
@@ -204,6 +205,7 @@ def prepare(
         names = tuple(parsed.names)
         _check_keys(values, names, "the expression")
         texts = {n: values.get(n, DEFAULT_FREE_INPUT) for n in names}
+        _check_texts(texts, grad_output)
         tensors = {
             n: language.tensor_from_text(texts[n], field=n, dtype=torch_dtype, seed=k)
             for k, n in enumerate(names)
@@ -236,6 +238,18 @@ def prepare(
     if parsed is not None:
         prepared.elementwise = _measure_elementwise(prepared)
     return prepared
+
+
+def _check_texts(texts: Mapping[str, str], grad_output: str | None) -> None:
+    """Parse every text before any is computed, so a refused one costs no torch call at all.
+
+    (Evaluating the first input and then refusing the second would already have run
+    torch for text the person did not mean to be run; parsing runs nothing.)
+    """
+    for name, text in texts.items():
+        language.parse(text, field=name)
+    if grad_output is not None:
+        language.parse(grad_output, field="v")
 
 
 def _measure_elementwise(p: Prepared) -> bool:
