@@ -150,15 +150,28 @@ class StepperPanel(Vertical):
         body.update(render_step(result, self.current))
 
 
-def _tensor_line(label: str, tensor: TensorData | None, *, note: str = "") -> Text:
+def _tensor_line(
+    label: str, tensor: TensorData | None, *, note: str = "", same_as: str = ""
+) -> Text:
+    """``label note  value  dtype[shape]``; the dtype is left out when it is ``same_as``."""
     line = Text(f"  {label}", style="bold")
     if note:
         line.append(f" {note}", style="dim")
     line.append("  ")
     line.append_text(format_tensor(tensor))
-    if tensor is not None:
+    if tensor is not None and describe(tensor) != same_as:
         line.append(f"  {describe(tensor)}", style="dim")
     return line
+
+
+def _extras(result: GradResult) -> list[Text]:
+    """The op's derived tensors and notes (``sgd_l1_step``: data gradient, L1 share, update)."""
+    lines: list[Text] = []
+    for name, tensor in result.extras.items():
+        lines.append(_tensor_line(name, tensor))
+    for note in result.notes:
+        lines.append(Text(f"note: {note}", style="italic"))
+    return lines
 
 
 def render_step(result: GradResult, step: Step | None) -> Group:
@@ -168,6 +181,8 @@ def render_step(result: GradResult, step: Step | None) -> Group:
     """
     lines: list[Text] = []
     out = result.output
+    # Tensors shaped like the output need no dtype[shape] of their own: it is on this line.
+    ref = describe(out.tensor) if out is not None else ""
     head = Text("forward  ", style="bold")
     head.append(result.expression)
     if out is not None:
@@ -177,14 +192,19 @@ def render_step(result: GradResult, step: Step | None) -> Group:
         head.append("  grad_fn=", style="dim")
         head.append(out.grad_fn or "None", style="bold" if out.grad_fn else "bold red")
     lines.append(head)
+    if result.formula:
+        formula = Text("formula  ", style="bold")
+        formula.append(result.formula, style="italic")
+        lines.append(formula)
     if step is None:
         lines.append(Text())
         lines.append(Text("No backward graph.", style="bold red"))
         if result.reason:
             lines.append(Text(result.reason))
+        lines.extend(_extras(result))
         return Group(*lines)
     total = len(result.steps)
-    title = Text(f"\n{step.node}", style="bold reverse")
+    title = Text(step.node, style="bold reverse")
     title.append(f"  step {step.index + 1} of {total}", style="dim")
     lines.append(title)
     if step.rule:
@@ -195,7 +215,7 @@ def render_step(result: GradResult, step: Step | None) -> Group:
     if not step.grad_outputs:
         lines.append(Text("  (none)", style="dim"))
     for i, g in enumerate(step.grad_outputs):
-        lines.append(_tensor_line(f"grad_output[{i}]", g))
+        lines.append(_tensor_line(f"grad_output[{i}]", g, same_as=ref))
     if step.leaf is None:
         lines.append(Text("gradients out", style="underline"))
         if not step.grad_inputs:
@@ -208,12 +228,12 @@ def render_step(result: GradResult, step: Step | None) -> Group:
                 where = f"→ {edge.node} ({edge.input})"
             else:
                 where = f"→ {edge.node}"
-            lines.append(_tensor_line(f"[{i}]", g, note=where))
+            lines.append(_tensor_line(f"[{i}]", g, note=where, same_as=ref))
     if step.saved:
         lines.append(Text("saved", style="underline"))
         for name, value in step.saved.items():
             if isinstance(value, TensorData):
-                lines.append(_tensor_line(name, value))
+                lines.append(_tensor_line(name, value, same_as=ref))
             else:
                 line = Text(f"  {name}", style="bold")
                 line.append(f"  {value!r}")
@@ -229,9 +249,13 @@ def render_step(result: GradResult, step: Step | None) -> Group:
             value = result.grads.get(name) if step.index == total - 1 else None
             if value is None and acc.grad_outputs:
                 value = acc.grad_outputs[0]
-            lines.append(_tensor_line(f"{name}.grad", value))
+            lines.append(_tensor_line(f"{name}.grad", value, same_as=ref))
         else:
             line = Text(f"  {name}.grad", style="bold")
             line.append("  None  (not reached yet)", style="dim")
             lines.append(line)
+    extras = _extras(result)
+    if extras:
+        lines.append(Text("the op also reports", style="underline"))
+        lines.extend(extras)
     return Group(*lines)
