@@ -1,0 +1,685 @@
+"""``gradtui demo``: the app plays itself, from a script, live or headless.
+
+One runner (:class:`Player`) drives the real :class:`tui.app.GradApp` (as
+:class:`DemoApp`, which only adds a caption bar and the viewer's keys) through the app's
+scripting API and Textual's own :class:`~textual.pilot.Pilot`:
+
+- live (``gradtui demo [SCRIPT]``): the app runs normally in the terminal and the runner
+  plays from an async worker inside it, typing character by character; ``space`` pauses
+  and resumes, ``right`` jumps to the next scene, ``q`` quits, ``--speed`` scales time;
+- headless (``--headless --frames DIR``): the same app under ``App.run_test`` with no
+  delays; every captioned step is written as ``NNN-slug.svg`` (Textual's own screenshot)
+  and ``NNN-slug.txt`` (the same screen as plain text), one printed line per frame.
+
+There is no second rendering path: a frame is the screen a person would see.
+
+Captions are templates filled from the engine's result on screen at the moment they are
+shown (see :mod:`tui.demo_script`), so what a caption says about torch is what the
+installed torch said.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from textual.binding import Binding, BindingType
+from textual.pilot import Pilot
+
+from ops.results import TensorData
+from tui.app import GradApp
+from tui.cli import UsageError, _Parser
+from tui.demo_script import (
+    EXPRESSION,
+    GRAD_OUTPUT,
+    Action,
+    CaptionError,
+    Scene,
+    Script,
+    ScriptError,
+    builtin_path,
+    fill,
+    load_script,
+    slugify,
+)
+from tui.format import format_tensor
+from tui.widgets.caption import CaptionBar
+from tui.widgets.inputs import InputsPanel
+from tui.widgets.status import StatusLine
+
+TYPE_DELAY = 0.07
+"""Seconds between typed characters in live mode (at speed 1)."""
+BEAT = 0.7
+"""Seconds after an uncaptioned action in live mode, so the eye can follow."""
+READ_BASE, READ_RATE = 2.0, 18.0
+"""A caption stays ``READ_BASE + len / READ_RATE`` seconds unless it says ``hold``."""
+SETTLE_TIMEOUT = 120.0
+"""Seconds the runner waits for the engine before calling a step failed."""
+DEFAULT_SIZE = (120, 36)
+"""Headless screen size: wide enough that the steps and the plot show side by side."""
+END_CAPTION = (
+    "End of the demo. The app is yours now: n/p step, / picks an op, l swaps plot and "
+    "steps, q quits."
+)
+
+
+class DemoFailed(Exception):
+    """A step of a valid script that could not be played (the engine refused, a node is
+    missing, a caption placeholder had no value)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _Skip(Exception):
+    """The viewer asked for the next scene."""
+
+
+# ------------------------------------------------------------ caption values
+
+
+def _fmt(tensor: TensorData | None) -> str:
+    """A tensor as the panels write it (same digits, same eliding)."""
+    return format_tensor(tensor).plain
+
+
+def screen_values(app: GradApp) -> dict[str, str]:
+    """Everything a caption placeholder can name, read from what the app shows now.
+
+    Keys are the placeholder names of :mod:`tui.demo_script` (``"grad_fn"``,
+    ``"grad.input"``, ``"saved.result"``, ...); a value the screen does not have is
+    simply absent, so filling a caption that names it fails loudly.
+    """
+    values: dict[str, str] = {"target": app.target}
+    values["status"] = app.query_one(StatusLine).plain
+    inputs = app.query_one(InputsPanel)
+    for name in inputs.names:
+        error = inputs.error_text(name)
+        if error:
+            values[f"error.{name}"] = error
+    curve = app.curve
+    if curve is not None and curve.target == app.target:
+        values["plot"] = f"{curve.label or curve.target} along {curve.var}"
+        values["kinks"] = (
+            "; ".join(
+                f"at {curve.var}={k.x:.6g} torch returns f′={k.df:.6g} "
+                f"(left slope {k.left:.6g}, right slope {k.right:.6g})"
+                for k in curve.kinks
+            )
+            or "none"
+        )
+    result = app.result
+    if result is None:
+        return values
+    values["expression"] = result.expression
+    values["differentiable"] = "yes" if result.differentiable else "no"
+    if result.output is not None:
+        out = result.output
+        values["output"] = _fmt(out.tensor)
+        values["dtype"] = out.tensor.dtype
+        values["shape"] = "[" + ", ".join(str(d) for d in out.tensor.shape) + "]"
+        values["grad_fn"] = out.grad_fn or "None"
+    if result.reason:
+        values["reason"] = result.reason
+        quoted = re.findall(r'"([^"]+)"', result.reason)
+        for k, said in enumerate(quoted, 1):
+            values[f"quoted.{k}"] = said
+        if quoted:
+            values["quoted.last"] = quoted[-1]
+    if result.grad_output is not None:
+        values["v"] = _fmt(result.grad_output)
+    if result.formula:
+        values["formula"] = result.formula
+    values["steps"] = str(len(result.steps))
+    values["nodes"] = " → ".join(s.node for s in result.steps) or "(none)"
+    for name, grad in result.grads.items():
+        values[f"grad.{name}"] = _fmt(grad)
+    for name, inp in result.inputs.items():
+        values[f"input.{name}"] = _fmt(inp.tensor)
+    for name, extra in result.extras.items():
+        values[f"extra.{name}"] = _fmt(extra)
+    for k, note in enumerate(result.notes, 1):
+        values[f"note.{k}"] = note
+    if result.notes:
+        values["note"] = result.notes[0]
+    index = app.step_index
+    if 0 <= index < len(result.steps):
+        step = result.steps[index]
+        values["step"] = str(index + 1)
+        values["node"] = step.node
+        if step.rule:
+            values["rule"] = step.rule
+        if step.grad_outputs:
+            values["grad_in"] = _fmt(step.grad_outputs[0])
+        for k, grad in enumerate(step.grad_inputs):
+            values[f"grad_out.{k}"] = _fmt(grad)
+        for name, saved in step.saved.items():
+            values[f"saved.{name}"] = _fmt(saved) if isinstance(saved, TensorData) else repr(saved)
+    return values
+
+
+def typing_units(text: str) -> list[str]:
+    """``"f(x, y)"`` → ``["f(", "x", ",", " ", "y", ")"]``: what live typing inserts per beat."""
+    return re.findall(r"[A-Za-z_][A-Za-z0-9_]*\(?|.", text, flags=re.DOTALL)
+
+
+# ------------------------------------------------------------------ the runner
+
+
+class Player:
+    """Plays a :class:`Script` on a :class:`DemoApp`, live or headless.
+
+    Args:
+        script: The checked script.
+        live: Real time (typing, holds, pauses) and viewer keys; otherwise no delays.
+        speed: Divides every delay in live mode.
+        frames: Headless: where to write ``NNN-slug.svg`` and ``.txt`` (``None``: no files).
+        echo: Where the one line per headless frame goes.
+        error: Where a headless failure's ``error: FILE:LINE: …`` line goes.
+    """
+
+    def __init__(
+        self,
+        script: Script,
+        *,
+        live: bool,
+        speed: float = 1.0,
+        frames: Path | None = None,
+        echo: Callable[[str], None] | None = None,
+        error: Callable[[str], None] | None = None,
+    ) -> None:
+        self.script = script
+        self.live = live
+        self.speed = speed
+        self.frames = frames
+        self.echo = echo or (lambda line: None)
+        self.error = error or self.echo
+        self.paused = False
+        """Whether the viewer paused the demo (live)."""
+        self.finished = False
+        """Whether the last scene has played."""
+        self.frame_count = 0
+        """Captioned steps shown so far (the NNN of the frame files)."""
+        self.captions: list[str] = []
+        """Every caption shown, filled in, in order (for tests and the headless log)."""
+        self._skip = False
+        self._before: dict[str, str] = {}
+
+    # -- viewer controls
+
+    def toggle_pause(self) -> bool:
+        """Pause or resume; returns whether it is now paused."""
+        self.paused = not self.paused
+        return self.paused
+
+    def next_scene(self) -> None:
+        """Cut the current scene short and play the next one."""
+        self._skip = True
+        self.paused = False
+
+    # -- timing
+
+    async def _wait(self, seconds: float) -> None:
+        """Wait ``seconds`` of playing time (live); paused time does not count."""
+        if not self.live:
+            return
+        remaining = seconds / self.speed
+        last = time.monotonic()
+        while True:
+            if self._skip:
+                raise _Skip
+            now = time.monotonic()
+            if not self.paused:
+                remaining -= now - last
+            last = now
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(0.05, max(remaining, 0.01)))
+
+    async def _gate(self) -> None:
+        """Hold here while paused; leave the scene if the viewer skipped."""
+        await self._wait(0)
+        while self.live and self.paused:
+            await asyncio.sleep(0.05)
+            if self._skip:
+                raise _Skip
+
+    async def _settle(self, app: GradApp, pilot: Pilot, line: int) -> None:
+        """Wait until the newest edit is computed and drawn.
+
+        The pause comes first: an edit reaches the app as a chain of messages (the
+        field, the inputs panel, the app), and until the app has seen it, the previous
+        request looks finished.
+        """
+        await pilot.pause()
+        try:
+            await app.settle(SETTLE_TIMEOUT)
+        except TimeoutError:
+            raise DemoFailed(line, f"the engine did not answer in {SETTLE_TIMEOUT:g} s") from None
+        await pilot.pause()
+
+    # -- playing
+
+    async def play(self, app: DemoApp, pilot: Pilot) -> int:
+        """Play every scene; returns 0, or 1 if a step failed (headless stops there)."""
+        status = 0
+        try:
+            await self._settle(app, pilot, 1)
+        except DemoFailed as exc:
+            return self._failed(app, exc)
+        for scene in self.script.scenes:
+            self._skip = False
+            try:
+                await self._scene(app, pilot, scene)
+            except _Skip:
+                continue
+            except DemoFailed as exc:
+                status = self._failed(app, exc)
+                if not self.live:
+                    return status
+                try:  # leave the failure on screen long enough to read
+                    await self._wait(READ_BASE + len(app.caption_text) / READ_RATE)
+                except _Skip:
+                    pass
+        self.finished = True
+        if self.live:
+            app.show_caption("", END_CAPTION)
+            app.refresh_bindings()
+        return status
+
+    def _failed(self, app: DemoApp, exc: DemoFailed) -> int:
+        message = f"{self.script.path}:{exc.line}: {exc.message}"
+        if self.live:
+            app.show_caption("✗", message)
+        else:
+            self.error(f"error: {message}")
+        return 1
+
+    async def _scene(self, app: DemoApp, pilot: Pilot, scene: Scene) -> None:
+        where = f"{scene.number}/{len(self.script.scenes)} · {scene.name}"
+        app.show_caption(where, "…")
+        self._before = {}
+        app.show_view("steps")
+        app.toggle_layer("d2", on=False)
+        app.toggle_layer("numeric", on=True)
+        if scene.expression:
+            app.select_expression(scene.target)
+            await self._settle(app, pilot, scene.line)
+            texts = app.query_one(InputsPanel).texts
+            for name, text in [*scene.values.items(), (GRAD_OUTPUT, scene.v)]:
+                if texts.get(name, "") != text:
+                    app.set_input(name, text)
+        else:
+            app.select_op(scene.target, {**scene.values, GRAD_OUTPUT: scene.v})
+        await self._settle(app, pilot, scene.line)
+        if app.step_index:
+            app.step(-app.step_index)
+            await pilot.pause()
+        if app.result is None or app.stale or app.target != scene.target:
+            status = app.query_one(StatusLine).plain
+            raise DemoFailed(scene.line, f"scene {scene.number} did not open: {status}")
+        app.action_focus_steps()
+        await self._caption(app, pilot, scene, None, scene.caption, scene.slug, scene.hold)
+        for j, action in enumerate(scene.actions, 1):
+            await self._gate()
+            await self._act(app, pilot, scene, j, action)
+
+    async def _act(self, app: DemoApp, pilot: Pilot, scene: Scene, j: int, action: Action) -> None:
+        slug = f"{scene.slug}-{slugify(action.name, 24) if action.name else j}"
+        verb = action.verb
+        if verb == "step" or verb == "step_to":
+            await self._steps(app, pilot, scene, action, slug)
+            return
+        if verb == "type":
+            await self._type(app, pilot, action)
+        elif verb == "layer":
+            app.toggle_layer(action.value, action.on)
+            await self._settle(app, pilot, action.line)
+        elif verb == "view":
+            app.show_view(action.value)
+            await pilot.pause()
+        elif verb == "plot_var":
+            app.set_plot_var(action.value)
+            await self._settle(app, pilot, action.line)
+        elif verb == "pause":
+            await self._wait(action.value)
+        if action.caption:
+            await self._caption(app, pilot, scene, action, action.caption, slug, action.hold)
+        elif verb != "pause":
+            await self._wait(BEAT)
+
+    async def _steps(
+        self, app: DemoApp, pilot: Pilot, scene: Scene, action: Action, slug: str
+    ) -> None:
+        steps = app.result.steps if app.result else ()
+        if not steps:
+            raise DemoFailed(action.line, f"{app.target} has no backward steps to move through")
+        if action.verb == "step_to":
+            order = list(range(app.step_index + 1, len(steps))) + list(range(app.step_index + 1))
+            found = [k for k in order if steps[k].node == action.value]
+            if not found:
+                nodes = ", ".join(dict.fromkeys(s.node for s in steps))
+                raise DemoFailed(action.line, f"no backward node {action.value!r}; nodes: {nodes}")
+            deltas = [found[0] - app.step_index]
+        elif action.value == "first":
+            deltas = [-app.step_index]
+        elif action.value == "last":
+            deltas = [len(steps) - 1 - app.step_index]
+        else:
+            deltas = [action.value] * action.repeat
+        for r, delta in enumerate(deltas):
+            if r:
+                await self._gate()
+            moved = app.step(delta) if delta else False
+            await pilot.pause()
+            if r and not moved:
+                return  # at the end: no frame that repeats the last one
+            if action.caption:
+                name = slug if len(deltas) == 1 else f"{slug}-{r + 1}"
+                await self._caption(app, pilot, scene, action, action.caption, name, action.hold)
+            else:
+                await self._wait(BEAT)
+
+    async def _type(self, app: DemoApp, pilot: Pilot, action: Action) -> None:
+        inputs = app.query_one(InputsPanel)
+        name, text = action.into or "", str(action.value)
+        if name not in inputs.names:
+            raise DemoFailed(action.line, f"no field {name!r} on screen")
+        kept = inputs.values()
+        await self._type_text(app, name, text)
+        await self._settle(app, pilot, action.line)
+        if self.live and name == EXPRESSION:
+            # Typed a key at a time, the expression passes through texts with other free
+            # names, and the app drops the fields of names that vanish: type back what
+            # they held (headless sets the whole text at once and keeps them).
+            for other, was in kept.items():
+                if other in inputs.names and inputs.texts.get(other) != was:
+                    await self._type_text(app, other, was)
+                    await self._settle(app, pilot, action.line)
+        refused = bool(inputs.error_text(name)) or app.stale
+        if action.refused and not refused:
+            raise DemoFailed(action.line, f"the app accepted {text!r} (the script says refused)")
+        if not action.refused and refused:
+            said = inputs.error_text(name) or app.query_one(StatusLine).plain
+            raise DemoFailed(action.line, f"the app refused {text!r}: {said}")
+        if name == EXPRESSION and app.target != text.strip():
+            raise DemoFailed(action.line, f"the app did not switch to {text!r}")
+
+    async def _type_text(self, app: DemoApp, name: str, text: str) -> None:
+        """Live: focus the field and type ``text`` as a person would; headless: set it.
+
+        The app recomputes on every key, so each half-typed text is a real request.
+        A name is typed as one unit with its ``(`` (as an editor's completion would):
+        half a name is another expression, with other free names (whose fields the app
+        would drop) or even a catalog op (``binary_cross_entropy`` on the way to
+        ``binary_cross_entropy_with_logits``), which would switch the app to that op.
+        """
+        if self.live:
+            field = app.query_one(InputsPanel).field(name)
+            field.focus()
+            app.set_input(name, "")
+            for unit in typing_units(text):
+                await self._wait(TYPE_DELAY * len(unit))
+                field.insert_text_at_cursor(unit)
+            await self._wait(BEAT / 2)
+        else:
+            app.set_input(name, text)
+        app.action_focus_steps()
+
+    async def _caption(
+        self,
+        app: DemoApp,
+        pilot: Pilot,
+        scene: Scene,
+        action: Action | None,
+        template: str,
+        slug: str,
+        hold: float | None,
+    ) -> None:
+        values = screen_values(app)
+        try:
+            caption = " ".join(fill(template, values, self._before).split())
+        except CaptionError as exc:
+            raise DemoFailed(action.line if action else scene.line, str(exc)) from None
+        self._before = values
+        self.frame_count += 1
+        self.captions.append(caption)
+        app.show_caption(f"{scene.number}/{len(self.script.scenes)} · {scene.name}", caption)
+        await pilot.pause()
+        if not self.live:
+            stem = f"{self.frame_count:03d}-{slug}"
+            if self.frames is not None:
+                svg = app.export_screenshot(title=f"gradtui demo: {scene.name}")
+                (self.frames / f"{stem}.svg").write_text(svg, encoding="utf-8")
+                (self.frames / f"{stem}.txt").write_text(app.screen_text(), encoding="utf-8")
+                self.echo(f"{self.frames / stem}.svg  {caption}")
+            else:
+                self.echo(f"{stem}  {caption}")
+        await self._wait(hold if hold is not None else READ_BASE + len(caption) / READ_RATE)
+
+
+# ------------------------------------------------------------------ the app
+
+
+class DemoApp(GradApp):
+    """The gradtui app with a caption bar on top and the viewer's keys.
+
+    Args:
+        player: The runner that plays the script.
+        autoplay: Start playing once the app is up (live); headless drives it from outside.
+        **kwargs: Passed to :class:`GradApp` (``cursor_blink``, ``timeout``, ...).
+    """
+
+    BINDINGS: list[BindingType] = [
+        Binding(
+            "space",
+            "demo_pause",
+            "Pause",
+            priority=True,
+            tooltip="Pause or resume the demo.",
+            id="gradtui.demo.pause",
+        ),
+        Binding(
+            "right",
+            "demo_next",
+            "Skip",
+            key_display="→",
+            priority=True,
+            tooltip="Skip to the next scene of the demo.",
+            id="gradtui.demo.next",
+        ),
+        Binding(
+            "q",
+            "demo_quit",
+            "Quit",
+            priority=True,
+            tooltip="Quit the demo (even while it types into a field).",
+            id="gradtui.demo.quit",
+        ),
+    ]
+
+    def __init__(self, player: Player, *, autoplay: bool, **kwargs: Any) -> None:
+        first = player.script.scenes[0]
+        super().__init__(first.target, {**first.values, GRAD_OUTPUT: first.v}, **kwargs)
+        self.player = player
+        self.autoplay = autoplay
+        self.title = player.script.title or "gradtui demo"
+
+    def compose(self):  # noqa: ANN201 - a ComposeResult, as in GradApp
+        """The caption bar, then the app's own layout."""
+        yield CaptionBar(id="caption")
+        yield from super().compose()
+
+    def on_mount(self) -> None:
+        """Live: start playing once the first screen is up."""
+        if self.autoplay:
+            self.call_after_refresh(self._start)
+
+    def _start(self) -> None:
+        self.run_worker(self._play_live(), group="demo", exit_on_error=False)
+
+    async def _play_live(self) -> None:
+        await self.player.play(self, Pilot(self))
+
+    def show_caption(self, where: str, caption: str) -> None:
+        """Put ``caption`` in the caption bar (``where``: e.g. ``"3/8 · exp"``)."""
+        self.query_one(CaptionBar).show(where, caption)
+
+    @property
+    def caption_text(self) -> str:
+        """The caption bar as plain text."""
+        return self.query_one(CaptionBar).plain
+
+    def action_demo_pause(self) -> None:
+        """Pause or resume the demo."""
+        self.query_one(CaptionBar).set_paused(self.player.toggle_pause())
+
+    def action_demo_next(self) -> None:
+        """Jump to the next scene."""
+        self.player.next_scene()
+        self.query_one(CaptionBar).set_paused(False)
+
+    def action_demo_quit(self) -> None:
+        """Quit."""
+        self.exit(0)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The viewer's keys work while the demo plays; afterwards keys are the app's own."""
+        if action in ("demo_pause", "demo_next", "demo_quit"):
+            return not self.player.finished
+        return super().check_action(action, parameters)
+
+
+# ------------------------------------------------------------------ command line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``gradtui demo`` argument parser."""
+    p = _Parser(
+        prog="gradtui demo",
+        description="Play a scripted demo of gradtui: the built-in tour of the seed page's "
+        "questions, or a TOML script. Live in the terminal (space pause/resume, → next "
+        "scene, q quit) or headless to SVG and text frames.",
+    )
+    p.add_argument(
+        "script",
+        nargs="?",
+        default="tour",
+        help="a TOML script, or a built-in: tour (default), example",
+    )
+    p.add_argument("--speed", type=float, default=1.0, help="scale the timing (2 = twice as fast)")
+    p.add_argument("--headless", action="store_true", help="no terminal: render frames instead")
+    p.add_argument("--frames", metavar="DIR", help="headless: write NNN-slug.svg/.txt here")
+    p.add_argument("--size", metavar="COLSxROWS", help="headless screen size (default 120x36)")
+    p.add_argument("--check", action="store_true", help="check the script and exit")
+    return p
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"100x30"`` → ``(100, 30)``; refuses sizes a screen cannot have."""
+    found = re.fullmatch(r"\s*(\d{1,4})\s*[xX]\s*(\d{1,4})\s*", text)
+    if not found:
+        raise UsageError(f"--size expects COLSxROWS, e.g. 100x30, not {text!r}")
+    cols, rows = int(found.group(1)), int(found.group(2))
+    if not (20 <= cols <= 1000 and 10 <= rows <= 500):
+        raise UsageError("--size must be 20..1000 columns by 10..500 rows")
+    return cols, rows
+
+
+def resolve_script(name: str) -> Path:
+    """A script path, or a built-in's path (``tour``, ``example``)."""
+    path = Path(name)
+    if path.is_file():
+        return path
+    builtin = builtin_path(name)
+    if builtin is not None:
+        return builtin
+    raise UsageError(f"no script {name!r}: not a file and not a built-in (tour, example)")
+
+
+async def play_headless(
+    script: Script,
+    *,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    frames: Path | None = None,
+    echo: Callable[[str], None] | None = None,
+    error: Callable[[str], None] | None = None,
+) -> tuple[int, Player]:
+    """Play ``script`` under ``App.run_test`` (no terminal); returns (status, player)."""
+    if frames is not None:
+        frames.mkdir(parents=True, exist_ok=True)
+    player = Player(script, live=False, frames=frames, echo=echo, error=error)
+    app = DemoApp(player, autoplay=False, cursor_blink=False, timeout=SETTLE_TIMEOUT)
+    async with app.run_test(size=size) as pilot:
+        status = await player.play(app, pilot)
+    return status, player
+
+
+def _printer(stream: TextIO) -> Callable[[str], None]:
+    # Bound now: Textual redirects sys.stdout while an app runs.
+    def echo(line: str) -> None:
+        stream.write(line + "\n")
+        stream.flush()
+
+    return echo
+
+
+def main(argv: Sequence[str]) -> int:
+    """``gradtui demo``'s entry point (called by :func:`tui.cli.main`); the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv))
+        if not 0 < args.speed <= 100:
+            raise UsageError("--speed must be above 0 and at most 100")
+        if args.frames and not args.headless:
+            raise UsageError("--frames needs --headless (live mode plays in the terminal)")
+        if args.size and not args.headless:
+            raise UsageError("--size needs --headless (live mode uses the terminal's size)")
+        size = parse_size(args.size) if args.size else DEFAULT_SIZE
+        path = resolve_script(args.script)
+    except UsageError as exc:
+        print(f"error: {exc} (see `gradtui demo --help`)", file=sys.stderr)
+        return 2
+    live = not (args.headless or args.check)
+    if live and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print(
+            "error: the live demo needs a terminal; without one use "
+            "`gradtui demo --headless --frames DIR`",
+            file=sys.stderr,
+        )
+        return 2
+    if live:  # torch takes a few seconds to load: say so before the screen changes
+        print(f"gradtui demo: loading torch and checking {path} …", file=sys.stderr, flush=True)
+    try:
+        script = load_script(path)
+    except ScriptError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(f"{path}: {len(script.scenes)} scenes, ok")
+        return 0
+    try:
+        if args.headless:
+            frames = Path(args.frames) if args.frames else None
+            status, _ = asyncio.run(
+                play_headless(
+                    script,
+                    size=size,
+                    frames=frames,
+                    echo=_printer(sys.stdout),
+                    error=_printer(sys.stderr),
+                )
+            )
+            return status
+        player = Player(script, live=True, speed=args.speed)
+        return int(DemoApp(player, autoplay=True).run() or 0)
+    except KeyboardInterrupt:
+        return 130
