@@ -770,6 +770,10 @@ def get(name: str) -> OpSpec:
     spec = CATALOG.get(name)
     if spec is not None:
         return spec
+    if len(name) > 64:  # no op name is this long: skip the fuzzy search, keep the message short
+        raise InputError(
+            f"unknown op: a name of {len(name)} characters; see the catalog for the ops available"
+        )
     close = difflib.get_close_matches(name, list(CATALOG), n=1)
     hint = f"did you mean {close[0]!r}?" if close else "see the catalog for the ops available"
     raise InputError(f"unknown op {name!r}; {hint}")
