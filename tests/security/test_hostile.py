@@ -28,6 +28,7 @@ from ops.curves import sample_curve
 from ops.errors import InputError
 from ops.formulas import derivative_formula
 from ops.run import run
+from tests.security.clirun import cli_many
 from tests.security.corpus import payloads
 
 _CORPUS = payloads(Path("/CANARY"))  # ids and categories only; each test uses its own tmp path
@@ -227,32 +228,3 @@ def test_payloads_through_the_cli(tmp_path: Path) -> None:
             lines = out.stderr.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
     assert not canary.exists()
-
-
-def cli_many(
-    commands: list[list[str]], cwd: Path, env: dict[str, str] | None = None
-) -> list[subprocess.CompletedProcess[str]]:
-    """Run ``python -m tui.cli ARGS`` for each command, two at a time (they are torch-bound)."""
-    root = Path(__file__).resolve().parents[2]
-    full_env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(root), **(env or {})}
-    results: list[subprocess.CompletedProcess[str]] = []
-    for start in range(0, len(commands), 2):
-        procs = [
-            (
-                args,
-                subprocess.Popen(
-                    [sys.executable, "-m", "tui.cli", *args],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    stdin=subprocess.DEVNULL,
-                    text=True,
-                    cwd=cwd,
-                    env=full_env,
-                ),
-            )
-            for args in commands[start : start + 2]
-        ]
-        for args, proc in procs:
-            out, err = proc.communicate(timeout=120)
-            results.append(subprocess.CompletedProcess(args, proc.returncode, out, err))
-    return results
