@@ -148,9 +148,12 @@ def render_curve(
                     my.append(y)
             if mx:
                 plt.scatter(mx, my, marker="●", color=pal["mark"], label="inputs")
-        if curve.kinks:
-            kx = [k.x for k in curve.kinks]
-            ky = [k.df for k in curve.kinks]
+        # A kink where torch gives no f′ (nan: no grad_fn, as for lt) has no point to
+        # draw; plotext fails on a labelled scatter left with no finite point.
+        kinks = [k for k in curve.kinks if math.isfinite(k.df)]
+        if kinks:
+            kx = [k.x for k in kinks]
+            ky = [k.df for k in kinks]
             plt.scatter(kx, ky, marker="◆", color=pal["kink"], label="kink: torch f′")
         plt.xlabel(curve.var)
         text = plt.build()
