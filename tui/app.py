@@ -697,5 +697,5 @@ def run_app(op: str = "exp", values: dict[str, str] | None = None, *, mouse: boo
         mouse: ``False`` turns mouse reporting off (for slow SSH links).
     """
     app = GradApp(op, values, mouse=mouse)
-    code = app.run(mouse=mouse)
-    return int(code or 0)
+    app.run(mouse=mouse)
+    return app.return_code or 0

@@ -181,6 +181,13 @@ async def test_lt_says_why_it_is_not_differentiable() -> None:
         assert "grad_fn=None" in screen
         await pilot.press("n")  # nothing to step through, and nothing breaks
         assert app.is_running
+        # The plot shows f, says f′ does not exist, and draws without failing.
+        await pilot.press("l")
+        await pilot.pause()
+        plot = app.query_one(PlotPanel)
+        assert app.curve is not None and plot.curve is app.curve
+        assert "cannot draw" not in plot.canvas.text()
+        assert "no f′" in app.screen_text()
 
 
 async def test_help_screen_opens_and_closes() -> None:

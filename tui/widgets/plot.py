@@ -9,6 +9,7 @@ another panel) just hands back cached lines, and flipping a layer back hits the 
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 
 from rich.segment import Segment
@@ -204,8 +205,11 @@ def caption(curve: Curve) -> Text:
     text.append(f"  along {curve.var}", style="dim")
     text.append("\n")
     text.append("f", style="bold cyan")
-    text.append(" and ")
-    text.append("f′", style="bold yellow")
+    if any(math.isfinite(d) for d in curve.df):
+        text.append(" and ")
+        text.append("f′", style="bold yellow")
+    else:
+        text.append(" only: torch gives no f′ here (no gradient reaches the input)", style="bold")
     if curve.kinks:
         where = ", ".join(f"{k.x:.3g}" for k in curve.kinks[:3])
         text.append(f" · kink at {where}", style="bold red")

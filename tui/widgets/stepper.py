@@ -256,6 +256,7 @@ def render_step(result: GradResult, step: Step | None) -> Group:
             lines.append(line)
     extras = _extras(result)
     if extras:
-        lines.append(Text("the op also reports", style="underline"))
+        header = "the op also reports" if result.extras else "notes"
+        lines.append(Text(header, style="underline"))
         lines.extend(extras)
     return Group(*lines)
