@@ -474,3 +474,19 @@ async def test_each_op_keeps_its_own_upstream_gradient() -> None:
         app.select_op("exp")
         await settle(pilot)
         assert app.query_one("#field-v", Input).value == "[1., 0., 2.]"
+
+
+async def test_every_catalog_op_opens_with_its_defaults() -> None:
+    """Each op's default inputs give a result (or torch's refusal) and a plot that draws."""
+    app = GradApp(cursor_blink=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        assert len(app.ops) > 20
+        for name in app.ops:
+            app.select_op(name)
+            await settle(pilot)
+            status = app.query_one(StatusLine).plain
+            assert "internal error" not in status, (name, status)
+            assert app.result is not None and app.result.target == name, name
+            assert app.query_one(InputsPanel).names[:-1] == list(app.result.inputs), name
+            assert "cannot draw" not in app.query_one(PlotPanel).canvas.text(), name
