@@ -254,6 +254,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
         lo, hi = parse_range(args.range_)
     if not 2 <= args.points <= 100_000:
         raise UsageError("--points must be between 2 and 100000")
+    if (args.width is not None and not 20 <= args.width <= 1000) or (
+        args.height is not None and not 6 <= args.height <= 500
+    ):  # refused before any work, and under --json too: it is a bad command line either way
+        raise UsageError("--width must be 20..1000 and --height 6..500")
     curve = sample_curve(
         args.target,
         parse_sets(args.sets),
