@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -21,6 +22,14 @@ GRAD_OUTPUT = "v"
 """The field name of the upstream gradient (what ``InputError.field`` calls it)."""
 EXPRESSION = "expression"
 """The field name of a custom expression."""
+
+
+def wid(kind: str, name: str) -> str:
+    """A widget id (or ``#`` selector) for field ``name``: ids allow only ASCII words."""
+    safe = "".join(
+        c if c.isascii() and (c.isalnum() or c in "_-") else f"-{ord(c):x}-" for c in name
+    )
+    return f"{kind}-{safe}"
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,15 @@ class FieldSpec:
     hint: str = ""
 
 
+class FieldInput(Input):
+    """A text field that knows which input it edits."""
+
+    def __init__(self, field_name: str, **kwargs: Any) -> None:
+        """Create the field for input ``field_name`` (other arguments as for ``Input``)."""
+        super().__init__(**kwargs)
+        self.field_name = field_name
+
+
 class FieldRow(Horizontal):
     """A label and its text field on one line."""
 
@@ -49,17 +67,18 @@ class FieldRow(Horizontal):
 
     def __init__(self, spec: FieldSpec, *, cursor_blink: bool) -> None:
         """Create the row for ``spec``."""
-        super().__init__(id=f"row-{spec.name}")
+        super().__init__(id=wid("row", spec.name))
         self.spec = spec
         self._cursor_blink = cursor_blink
 
     def compose(self) -> ComposeResult:
         """Label then input."""
         yield Label(self.spec.name, classes="field-name")
-        field = Input(
+        field = FieldInput(
+            self.spec.name,
             value=self.spec.text,
             placeholder=self.spec.hint,
-            id=f"field-{self.spec.name}",
+            id=wid("field", self.spec.name),
             compact=True,
             select_on_focus=False,
         )
@@ -122,7 +141,7 @@ class InputsPanel(VerticalScroll):
 
     def field(self, name: str) -> Input:
         """The text field for ``name`` (raises ``NoMatches`` if there is none)."""
-        return self.query_one(f"#field-{name}", Input)
+        return self.query_one(wid("#field", name), Input)
 
     async def set_fields(self, fields: Sequence[FieldSpec], *, reset: bool = False) -> None:
         """Show exactly ``fields``, in order.
@@ -149,27 +168,27 @@ class InputsPanel(VerticalScroll):
         keep = set(wanted) & set(self._names)
         for name in self._names:
             if name not in keep:
-                await self.query_one(f"#row-{name}").remove()
-                await self.query_one(f"#error-{name}").remove()
+                await self.query_one(wid("#row", name)).remove()
+                await self.query_one(wid("#error", name)).remove()
                 self._texts.pop(name, None)
                 self._errors.pop(name, None)
         previous: str | None = None
         for spec in fields:
             if spec.name not in keep:
                 row = FieldRow(spec, cursor_blink=self._cursor_blink)
-                error = Static("", id=f"error-{spec.name}", classes="field-error")
+                error = Static("", id=wid("error", spec.name), classes="field-error")
                 if previous is None:
                     await self.mount(row, error, before=0)
                 else:
-                    await self.mount(row, error, after=self.query_one(f"#error-{previous}"))
+                    await self.mount(row, error, after=self.query_one(wid("#error", previous)))
                 self._texts[spec.name] = spec.text
             else:
-                row = self.query_one(f"#row-{spec.name}", FieldRow)
-                error = self.query_one(f"#error-{spec.name}", Static)
+                row = self.query_one(wid("#row", spec.name), FieldRow)
+                error = self.query_one(wid("#error", spec.name), Static)
                 if previous is None:
                     self.move_child(row, before=0)
                 else:
-                    self.move_child(row, after=self.query_one(f"#error-{previous}"))
+                    self.move_child(row, after=self.query_one(wid("#error", previous)))
                 self.move_child(error, after=row)
             previous = spec.name
         self._names = wanted
@@ -187,7 +206,7 @@ class InputsPanel(VerticalScroll):
         if name is None or name not in self._names:
             return False
         where = f" (column {position + 1})" if position is not None else ""
-        error = self.query_one(f"#error-{name}", Static)
+        error = self.query_one(wid("#error", name), Static)
         self._errors[name] = f"✗ {message}{where}"
         error.update(self._errors[name])
         error.add_class("-shown")
@@ -219,9 +238,9 @@ class InputsPanel(VerticalScroll):
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
-        if event.input.id is None or not event.input.id.startswith("field-"):
+        if not isinstance(event.input, FieldInput):
             return
-        name = event.input.id.removeprefix("field-")
+        name = event.input.field_name
         if self._texts.get(name) == event.value:
             return
         self._texts[name] = event.value
