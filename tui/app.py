@@ -469,11 +469,19 @@ class GradApp(App[int]):
         self.query_one(OpPicker).set_current(name)
         self._request(reset=True)
 
-    def select_expression(self, text: str | None = None) -> None:
-        """Switch to a custom expression (``text``, or the last one, or a default)."""
+    def select_expression(
+        self, text: str | None = None, values: Mapping[str, str] | None = None
+    ) -> None:
+        """Switch to a custom expression (``text``, or the last one, or a default).
+
+        ``values`` set its inputs' texts (``"v"`` too) in the same computation, so a
+        script does not show the defaults (and their errors) first.
+        """
         self._remember()
         if text is None:
             text = self.state.last_expression
+        if values:
+            self.state.memory[text] = {**self.state.memory.get(text, {}), **values}
         self.state.target = text
         self.state.last_expression = text
         self.state.expression_mode = True
