@@ -311,12 +311,7 @@ class Player:
         app.toggle_layer("d2", on=False)
         app.toggle_layer("numeric", on=True)
         if scene.expression:
-            app.select_expression(scene.target)
-            await self._settle(app, pilot, scene.line)
-            texts = app.query_one(InputsPanel).texts
-            for name, text in [*scene.values.items(), (GRAD_OUTPUT, scene.v)]:
-                if texts.get(name, "") != text:
-                    app.set_input(name, text)
+            app.select_expression(scene.target, {**scene.values, GRAD_OUTPUT: scene.v})
         else:
             app.select_op(scene.target, {**scene.values, GRAD_OUTPUT: scene.v})
         await self._settle(app, pilot, scene.line)
