@@ -57,6 +57,8 @@ MIN_WIDTH, MIN_HEIGHT = 60, 20
 """Below this the app shows "terminal too small" instead of a broken layout."""
 WIDE_WIDTH, WIDE_HEIGHT = 120, 32
 """From this size on the stepper and the plot are side by side; below, one at a time."""
+SLIM_WIDTH, SHORT_HEIGHT = 90, 28
+"""Below these the picker narrows, and the inputs and status line take fewer rows."""
 DEFAULT_EXPRESSION = "x * exp(-x)"
 """What "custom expression" starts with."""
 DEFAULT_TIMEOUT = 5.0
@@ -249,6 +251,10 @@ class GradApp(App[int]):
         narrow = width < WIDE_WIDTH or height < WIDE_HEIGHT
         self.set_class(too_small, "-too-small")
         self.set_class(narrow, "-narrow")
+        self.set_class(width < SLIM_WIDTH, "-slim")
+        self.set_class(height < SHORT_HEIGHT, "-short")
+        for footer in self.query(Footer):
+            footer.compact = width < SLIM_WIDTH
         self.set_class(narrow and self.plot_view, "-plot-view")
         if too_small:
             self.query_one("#too-small", Static).update(
