@@ -490,3 +490,31 @@ async def test_every_catalog_op_opens_with_its_defaults() -> None:
             assert app.result is not None and app.result.target == name, name
             assert app.query_one(InputsPanel).names[:-1] == list(app.result.inputs), name
             assert "cannot draw" not in app.query_one(PlotPanel).canvas.text(), name
+
+
+async def test_first_screen_paints_and_answers_keys_while_torch_loads(monkeypatch) -> None:
+    """The engine loads in a worker: until it is ready the screen says so and keys work."""
+    import threading
+
+    import tui.app
+    from tui.compute import load_engine
+
+    gate = threading.Event()
+
+    def slow_load():
+        gate.wait(30)
+        return load_engine()
+
+    monkeypatch.setattr(tui.app, "load_engine", slow_load)
+    app = GradApp(cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.2)
+        assert app.query_one(StatusLine).plain == "loading torch…"
+        assert "loading torch…" in app.screen_text()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert app.result is None and not app.idle
+        gate.set()
+        await settle(pilot)
+        assert app.result is not None and app.result.steps[0].node == "ExpBackward0"
