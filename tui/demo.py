@@ -409,7 +409,7 @@ class Player:
             raise DemoFailed(action.line, f"the app did not switch to {text!r}")
 
     async def _type_text(self, app: DemoApp, name: str, text: str) -> None:
-        """Live: focus the field and type ``text`` as a person would; headless: set it.
+        """Live: type ``text`` into the field as a person would; headless: set it.
 
         The app recomputes on every key, so each half-typed text is a real request.
         A name is typed as one unit with its ``(`` (as an editor's completion would):
@@ -418,8 +418,10 @@ class Player:
         ``binary_cross_entropy_with_logits``), which would switch the app to that op.
         """
         if self.live:
+            # Not focused: a focused text field takes printable keys before any
+            # binding, and the viewer's space and q must stay the demo's.
+            app.action_focus_steps()
             field = app.query_one(InputsPanel).field(name)
-            field.focus()
             app.set_input(name, "")
             for unit in typing_units(text):
                 await self._wait(TYPE_DELAY * len(unit))
@@ -491,14 +493,9 @@ class DemoApp(GradApp):
             tooltip="Skip to the next scene of the demo.",
             id="gradtui.demo.next",
         ),
-        Binding(
-            "q",
-            "demo_quit",
-            "Quit",
-            priority=True,
-            tooltip="Quit the demo (even while it types into a field).",
-            id="gradtui.demo.quit",
-        ),
+        # Not a priority binding: it replaces the app's own q (bindings merge by key),
+        # and a text field the viewer focused must still take a typed q.
+        Binding("q", "demo_quit", "Quit", tooltip="Quit the demo.", id="gradtui.demo.quit"),
     ]
 
     def __init__(self, player: Player, *, autoplay: bool, **kwargs: Any) -> None:
@@ -547,8 +544,8 @@ class DemoApp(GradApp):
         self.exit(0)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The viewer's keys work while the demo plays; afterwards keys are the app's own."""
-        if action in ("demo_pause", "demo_next", "demo_quit"):
+        """Pause and skip work while the demo plays; afterwards those keys are the app's."""
+        if action in ("demo_pause", "demo_next"):
             return not self.player.finished
         return super().check_action(action, parameters)
 

@@ -24,6 +24,7 @@ from ops.display import format_value
 from tui.demo import DemoApp, Player, main, play_headless, typing_units
 from tui.demo_lines import key_lines
 from tui.demo_script import CaptionError, builtin_path, fill, load_script, placeholders
+from tui.widgets.inputs import InputsPanel
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "NO_COLOR": "1"}
@@ -376,6 +377,55 @@ async def test_live_keys_pause_skip_and_quit() -> None:
             await pilot.pause(0.05)
         assert app.caption_text.startswith("2/7 · abs  The seed's")
         assert app.target == "abs"
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
+
+
+async def test_live_keys_work_while_the_demo_types(tmp_path: Path) -> None:
+    """A focused text field would take space and q before any binding: the runner types
+    without focusing, so the viewer can pause mid-word, and q never lands in a field."""
+    path = tmp_path / "typing.toml"
+    path.write_text(
+        '[[scene]]\nop = "exp"\ncaption = "start: {output}"\nhold = 0\nactions = [\n'
+        '  { into = "input", type = "[0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5]", caption = "{output}" },'
+        "\n]\n",
+        encoding="utf-8",
+    )
+    player = Player(load_script(path), live=True, speed=0.5)
+    app = DemoApp(player, autoplay=True, cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        inputs = app.query_one(InputsPanel)
+        while "input" not in inputs.names or not inputs.texts["input"].startswith("[0.5"):
+            await pilot.pause(0.02)
+        field = inputs.field("input")
+        await pilot.press("space")
+        assert player.paused
+        typed = field.value
+        await pilot.pause(0.5)
+        assert field.value == typed and " " not in typed.removeprefix("[0.5, ")[-1:]
+        await pilot.press("space")
+        await pilot.pause(0.3)
+        assert len(field.value) > len(typed)  # typing goes on
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_value == 0
+    assert "q" not in field.value
+
+
+async def test_after_the_last_scene_the_keys_are_the_apps() -> None:
+    script = load_script(builtin_path("example"))
+    short = replace(script, scenes=script.scenes[:1])
+    player = Player(short, live=True, speed=100)
+    app = DemoApp(player, autoplay=True, cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        while not player.finished:
+            await pilot.pause(0.05)
+        assert app.caption_text.startswith("End of the demo")
+        index = app.step_index
+        await pilot.press("p")  # the app's own key: one step back
+        assert app.step_index == index - 1
+        assert not app.check_action("demo_pause", ())  # space is no longer the demo's
         await pilot.press("q")
         await pilot.pause()
     assert app.return_value == 0
