@@ -399,6 +399,7 @@ class GradApp(App[int]):
             self.state.curve = message.curve
             plot.show_curve(message.curve)
         else:
+            self.state.curve = None
             plot.show_message(message.message or "no curve")
         self._done_seq = message.seq
 

@@ -518,3 +518,16 @@ async def test_first_screen_paints_and_answers_keys_while_torch_loads(monkeypatc
         gate.set()
         await settle(pilot)
         assert app.result is not None and app.result.steps[0].node == "ExpBackward0"
+
+
+async def test_inputs_without_a_curve_clear_the_plot_and_say_why() -> None:
+    app = GradApp("exp", cursor_blink=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
+        plot = app.query_one(PlotPanel)
+        assert plot.curve is not None
+        app.select_expression("sin(2.0)")  # no input to vary
+        await settle(pilot)
+        assert app.curve is None and plot.curve is None
+        assert "no curve" in app.screen_text()
+        assert plot.canvas.text() == ""

@@ -179,11 +179,11 @@ class PlotPanel(Vertical):
         self.query_one("#plot-caption", Static).update(caption(curve))
 
     def show_message(self, message: str) -> None:
-        """Say why there is no (new) curve; the previous curve, if any, stays."""
+        """Say why these inputs have no curve (an older curve would mislead, so it goes)."""
         self.set_class(True, "-message")
         self.query_one("#plot-message", Static).update(Text(message))
-        if self.canvas.curve is None:
-            self.query_one("#plot-caption", Static).update(Text("no curve", style="dim"))
+        self.canvas.set_curve(None)
+        self.query_one("#plot-caption", Static).update(Text("no curve", style="dim"))
 
     def set_stale(self, stale: bool) -> None:
         """Dim the panel while it shows a curve for older inputs."""
