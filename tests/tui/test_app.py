@@ -531,3 +531,19 @@ async def test_inputs_without_a_curve_clear_the_plot_and_say_why() -> None:
         assert app.curve is None and plot.curve is None
         assert "no curve" in app.screen_text()
         assert plot.canvas.text() == ""
+
+
+async def test_list_keys_while_the_terminal_is_too_small_do_no_harm() -> None:
+    """Regression (found by random keys): page keys on a hidden list raised in Textual."""
+    app = GradApp(cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        for list_id in ("#op-list", "#step-list"):
+            app.query_one(list_id).focus()
+            await pilot.resize_terminal(50, 15)
+            await pilot.pause()
+            await pilot.press("pageup", "pagedown", "home", "end", "up", "down", "enter")
+            assert app.is_running
+            await pilot.resize_terminal(100, 30)
+            await pilot.pause()
+        assert "ExpBackward0" in app.screen_text()

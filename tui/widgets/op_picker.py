@@ -18,6 +18,8 @@ from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
+from tui.widgets.paged_list import PagedOptionList
+
 EXPRESSION_ID = "__expression__"
 """The option id of the "custom expression" entry."""
 
@@ -60,7 +62,7 @@ class OpPicker(Vertical):
     def compose(self) -> ComposeResult:
         """A filter input above the option list."""
         yield Input(placeholder="/ filter ops", id="op-filter", compact=True)
-        yield OptionList(id="op-list")
+        yield PagedOptionList(id="op-list")
 
     def on_mount(self) -> None:
         """Show the opening op until the catalog is loaded."""

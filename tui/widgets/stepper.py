@@ -24,9 +24,10 @@ from textual.widgets.option_list import Option
 
 from ops.results import GradResult, Step, TensorData
 from tui.format import describe, format_tensor, has_non_finite
+from tui.widgets.paged_list import PagedOptionList
 
 
-class StepList(OptionList):
+class StepList(PagedOptionList):
     """The node list; focusable, and where the app starts (``n``/``p`` work here)."""
 
     DEFAULT_CSS = """
