@@ -5,7 +5,7 @@ One runner (:class:`Player`) drives the real :class:`tui.app.GradApp` (as
 scripting API and Textual's own :class:`~textual.pilot.Pilot`:
 
 - live (``gradtui demo [SCRIPT]``): the app runs normally in the terminal and the runner
-  plays from an async worker inside it, typing character by character; ``space`` pauses
+  plays from an async worker inside it, typing key by key; ``space`` pauses
   and resumes, ``right`` jumps to the next scene, ``q`` quits, ``--speed`` scales time;
 - headless (``--headless --frames DIR``): the same app under ``App.run_test`` with no
   delays; every captioned step is written as ``NNN-slug.svg`` (Textual's own screenshot)
