@@ -78,6 +78,12 @@ class _State:
     curve: Curve | None = None
     stale: bool = False
     memory: dict[str, dict[str, str]] = field(default_factory=dict)
+    expression_texts: dict[str, str] = field(default_factory=dict)
+    """While typing an expression: the text of every input name seen since it was chosen.
+
+    Typing ``x*y`` key by key passes through ``x`` and ``x*``, and editing can drop a
+    name for a few keys; when the name comes back, so does the text the person gave it.
+    """
 
 
 class GradApp(App[int]):
@@ -286,7 +292,10 @@ class GradApp(App[int]):
     def on_engine_loaded(self, message: EngineLoaded) -> None:
         """Fill the op picker."""
         self.query_one(OpPicker).set_catalog(message.catalog.groups)
-        if self.state.target not in self._catalog.names:
+        target = self.state.target.strip()
+        # A bare unknown name is an op misspelt (the engine suggests the right one), not
+        # an expression.
+        if target not in self._catalog.names and not (target.isascii() and target.isidentifier()):
             self.state.expression_mode = True
             self.query_one(OpPicker).set_current(EXPRESSION_ID)
 
@@ -306,10 +315,21 @@ class GradApp(App[int]):
         else:
             texts = inputs.values()
             v_text = inputs.texts.get(GRAD_OUTPUT, "")
+        if self.state.expression_mode:
+            texts = {**self.state.expression_texts, **texts}
         if not self._engine_ready.is_set():
             self.query_one(StatusLine).loading()
         self._compute(
-            Request(self._seq, self.state.target, texts, v_text, self.show_d2, reset, self.plot_var)
+            Request(
+                self._seq,
+                self.state.target,
+                texts,
+                v_text,
+                self.show_d2,
+                reset,
+                self.plot_var,
+                expression=self.state.expression_mode,
+            )
         )
         if self.timeout > 0:
             self.set_timer(self.timeout, partial(self._check_timeout, self._seq))
@@ -358,6 +378,8 @@ class GradApp(App[int]):
         inputs = self.query_one(InputsPanel)
         await inputs.set_fields(message.fields, reset=message.reset)
         self.state.memory[self.state.target] = inputs.values(exclude=(EXPRESSION,))
+        if self.state.expression_mode:
+            self.state.expression_texts.update(inputs.values())
 
     async def on_computed(self, message: Computed) -> None:
         """Show a fresh result, or the error under its field with the old result kept."""
@@ -431,6 +453,8 @@ class GradApp(App[int]):
         if message.name == EXPRESSION:
             self.state.target = message.text
             self.state.last_expression = message.text
+        elif self.state.expression_mode and message.name != GRAD_OUTPUT:
+            self.state.expression_texts[message.name] = message.text
         self._request()
 
     @on(InputsPanel.Done)
@@ -470,6 +494,7 @@ class GradApp(App[int]):
         texts = dict(values or {})
         self.state.target = name
         self.state.expression_mode = False
+        self.state.expression_texts = {}
         self.plot_var = None
         if texts or name not in self.state.memory:
             self.state.memory[name] = {**self.state.memory.get(name, {}), **texts}
@@ -492,6 +517,8 @@ class GradApp(App[int]):
         self.state.target = text
         self.state.last_expression = text
         self.state.expression_mode = True
+        remembered = self.state.memory.get(text, {})
+        self.state.expression_texts = {k: t for k, t in remembered.items() if k != GRAD_OUTPUT}
         self.plot_var = None
         self.query_one(OpPicker).set_current(EXPRESSION_ID)
         self._request(reset=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from textual.message import Message
 
@@ -35,6 +35,9 @@ class Request:
         second: Also sample f″ for the plot.
         reset: A new op was chosen: the fields take the request's texts.
         var: The input to plot along (``None``: the engine's choice).
+        expression: The person is typing a custom expression: ``target`` is always an
+            expression, even when it reads like an op name (``exp`` on the way to
+            ``exp(x)``), so the expression field stays on screen.
     """
 
     seq: int
@@ -44,6 +47,7 @@ class Request:
     second: bool
     reset: bool
     var: str | None = None
+    expression: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,17 +156,20 @@ def compute(
     started = time.perf_counter()
     grad_output = req.v_text.strip() or None
     try:
-        names = run.input_names(req.target)
-        defaults = run.default_values(req.target)
+        target = expression_target(req.target) if req.expression else req.target
+        names = run.input_names(target)
+        defaults = run.default_values(target)
         texts = {n: req.texts.get(n, defaults.get(n, "")) for n in names}
-        hints = catalog.hints.get(req.target, {})
+        hints = {} if req.expression else catalog.hints.get(req.target, {})
         fields: list[FieldSpec] = []
-        if req.target not in catalog.names:
+        if req.expression or req.target not in catalog.names:
             fields.append(FieldSpec(EXPRESSION, req.target, "an expression; free names are inputs"))
         fields += [FieldSpec(n, texts[n], hints.get(n, "")) for n in names]
         fields.append(FieldSpec(GRAD_OUTPUT, req.v_text, "upstream gradient (empty: ones)"))
         post(FieldsReady(req.seq, fields, req.reset))
-        result = run.run(req.target, texts, grad_output=grad_output)
+        result = run.run(target, texts, grad_output=grad_output)
+        if target != req.target:
+            result = replace(result, target=req.target)
     except InputError as exc:
         post(Computed(req.seq, req.target, error=exc))
         return
@@ -174,7 +181,7 @@ def compute(
         return
     try:
         curve = curves.sample_curve(
-            req.target,
+            target,
             texts,
             grad_output=grad_output,
             second=req.second,
@@ -186,6 +193,27 @@ def compute(
         post(CurveDone(req.seq, message=f"no curve: {_internal(exc).message}"))
     else:
         post(CurveDone(req.seq, curve))
+
+
+def expression_target(text: str) -> str:
+    """The text to hand the engine for ``text`` typed as a custom expression.
+
+    The engine reads a bare name as a catalog op (``exp``, or an unknown op ``x``). In
+    expression mode a bare name is an expression: a free name (``x``, the identity) or a
+    function the person has not called yet (``exp``, on the way to ``exp(x)``). The
+    language says which, with its own message and column, and the engine gets the same
+    expression in parentheses, which it cannot take for an op name.
+
+    Raises:
+        InputError: The language refuses the bare name (``'exp' is a function: call it``).
+    """
+    from ops import language
+
+    name = text.strip()
+    if not (name.isascii() and name.isidentifier()):
+        return text
+    language.parse(text, field=EXPRESSION)
+    return f"({name})"
 
 
 def _internal(exc: BaseException) -> InputError:
