@@ -12,6 +12,16 @@ from typing import Any
 from ops.results import TensorData
 
 
+def a_dtype(name: str) -> str:
+    """A dtype name with its article, as said aloud: ``a bool``, ``an int64``, ``a uint8``.
+
+    Sentences about dtypes ("the output is an int64 tensor") are built in more than one
+    front end; one rule keeps them all grammatical.
+    """
+    vowel = name[:1] in "aeio" or (name[:1] == "u" and not name.startswith("uint"))
+    return f"{'an' if vowel else 'a'} {name}"
+
+
 def format_number(x: Any, precision: int = 4) -> str:
     """One scalar as text: ``True``, ``3``, ``2.718``, ``nan``, ``-inf``."""
     if isinstance(x, bool):

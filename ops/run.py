@@ -25,6 +25,7 @@ import torch
 from ops import language, timebound
 from ops.backward import graph_nodes, record_backward
 from ops.catalog import CATALOG, OpSpec, coerce, get
+from ops.display import a_dtype
 from ops.errors import InputError
 from ops.formulas import derivative_formula
 from ops.results import GradResult, InputValue, OutputValue, TensorData
@@ -296,15 +297,10 @@ def _quote(exc: BaseException) -> str:
     return f'"{str(exc).strip().splitlines()[0]}"' if str(exc).strip() else repr(exc)
 
 
-def _a(word: str) -> str:
-    """``"a bool"``, ``"an int64"``: the article for a dtype name."""
-    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
-
-
 def _refusal(names: list[str], dtype: str, said: str) -> str:
     """One sentence for inputs torch would not let require grad, quoting torch."""
     if len(names) == 1:
-        who, them = f"{names[0]} is {_a(dtype)} tensor", "it"
+        who, them = f"{names[0]} is {a_dtype(dtype)} tensor", "it"
     else:
         who, them = f"{', '.join(names[:-1])} and {names[-1]} are {dtype} tensors", "them"
     return f"{who}, and torch refuses to let {them} require grad: requires_grad_() raises {said}"
@@ -441,7 +437,7 @@ def _not_differentiable(
         said = "(torch raised nothing)"
     reasons = list(refused)
     reasons.append(
-        f"the output is {_a(dtype_name(output.dtype))} tensor with no grad_fn, so there is no "
+        f"the output is {a_dtype(dtype_name(output.dtype))} tensor with no grad_fn, so there is no "
         f"graph to run backward through; torch.autograd.backward(output, v) raises: {said}"
     )
     notes = []

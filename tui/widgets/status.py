@@ -11,6 +11,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from ops.display import a_dtype
 from ops.results import GradResult
 from tui.format import describe
 
@@ -58,7 +59,7 @@ class StatusLine(Static):
             if out is not None and out.grad_fn is None:
                 # Said from the measured output, first, because it is the whole answer.
                 text.append(
-                    f": the output is a {out.tensor.dtype} tensor with no grad_fn, "
+                    f": the output is {a_dtype(out.tensor.dtype)} tensor with no grad_fn, "
                     "so there is nothing to run backward through",
                     style="bold",
                 )
