@@ -19,6 +19,7 @@ The methods a script needs (the demo, the benchmarks, the fuzzer) are public:
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 import time
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ops.results import Curve, GradResult
+from ops.timebound import ComputationTimeout, TimeBound
 from tui.commands import GradCommands, PaletteCommand
 from tui.compute import (
     Catalog,
@@ -65,6 +67,13 @@ DEFAULT_TIMEOUT = 5.0
 """Seconds a computation may run before the app stops waiting for it."""
 LAYERS = ("d2", "numeric")
 """Plot layers that can be toggled: f″ and the numeric check."""
+EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
+"""Signals that end the app as ``q`` does: a dropped SSH connection, ``kill``, a shutdown.
+
+Left to their default, either would kill the process on the spot and leave the terminal
+in the alternate screen with mouse reporting on. The app exits with status 128 + the
+signal's number (129, 143), the shells' convention for "ended by this signal".
+"""
 
 
 @dataclass
@@ -224,6 +233,8 @@ class GradApp(App[int]):
         self._seq = 0
         self._done_seq = 0
         self._abandoned = 0
+        self._bounds: dict[int, TimeBound] = {}
+        """The engine bound of each computation in flight, by request number, to stop it early."""
 
     # ----------------------------------------------------------------- layout
 
@@ -242,10 +253,31 @@ class GradApp(App[int]):
 
     def on_mount(self) -> None:
         """Lay out for the terminal, paint, then load torch in the background."""
+        self._catch_exit_signals()
         self._apply_size(self.size.width, self.size.height)
         self.query_one(OpPicker).query_one("#op-filter", Input).cursor_blink = self.cursor_blink
         self._request(reset=True)
         self.call_after_refresh(self._load_engine)
+
+    def _catch_exit_signals(self) -> None:
+        """In a real terminal, turn SIGHUP and SIGTERM into :meth:`exit_on_signal`.
+
+        The event loop's own handlers run the callback on the UI thread between two
+        messages, so the app leaves through its normal exit path: workers cancelled,
+        terminal restored. Headless runs (tests) leave the test process's signals alone.
+        """
+        if self.is_headless:
+            return
+        loop = asyncio.get_running_loop()
+        for signum in EXIT_SIGNALS:
+            try:
+                loop.add_signal_handler(signum, self.exit_on_signal, signum)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+                return
+
+    def exit_on_signal(self, signum: int) -> None:
+        """Leave cleanly because of signal ``signum``; the exit status is ``128 + signum``."""
+        self.exit(return_code=128 + signum)
 
     def on_resize(self, event: Resize) -> None:
         """Re-choose the layout for the new size."""
@@ -306,6 +338,7 @@ class GradApp(App[int]):
     def _request(self, *, reset: bool = False) -> None:
         """Send the current target and texts to the engine (replacing any older request)."""
         self._seq += 1
+        self._stop_computations(before=self._seq)
         inputs = self.query_one(InputsPanel)
         if reset or not inputs.names:
             # A newly chosen op (or the first screen) starts from what it had last time (``v`` included: its
@@ -340,6 +373,7 @@ class GradApp(App[int]):
             return
         self._abandoned = seq
         self._done_seq = seq
+        self._stop_computations(before=seq + 1)
         stale = self.state.result is not None
         self.state.stale = stale
         self.query_one(StepperPanel).set_stale(stale)
@@ -362,14 +396,39 @@ class GradApp(App[int]):
         # No lock: a runaway computation must not hold up the next edit. The engine
         # keeps no global state between calls (its random constructors use their own
         # seeded generators), and an answer for an older request is dropped anyway.
-        if worker.is_cancelled or req.seq != self._seq:
-            return
-        compute(
-            req,
-            self._catalog,
-            self.post_message,
-            lambda: not worker.is_cancelled and req.seq == self._seq,
-        )
+        # The engine's own bounds nest in this one (no limit of its own: the app's timer
+        # decides when to give up), so cancelling it stops the engine at its next step.
+        bound = TimeBound(0)
+        self._bounds[req.seq] = bound
+        try:
+            if worker.is_cancelled or req.seq != self._seq:
+                return
+            bound.call(
+                compute,
+                req,
+                self._catalog,
+                self.post_message,
+                lambda: not worker.is_cancelled and req.seq == self._seq,
+            )
+        except ComputationTimeout:
+            return  # stopped: a newer edit, the app's time bound, or the app exiting
+        finally:
+            self._bounds.pop(req.seq, None)
+
+    def _stop_computations(self, before: int | None = None) -> None:
+        """Tell the computations older than request ``before`` (or all) to stop.
+
+        Each stops at the engine's next step boundary, so a superseded or abandoned
+        computation stops taking CPU from the newest one, and an exiting app does not
+        wait for a runaway one.
+        """
+        for seq, bound in list(self._bounds.items()):
+            if before is None or seq < before:
+                bound.cancel()
+
+    def on_unmount(self) -> None:
+        """Stop every computation in flight: the process should not wait for them to finish."""
+        self._stop_computations()
 
     async def on_fields_ready(self, message: FieldsReady) -> None:
         """Show the fields of the newest request's op (before its result is known)."""
