@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+collect_ignore = ["benchmarks"]
+"""tests/benchmarks is a script (``python tests/benchmarks/run.py``), not part of the test run."""
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

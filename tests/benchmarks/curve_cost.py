@@ -1,0 +1,47 @@
+"""What f′ costs on top of f: :class:`ops.curves.CurvePath` at 10^5 points.
+
+For each target, ``path.derivatives(x)`` (f and f′: one batched forward that records the
+graph, then one vectorised backward with ``grad_outputs=ones``) is timed against
+``path.values(x)`` (the same batched forward under ``no_grad``), on the same 10^5-point
+``x`` across the default range. Each is the best of ``repeats`` runs after a warm-up (the
+minimum is the least disturbed by other work on a shared machine).
+"""
+
+from __future__ import annotations
+
+import time
+
+POINTS = 100_000
+TARGETS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("exp", {}),  # elementwise: one forward over all points
+    ("x * exp(-x)", {}),  # an expression, elementwise
+    ("abs", {}),  # a kink
+    ("softmax", {}),  # not elementwise: L(t) = <v, softmax(input with one element t)>, vmapped
+)
+
+
+def _best(fn, repeats: int) -> float:
+    fn()  # warm-up: first-call costs (dispatch caches, vmap set-up) are not the steady state
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def curve_ratios(repeats: int) -> dict[str, tuple[float, float]]:
+    """Per target: (seconds for f alone, seconds for f and f′) at :data:`POINTS` points."""
+    import torch
+
+    from ops.curves import curve_path, default_range
+
+    out: dict[str, tuple[float, float]] = {}
+    for target, values in TARGETS:
+        path = curve_path(target, values)
+        lo, hi = default_range(path.current)
+        x = torch.linspace(lo, hi, POINTS, dtype=torch.float64)
+        forward = _best(lambda p=path, x=x: p.values(x), repeats)
+        both = _best(lambda p=path, x=x: p.derivatives(x), repeats)
+        out[target] = (forward, both)
+    return out
