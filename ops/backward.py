@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from ops import autograd
 from ops.results import Edge, Step, TensorData
 from ops.tensors import to_data
 
@@ -147,7 +148,7 @@ def record_backward(
         for node in nodes:
             handles.append(node.register_prehook(prehook(node)))
             handles.append(node.register_hook(posthook(node)))
-        torch.autograd.backward(output, grad_output)
+        autograd.backward(output, grad_output)  # torch.autograd.backward, see ops.autograd
     finally:
         for handle in handles:
             handle.remove()

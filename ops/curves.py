@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-from ops import timebound
+from ops import autograd, timebound
 from ops.errors import InputError
 from ops.kinks import find_kinks, one_sided, steps
 from ops.results import Curve, Kink
@@ -257,39 +257,49 @@ class CurvePath:
         ``exact`` evaluates each point with a plain call (a Python loop over the points,
         still one backward): for the few points where a tie may matter, such as kinks.
         """
-        nan = torch.full_like(t, float("nan"), dtype=F64)
         pointwise = exact or self.mode == "loop"
         with torch.enable_grad():
-            tt = t.detach().to(F64).clone().requires_grad_(True)
+            # detach() gives a new leaf over the same memory: no copy of the points.
+            tt = t.detach().to(F64).requires_grad_(True)
             y, failed = _robust(self.batched, self.single, tt, pointwise=pointwise)
             if not y.requires_grad:
+                nan = _nan_like(t)
                 return y.detach(), nan, (nan.clone() if second else None)
+            # One value per point, every point weighted 1: a broadcast 1, not a filled tensor.
+            ones = y.new_ones(()).expand_as(y)
             try:
-                (df,) = torch.autograd.grad(
-                    y,
-                    tt,
-                    torch.ones_like(y),
-                    create_graph=second,
-                    allow_unused=True,
-                    materialize_grads=True,
+                (df,) = autograd.grad(
+                    y, tt, ones, create_graph=second, allow_unused=True, materialize_grads=True
                 )
             except RuntimeError:
+                nan = _nan_like(t)
                 return y.detach(), nan, (nan.clone() if second else None)
             d2f = None
             if second:
                 if df.requires_grad:
                     try:
-                        (d2f,) = torch.autograd.grad(
-                            df, tt, torch.ones_like(df), allow_unused=True, materialize_grads=True
+                        (d2f,) = autograd.grad(
+                            df, tt, ones, allow_unused=True, materialize_grads=True
                         )
                     except RuntimeError:
-                        d2f = nan.clone()
+                        d2f = _nan_like(t)
                 else:
                     # the derivative does not depend on t in torch's graph: f'' is 0 there
-                    d2f = torch.zeros_like(nan)
-                d2f = torch.where(failed, nan, d2f.detach())
-        df = torch.where(failed, nan, df.detach())
-        return y.detach(), df, d2f
+                    d2f = torch.zeros_like(tt, requires_grad=False)
+                d2f = _gaps(d2f.detach(), failed)
+        return y.detach(), _gaps(df.detach(), failed), d2f
+
+
+def _nan_like(t: torch.Tensor) -> torch.Tensor:
+    """A float64 ``nan`` for every point of ``t``."""
+    return torch.full_like(t, float("nan"), dtype=F64)
+
+
+def _gaps(values: torch.Tensor, failed: torch.Tensor | None) -> torch.Tensor:
+    """``values`` with ``nan`` where the batch ``failed`` (``None``: nothing failed)."""
+    if failed is None:
+        return values
+    return torch.where(failed, torch.tensor(float("nan"), dtype=F64), values)
 
 
 def curve_path(
@@ -651,8 +661,11 @@ def _robust(
     t: torch.Tensor,
     *,
     pointwise: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """``batched(t)``, with the points where it raises as ``nan`` (and flagged).
+
+    The flags are ``None`` when the one batched call went through (the common case: no
+    mask of n flags to build and search).
 
     One call when nothing raises. When the batch raises (``binary_cross_entropy`` refuses
     the whole batch if one point leaves [0, 1]): up to :data:`PROBE_MAX` points, a plain
@@ -668,7 +681,7 @@ def _robust(
     try:
         y = batched(t)
         if y.shape == (n,):
-            return y, torch.zeros(n, dtype=torch.bool)
+            return y, None
     except Exception:
         pass
     if n <= PROBE_MAX:

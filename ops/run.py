@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from ops import language, timebound
+from ops import autograd, language, timebound
 from ops.backward import graph_nodes, record_backward
 from ops.catalog import CATALOG, OpSpec, coerce, get
 from ops.display import a_dtype
@@ -528,7 +528,7 @@ def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> list[str]:
         f0 = fn(**rest, **{var: x64})
         if f0.shape != x64.shape or not f0.is_floating_point() or f0.grad_fn is None:
             return []
-        (df,) = torch.autograd.grad(f0, x64, torch.ones_like(f0))
+        (df,) = autograd.grad(f0, x64, torch.ones_like(f0))
         with torch.no_grad():
             h = 1e-6 * torch.clamp(x64.detach().abs(), min=1.0)
             fp = fn(**rest, **{var: x64.detach() + h})

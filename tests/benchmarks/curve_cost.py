@@ -4,7 +4,10 @@ For each target, ``path.derivatives(x)`` (f and f′: one batched forward that r
 graph, then one vectorised backward with ``grad_outputs=ones``) is timed against
 ``path.values(x)`` (the same batched forward under ``no_grad``), on the same 10^5-point
 ``x`` across the default range. Each is the best of ``repeats`` runs after a warm-up (the
-minimum is the least disturbed by other work on a shared machine).
+minimum is the least disturbed by other work on a shared machine). torch runs on one
+thread here: at 10^5 points its kernels split across threads, and on a shared machine a
+busy core makes every split kernel wait for it, which measures the neighbours, not the
+backward pass.
 """
 
 from __future__ import annotations
@@ -32,6 +35,17 @@ def _best(fn, repeats: int) -> float:
 
 def curve_ratios(repeats: int) -> dict[str, tuple[float, float]]:
     """Per target: (seconds for f alone, seconds for f and f′) at :data:`POINTS` points."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _ratios(repeats)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _ratios(repeats: int) -> dict[str, tuple[float, float]]:
     import torch
 
     from ops.curves import curve_path, default_range
