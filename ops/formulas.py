@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import math
+import threading
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -42,10 +43,15 @@ from ops.syntax import (
     parse_default,
 )
 
-__all__ = ["ELEMENTWISE_FUNCTIONS", "derivative", "derivative_formula"]
+__all__ = ["ELEMENTWISE_FUNCTIONS", "derivative", "derivative_formula", "warm"]
 
 MAX_SIMPLIFY_OPS = 60
 """A derivative with more operations than this is shown unsimplified (simplify is costly)."""
+CACHE_SIZE = 256
+"""Formulas kept by text and variable: an edit of an input's value asks for the same one again."""
+_CACHE: dict[tuple[str, str], str | None] = {}
+_CACHE_LOCK = threading.Lock()
+_warm = False
 
 ELEMENTWISE_FUNCTIONS: frozenset[str] = frozenset(
     {
@@ -78,13 +84,31 @@ def derivative_formula(expression: str | Parsed, var: str) -> str | None:
         InputError: ``expression`` is text the language refuses.
     """
     parsed = expression if isinstance(expression, Parsed) else parse(expression)
+    key = (parsed.text, var)
+    if key in _CACHE:
+        return _CACHE[key]
     df = derivative(parsed, var)
-    if df is None:
-        return None
-    import sympy
+    text = None
+    if df is not None:
+        import sympy
 
-    typed = " ".join(parsed.text.split())
-    return f"d/d {var} [{typed}] = {_print(sympy, df)}"
+        typed = " ".join(parsed.text.split())
+        text = f"d/d {var} [{typed}] = {_print(sympy, df)}"
+    with _CACHE_LOCK:  # computations of older edits may still be running in other threads
+        if len(_CACHE) >= CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))  # oldest first: dicts keep insertion order
+        _CACHE[key] = text
+    return text
+
+
+def warm() -> bool:
+    """Whether a formula has been built in this process already.
+
+    The first one costs about half a second (SymPy's import, then ``simplify``'s own
+    imports); later ones a few milliseconds, and a repeated one nothing (:data:`_CACHE`).
+    A front end can show a result first and its formula a moment later while cold.
+    """
+    return _warm
 
 
 def derivative(expression: str | Parsed, var: str) -> Any | None:
@@ -95,9 +119,12 @@ def derivative(expression: str | Parsed, var: str) -> Any | None:
     parsed = expression if isinstance(expression, Parsed) else parse(expression)
     import sympy
 
+    global _warm
     try:
         f = _Translator(sympy).visit(parsed.tree.body)
-        return _tidy(sympy, sympy.diff(f, sympy.Symbol(var, real=True)))
+        df = _tidy(sympy, sympy.diff(f, sympy.Symbol(var, real=True)))
+        _warm = True
+        return df
     except _NoFormula:
         return None
     except (RecursionError, ValueError, TypeError, ZeroDivisionError, OverflowError):

@@ -37,6 +37,7 @@ __all__ = [
     "Prepared",
     "default_values",
     "evaluate_grad_output",
+    "formula",
     "input_names",
     "prepare",
     "run",
@@ -735,6 +736,7 @@ def run(
     grad_output: str | None = None,
     dtype: str = "float32",
     timeout: float | None = None,
+    formula: bool = True,
 ) -> GradResult:
     """Forward, then PyTorch's own backward with upstream gradient ``v``, recorded.
 
@@ -752,6 +754,10 @@ def run(
         timeout: Seconds before the computation is abandoned; ``None``: the enclosing
             bound when called inside one (``TimeBound.call``), else ``GRADTUI_TIMEOUT``
             or :data:`ops.timebound.DEFAULT_TIMEOUT_S`; ``0`` or ``inf``: no bound.
+        formula: Also build the symbolic derivative (``GradResult.formula``). The first
+            formula of a process costs about half a second of SymPy (see
+            :func:`ops.formulas.warm`); a front end may ask for it apart, with
+            :func:`formula`, after showing the graph.
 
     Returns:
         The whole answer. A target with no gradient is still an answer:
@@ -762,22 +768,48 @@ def run(
             wrong shape, or inputs torch refuses in the forward pass.
         ops.timebound.ComputationTimeout: The bound expired first (an ``InputError``).
     """
+    args = (target, values, grad_output, dtype, formula)
     if timeout is None and timebound.active() is not None:
-        return _run_unbounded(target, values, grad_output, dtype)
+        return _run_unbounded(*args)
     bound = timebound.TimeBound(timeout)
-    return bound.call(_run_unbounded, target, values, grad_output, dtype)
+    return bound.call(_run_unbounded, *args)
+
+
+def formula(
+    target: str,
+    values: Mapping[str, str] | None = None,
+    *,
+    dtype: str = "float32",
+    timeout: float | None = None,
+) -> str | None:
+    """The ``formula`` :func:`run` reports for these inputs, on its own.
+
+    For a front end that shows :func:`run`'s graph (``formula=False``) first and the
+    formula when SymPy has answered. Arguments as for :func:`run`.
+
+    Raises:
+        InputError: As :func:`prepare` (text that does not parse, an unknown op, ...).
+    """
+    if timeout is None and timebound.active() is not None:
+        return _formula(prepare(target, values, dtype=dtype))
+    bound = timebound.TimeBound(timeout)
+    return bound.call(lambda: _formula(prepare(target, values, dtype=dtype)))
 
 
 def _run_unbounded(
-    target: str, values: Mapping[str, str] | None, grad_output: str | None, dtype: str
+    target: str,
+    values: Mapping[str, str] | None,
+    grad_output: str | None,
+    dtype: str,
+    formula: bool = True,
 ) -> GradResult:
     """:func:`run` without its time bound (called inside one)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _run(prepare(target, values, grad_output=grad_output, dtype=dtype))
+        return _run(prepare(target, values, grad_output=grad_output, dtype=dtype), formula)
 
 
-def _run(p: Prepared) -> GradResult:
+def _run(p: Prepared, with_formula: bool = True) -> GradResult:
     """:func:`run` after :func:`prepare`."""
     refusals: dict[tuple[str, str], list[str]] = {}  # (dtype, torch's words) -> names
     leaves: dict[str, torch.Tensor] = {}
@@ -826,7 +858,7 @@ def _run(p: Prepared) -> GradResult:
             grads=grads or {n: None for n in p.names},
             grad_output=to_data(v),
             steps=tuple(steps),
-            formula=_formula(p),
+            formula=_formula(p) if with_formula else None,
             notes=tuple(notes),
             extras=extras,
         )

@@ -9,6 +9,7 @@ imports torch (through the engine), after the first screen has painted.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -119,7 +120,25 @@ def load_engine() -> Catalog:
     Raises:
         Exception: Whatever a broken install raises; the caller shows it.
     """
-    from ops import catalog, curves, run  # noqa: F401 - imported here, off the UI thread
+    # The cyclic garbage collector finds nothing to free among freshly imported modules,
+    # yet its full passes over torch's million objects cost about an eighth of the
+    # import, and later one pass of 0.1 s lands in the middle of the first computation.
+    # So the first time (torch not loaded yet) it is off while torch loads, and what was
+    # loaded is frozen out of its passes. (Only then: a later freeze, in a process that
+    # has run apps before, would also freeze their garbage for good.)
+    import sys
+
+    first = "torch" not in sys.modules
+    gc_was_on = gc.isenabled()
+    if first:
+        gc.disable()
+    try:
+        from ops import catalog, curves, run  # noqa: F401 - imported here, off the UI thread
+    finally:
+        if first:
+            gc.freeze()
+            if gc_was_on:
+                gc.enable()
 
     by_category = catalog.by_category()
     groups = [(category, [(s.name, s.summary) for s in specs]) for category, specs in by_category]
@@ -143,7 +162,9 @@ def compute(
 
     The fields go out first, so the inputs panel matches the op even if the run itself
     is later abandoned; then the result (or the refusal); then, if the request is still
-    the newest (``still_wanted``), the curve.
+    the newest (``still_wanted``), the curve. While SymPy is cold (the first computation
+    of the process) the result goes out without its formula, and again with it once
+    SymPy has answered, so the first graph does not wait for SymPy's import.
 
     Args:
         req: What to compute.
@@ -151,7 +172,7 @@ def compute(
         post: Thread-safe message delivery to the app.
         still_wanted: Whether a newer request has replaced this one.
     """
-    from ops import curves, run
+    from ops import curves, formulas, run
 
     started = time.perf_counter()
     grad_output = req.v_text.strip() or None
@@ -167,7 +188,9 @@ def compute(
         fields += [FieldSpec(n, texts[n], hints.get(n, "")) for n in names]
         fields.append(FieldSpec(GRAD_OUTPUT, req.v_text, "upstream gradient (empty: ones)"))
         post(FieldsReady(req.seq, fields, req.reset))
-        result = run.run(target, texts, grad_output=grad_output)
+        # The process's first formula costs half a second of SymPy: show the graph first.
+        with_formula = formulas.warm()
+        result = run.run(target, texts, grad_output=grad_output, formula=with_formula)
         if target != req.target:
             result = replace(result, target=req.target)
     except InputError as exc:
@@ -176,7 +199,15 @@ def compute(
     except Exception as exc:  # noqa: BLE001 - shown as a message, never a crash
         post(Computed(req.seq, req.target, error=_internal(exc)))
         return
-    post(Computed(req.seq, req.target, result, None, time.perf_counter() - started))
+    seconds = time.perf_counter() - started
+    post(Computed(req.seq, req.target, result, None, seconds))
+    if not with_formula and still_wanted():
+        try:
+            text = run.formula(target, texts)
+        except Exception:  # noqa: BLE001 - the result stands without its formula
+            text = None
+        if text is not None:
+            post(Computed(req.seq, req.target, replace(result, formula=text), None, seconds))
     if not still_wanted():
         return
     try:

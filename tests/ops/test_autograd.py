@@ -1,11 +1,21 @@
-"""ops.autograd calls torch's engine directly; it must answer exactly as the public API."""
+"""ops.autograd calls torch's engine directly; it must answer exactly as the public API.
+
+And the reason it exists: a process's first graph (``run(..., formula=False)``) must not
+import SymPy, which the public API's shape check pulls in through torch.fx.
+"""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from ops import autograd
+from ops import autograd, formulas, run
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _graph() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -53,3 +63,26 @@ def test_a_wrong_shape_gets_torchs_own_error() -> None:
     with pytest.raises(RuntimeError) as theirs:
         torch.autograd.backward(out, torch.ones(2, dtype=torch.float64))
     assert str(mine.value) == str(theirs.value)
+
+
+def test_the_first_graph_of_a_process_does_not_import_sympy() -> None:
+    code = (
+        "import sys; from ops import run; r = run.run('exp', {}, formula=False); "
+        "print([s.node for s in r.steps], r.formula, 'sympy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "['ExpBackward0', 'AccumulateGrad'] None False"
+
+
+def test_formula_apart_equals_the_formula_in_run() -> None:
+    values = {"input": "[0.5, -1.0]"}
+    assert run.run("leaky_relu", values, formula=False).formula is None
+    whole = run.run("leaky_relu", values).formula
+    assert whole is not None and run.formula("leaky_relu", values) == whole
+    assert formulas.warm()
+    # cached by text and variable: asking again gives the very same string
+    assert formulas.derivative_formula("x * exp(-x)", "x") is formulas.derivative_formula(
+        "x * exp(-x)", "x"
+    )
