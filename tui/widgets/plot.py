@@ -16,6 +16,7 @@ from rich.segment import Segment
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Region
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
@@ -33,9 +34,9 @@ class PlotCanvas(Widget):
     PlotCanvas { height: 1fr; width: 1fr; }
     """
 
-    show_d2: reactive[bool] = reactive(False)
+    show_d2: reactive[bool] = reactive(False, repaint=False)
     """Draw f″ (the curve must have been sampled with ``second=True``)."""
-    show_numeric: reactive[bool] = reactive(True)
+    show_numeric: reactive[bool] = reactive(True, repaint=False)
     """Mark points where the numeric derivative disagrees with autograd."""
 
     CACHE_SIZE = 8
@@ -48,19 +49,38 @@ class PlotCanvas(Widget):
         self._cache: OrderedDict[CacheKey, tuple[Curve, list[Strip]]] = OrderedDict()
         self.renders = 0
         """How many times plotext was asked to draw (for tests and benchmarks)."""
+        self._shown: list[Strip] | None = None
 
     def set_curve(self, curve: Curve | None) -> None:
-        """Show ``curve`` (``None`` clears the canvas)."""
+        """Show ``curve`` (``None`` clears the canvas); only the rows that changed repaint.
+
+        Over SSH every repainted row is bytes on the wire, and a new curve for a slightly
+        edited input often leaves the frame, the legend and the axis labels as they were.
+        """
+        before = self._shown
         self.curve = curve
-        self.refresh()
+        self._repaint_changed(before)
+
+    def _repaint_changed(self, before: list[Strip] | None) -> None:
+        """Repaint the rows whose rendering differs from ``before`` (all if unknown)."""
+        if before is None or not self.is_mounted or self.size.width <= 0:
+            self.refresh()
+            return
+        after = self.lines()
+        width = self.size.width
+        for y in range(self.size.height):
+            old = before[y] if y < len(before) else None
+            new = after[y] if y < len(after) else None
+            if old != new:
+                self.refresh(Region(0, y, width, 1))
 
     def watch_show_d2(self) -> None:
-        """A layer changed: pick another cache entry."""
-        self.refresh()
+        """A layer changed: pick another cache entry (repainting the rows that differ)."""
+        self._repaint_changed(self._shown)
 
     def watch_show_numeric(self) -> None:
-        """A layer changed: pick another cache entry."""
-        self.refresh()
+        """A layer changed: pick another cache entry (repainting the rows that differ)."""
+        self._repaint_changed(self._shown)
 
     def _theme(self) -> str:
         try:
@@ -132,7 +152,7 @@ class PlotCanvas(Widget):
 
     def render_line(self, y: int) -> Strip:
         """One cached line (blank below the plot)."""
-        lines = self.lines()
+        lines = self._shown = self.lines()
         if y < len(lines):
             return lines[y]
         return Strip.blank(self.size.width, self.rich_style)
@@ -151,6 +171,8 @@ class PlotPanel(Vertical):
     PlotPanel > #plot-message { height: auto; color: $text-muted; display: none; }
     PlotPanel.-message > #plot-message { display: block; }
     """
+
+    _caption_text: Text | None = None
 
     def compose(self) -> ComposeResult:
         """Caption, message line and canvas."""
@@ -176,19 +198,27 @@ class PlotPanel(Vertical):
         """Draw ``curve`` and describe it in the caption."""
         self.set_class(False, "-message")
         self.canvas.set_curve(curve)
-        self.query_one("#plot-caption", Static).update(caption(curve))
+        self._caption(caption(curve))
 
     def show_message(self, message: str) -> None:
         """Say why these inputs have no curve (an older curve would mislead, so it goes)."""
         self.set_class(True, "-message")
         self.query_one("#plot-message", Static).update(Text(message))
         self.canvas.set_curve(None)
-        self.query_one("#plot-caption", Static).update(Text("no curve", style="dim"))
+        self._caption(Text("no curve", style="dim"))
+
+    def _caption(self, text: Text) -> None:
+        """Set the caption; an unchanged one is left alone (an update lays the panel out)."""
+        if text != self._caption_text:
+            self._caption_text = text
+            self.query_one("#plot-caption", Static).update(text)
 
     def set_stale(self, stale: bool) -> None:
         """Dim the panel while it shows a curve for older inputs."""
-        self.set_class(stale, "-stale")
-        self.border_title = "plot (stale)" if stale else "plot"
+        title = "plot (stale)" if stale else "plot"
+        if title != self.border_title:  # setting a title repaints the whole panel
+            self.set_class(stale, "-stale")
+            self.border_title = title
 
     def set_layers(self, *, show_d2: bool, show_numeric: bool) -> None:
         """Choose the overlays (the canvas redraws from its cache when it can)."""

@@ -28,6 +28,7 @@ class StatusLine(Static):
     def __init__(self, *, id: str | None = None) -> None:
         """Start with "loading torch…" (the app paints before torch is imported)."""
         super().__init__(Text("loading torch…"), id=id)
+        self._text: Text | None = None
         self.plain = "loading torch…"
         """The current text without styles (for tests and the demo)."""
 
@@ -35,7 +36,9 @@ class StatusLine(Static):
         self.plain = text.plain
         self.set_class(error, "-error")
         self.set_class(nondiff, "-nondiff")
-        self.update(text)
+        if text != self._text:  # an update lays the screen out and repaints the line
+            self._text = text
+            self.update(text)
 
     def loading(self, what: str = "loading torch…") -> None:
         """Say the engine is not ready yet."""

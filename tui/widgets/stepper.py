@@ -16,14 +16,15 @@ from rich.console import Group
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from ops.results import GradResult, Step, TensorData
 from tui.format import describe, format_tensor, has_non_finite
+from tui.widgets.line_view import LineView
 from tui.widgets.paged_list import PagedOptionList
 
 
@@ -44,7 +45,7 @@ class StepperPanel(Vertical):
     StepperPanel > StepList { border-bottom: solid $accent 40%; }
     """
 
-    index: reactive[int] = reactive(0, init=False)
+    index: reactive[int] = reactive(0, init=False, repaint=False)
     """The current step (0-based, in the engine's execution order)."""
 
     @dataclass
@@ -62,8 +63,7 @@ class StepperPanel(Vertical):
     def compose(self) -> ComposeResult:
         """The node list and the detail view."""
         yield StepList(id="step-list")
-        with VerticalScroll(id="step-detail"):
-            yield Static(Text("loading torch…", style="dim"), id="step-body")
+        yield LineView(Text("loading torch…", style="dim"), id="step-detail")
 
     def on_mount(self) -> None:
         """Title the panel."""
@@ -112,8 +112,10 @@ class StepperPanel(Vertical):
 
     def set_stale(self, stale: bool) -> None:
         """Dim the panel and say so while the inputs on screen do not match it."""
-        self.set_class(stale, "-stale")
-        self.border_title = "backward (stale)" if stale else "backward"
+        title = "backward (stale)" if stale else "backward"
+        if title != self.border_title:  # setting a title repaints the whole panel
+            self.set_class(stale, "-stale")
+            self.border_title = title
 
     def watch_index(self, index: int) -> None:
         """Follow the index in the list and redraw the detail."""
@@ -144,11 +146,11 @@ class StepperPanel(Vertical):
         return label
 
     def _render_current(self) -> None:
-        body = self.query_one("#step-body", Static)
         result = self.result
         if result is None:
             return
-        body.update(render_step(result, self.current))
+        # Only the lines that differ from the step on screen are repainted.
+        self.query_one("#step-detail", LineView).update(render_step(result, self.current))
 
 
 def _tensor_line(
