@@ -296,7 +296,15 @@ def _nan_like(t: torch.Tensor) -> torch.Tensor:
 
 
 def _gaps(values: torch.Tensor, failed: torch.Tensor | None) -> torch.Tensor:
-    """``values`` with ``nan`` where the batch ``failed`` (``None``: nothing failed)."""
+    """``values`` with ``nan`` where the batch ``failed`` (``None``: nothing failed).
+
+    A derivative that torch knows to be zero can come back as a "zero tensor" with no
+    memory behind it (abs'' here); it is made an ordinary tensor of zeros, which
+    ``tolist()`` and every other caller can read.
+    """
+    is_zero = getattr(values, "_is_zerotensor", None)
+    if is_zero is not None and is_zero():
+        values = torch.zeros(values.shape, dtype=values.dtype)
     if failed is None:
         return values
     return torch.where(failed, torch.tensor(float("nan"), dtype=F64), values)
