@@ -12,6 +12,8 @@ import math
 import threading
 from collections.abc import Iterator, Sequence
 
+import numpy as np
+
 from ops.results import Curve
 
 _LOCK = threading.Lock()
@@ -43,37 +45,48 @@ DISAGREE_RTOL = 1e-3
 def _finite_runs(
     xs: Sequence[float], ys: Sequence[float]
 ) -> Iterator[tuple[list[float], list[float]]]:
-    """Split a series at non-finite values, so NaN and inf become gaps."""
-    run_x: list[float] = []
-    run_y: list[float] = []
-    for x, y in zip(xs, ys, strict=False):
-        if isinstance(y, float) and not math.isfinite(y):
-            if run_x:
-                yield run_x, run_y
-            run_x, run_y = [], []
-        else:
-            run_x.append(x)
-            run_y.append(y)
-    if run_x:
-        yield run_x, run_y
+    """Split a series at non-finite values, so NaN and inf become gaps (vectorised)."""
+    x = np.asarray(xs, dtype=float)
+    y = np.asarray(ys, dtype=float)
+    n = min(x.size, y.size)
+    x, y = x[:n], y[:n]
+    finite = np.isfinite(y)
+    if finite.all():
+        if n:
+            yield x.tolist(), y.tolist()
+        return
+    # run boundaries: where finiteness switches on (+1) and off (-1)
+    edges = np.diff(np.concatenate(([0], finite.astype(np.int8), [0])))
+    for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        yield x[start:stop].tolist(), y[start:stop].tolist()
+
+
+def _near_kinks(x: np.ndarray, curve: Curve, within: float) -> np.ndarray:
+    """Which samples lie within ``within`` of a kink (a few kinks: one row each)."""
+    if not curve.kinks or x.size == 0:
+        return np.zeros(x.size, dtype=bool)
+    kx = np.array([k.x for k in curve.kinks], dtype=float)
+    return (np.abs(x[:, None] - kx[None, :]) <= within).any(axis=1)
+
+
+def _step(curve: Curve) -> float:
+    """The spacing of the samples (0 for fewer than two)."""
+    return (curve.x[-1] - curve.x[0]) / (len(curve.x) - 1) if len(curve.x) > 1 else 0.0
 
 
 def disagreements(curve: Curve) -> tuple[list[float], list[float]]:
     """Points where the float64 central difference disagrees with autograd's f'."""
-    xs: list[float] = []
-    ys: list[float] = []
-    kink_xs = [k.x for k in curve.kinks]
-    step = (curve.x[-1] - curve.x[0]) / max(len(curve.x) - 1, 1) if curve.x else 0.0
-    for x, d, n in zip(curve.x, curve.df, curve.df_numeric, strict=False):
-        if not (math.isfinite(d) and math.isfinite(n)):
-            continue
-        if abs(d - n) <= DISAGREE_RTOL * max(1.0, abs(d), abs(n)):
-            continue
-        if any(abs(x - k) <= 1.5 * step for k in kink_xs):
-            continue  # at a kink the two sides disagree by definition; the kink marker says so
-        xs.append(x)
-        ys.append(n)
-    return xs, ys
+    n = min(len(curve.x), len(curve.df), len(curve.df_numeric))
+    x = np.asarray(curve.x[:n], dtype=float)
+    d = np.asarray(curve.df[:n], dtype=float)
+    num = np.asarray(curve.df_numeric[:n], dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = np.isfinite(d) & np.isfinite(num)
+        scale = np.maximum(1.0, np.maximum(np.abs(d), np.abs(num)))
+        bad &= np.abs(d - num) > DISAGREE_RTOL * scale
+    # at a kink the two sides disagree by definition; the kink marker says so
+    bad &= ~_near_kinks(x, curve, 1.5 * _step(curve))
+    return x[bad].tolist(), num[bad].tolist()
 
 
 #: Without colour the lines are told apart by their marker (NO_COLOR, pipes).
@@ -165,15 +178,12 @@ def render_curve(
 
 def _break_at_kinks(curve: Curve) -> list[float]:
     """f' with the samples next to each kink blanked, so a jump in f' is not drawn as a wall."""
-    df = list(curve.df)
     if not curve.kinks or len(curve.x) < 2:
-        return df
-    step = (curve.x[-1] - curve.x[0]) / (len(curve.x) - 1)
-    for k in curve.kinks:
-        for i, x in enumerate(curve.x):
-            if abs(x - k.x) <= 0.51 * step:
-                df[i] = math.nan
-    return df
+        return list(curve.df)
+    df = np.asarray(curve.df, dtype=float).copy()
+    x = np.asarray(curve.x, dtype=float)
+    df[_near_kinks(x, curve, 0.51 * _step(curve))[: df.size]] = np.nan
+    return df.tolist()
 
 
 def _interp(xs: Sequence[float], ys: Sequence[float], x: float) -> float | None:
