@@ -22,7 +22,7 @@ import asyncio
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -35,8 +35,9 @@ from textual.events import Resize
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from ops.errors import InputError
 from ops.results import Curve, GradResult
-from ops.timebound import ComputationTimeout, TimeBound
+from ops.timebound import ComputationTimeout, TimeBound, resolve_timeout
 from tui.commands import GradCommands, PaletteCommand
 from tui.compute import (
     Catalog,
@@ -48,6 +49,7 @@ from tui.compute import (
     Request,
     compute,
     load_engine,
+    lower_priority,
 )
 from tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, InputsPanel
 from tui.widgets.op_picker import EXPRESSION_ID, OpPicker
@@ -64,7 +66,7 @@ SLIM_WIDTH, SHORT_HEIGHT = 90, 28
 DEFAULT_EXPRESSION = "x * exp(-x)"
 """What "custom expression" starts with."""
 DEFAULT_TIMEOUT = 5.0
-"""Seconds a computation may run before the app stops waiting for it."""
+"""Seconds a computation may run before the app abandons it (when ``GRADTUI_TIMEOUT`` is unset)."""
 LAYERS = ("d2", "numeric")
 """Plot layers that can be toggled: f″ and the numeric check."""
 EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
@@ -103,8 +105,11 @@ class GradApp(App[int]):
         values: Input texts to start with, by name (``"v"`` is the upstream gradient).
         mouse: Whether the app may turn on mouse reporting (only used by :func:`run_app`).
         cursor_blink: Whether text cursors blink (tests turn it off for stable snapshots).
-        timeout: Seconds one computation may take before it is abandoned (the screen
-            keeps the last good result and says so).
+        timeout: Seconds one computation (its result and its curve) may take before it is
+            abandoned: the engine is told to stop, and the screen keeps the last good
+            result and says so. ``None``: ``GRADTUI_TIMEOUT`` or :data:`DEFAULT_TIMEOUT`;
+            ``0``: no bound. This is the only bound inside the app (the engine's own
+            bounds nest in it), so it also applies to the curve.
     """
 
     CSS_PATH = "app.tcss"
@@ -207,9 +212,14 @@ class GradApp(App[int]):
         *,
         mouse: bool = True,
         cursor_blink: bool = True,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float | None = None,
     ) -> None:
         super().__init__()
+        if timeout is None:
+            try:
+                timeout = resolve_timeout(None) or 0.0
+            except InputError:  # a GRADTUI_TIMEOUT that is not a number: the default
+                timeout = DEFAULT_TIMEOUT
         self.timeout = timeout
         """Seconds a computation may take before the app abandons it and says so."""
         texts = dict(values or {})
@@ -404,16 +414,19 @@ class GradApp(App[int]):
             if worker.is_cancelled or req.seq != self._seq:
                 return
             bound.call(
-                compute,
+                self._compute_in_bound,
                 req,
-                self._catalog,
-                self.post_message,
                 lambda: not worker.is_cancelled and req.seq == self._seq,
             )
         except ComputationTimeout:
             return  # stopped: a newer edit, the app's time bound, or the app exiting
         finally:
             self._bounds.pop(req.seq, None)
+
+    def _compute_in_bound(self, req: Request, still_wanted: Callable[[], bool]) -> None:
+        """On the bound's own thread: step aside for the UI, then compute."""
+        lower_priority()
+        compute(req, self._catalog, self.post_message, still_wanted)
 
     def _stop_computations(self, before: int | None = None) -> None:
         """Tell the computations older than request ``before`` (or all) to stop.
@@ -489,12 +502,15 @@ class GradApp(App[int]):
         if event.state != WorkerState.ERROR:
             return
         error = event.worker.error
+        stale = self.state.result is not None
         self.query_one(StatusLine).show_error(
-            None,
-            f"internal error ({type(error).__name__}): {error}",
-            stale=self.state.result is not None,
+            None, f"internal error ({type(error).__name__}): {error}", stale=stale
         )
         if event.worker.group == "compute":
+            # The inputs on screen were not computed: the result shown is the last good one.
+            self.state.stale = stale
+            self.query_one(StepperPanel).set_stale(stale)
+            self.query_one(PlotPanel).set_stale(stale)
             self._done_seq = self._seq
 
     # -------------------------------------------------------- panel messages

@@ -10,6 +10,9 @@ imports torch (through the engine), after the first screen has painted.
 from __future__ import annotations
 
 import gc
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -18,6 +21,7 @@ from textual.message import Message
 
 from ops.errors import InputError
 from ops.results import Curve, GradResult
+from tui.format import prescan
 from tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, FieldSpec
 
 Groups = list[tuple[str, list[tuple[str, str]]]]
@@ -193,6 +197,7 @@ def compute(
         result = run.run(target, texts, grad_output=grad_output, formula=with_formula)
         if target != req.target:
             result = replace(result, target=req.target)
+        prescan(result)  # here, not on the UI thread: a big tensor takes a while to scan
     except InputError as exc:
         post(Computed(req.seq, req.target, error=exc))
         return
@@ -224,6 +229,32 @@ def compute(
         post(CurveDone(req.seq, message=f"no curve: {_internal(exc).message}"))
     else:
         post(CurveDone(req.seq, curve))
+
+
+COMPUTE_NICE = 10
+"""How much lower than the UI's the CPU priority of a computing thread is (Linux).
+
+A heavy computation and the UI share the CPU (and, on a small machine, its only two
+cores): with the engine's threads niced the scheduler gives a key press the CPU at
+once, so the UI answers within milliseconds while the engine works on.
+"""
+
+
+def lower_priority() -> None:
+    """Make the calling thread (and the threads it starts) yield the CPU to the UI.
+
+    Linux only (``setpriority`` on a thread id); elsewhere, and where it is refused, a
+    no-op. Threads started by this one (the engine's bounded workers) inherit it.
+    """
+    if sys.platform != "linux":
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(
+            os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), COMPUTE_NICE)
+        )
+    except OSError:
+        pass
 
 
 def expression_target(text: str) -> str:
