@@ -4,7 +4,8 @@ For each target, ``path.derivatives(x)`` (f and f′: one batched forward that r
 graph, then one vectorised backward with ``grad_outputs=ones``) is timed against
 ``path.values(x)`` (the same batched forward under ``no_grad``), on the same 10^5-point
 ``x`` across the default range. Each is the best of ``repeats`` runs after a warm-up (the
-minimum is the least disturbed by other work on a shared machine). torch runs on one
+minimum is the least disturbed by other work on a shared machine), the two timed
+alternately so that both meet the same state of the memory allocator. torch runs on one
 thread here: at 10^5 points its kernels split across threads, and on a shared machine a
 busy core makes every split kernel wait for it, which measures the neighbours, not the
 backward pass.
@@ -23,14 +24,16 @@ TARGETS: tuple[tuple[str, dict[str, str]], ...] = (
 )
 
 
-def _best(fn, repeats: int) -> float:
-    fn()  # warm-up: first-call costs (dispatch caches, vmap set-up) are not the steady state
-    best = float("inf")
+def _best_pair(first, second, repeats: int) -> tuple[float, float]:
+    """The best time of each of two calls, timed alternately (the same allocator state)."""
+    first(), second()  # warm-up: first-call costs (dispatch caches, vmap set-up)
+    best = [float("inf"), float("inf")]
     for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
+        for i, fn in enumerate((first, second)):
+            started = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - started)
+    return best[0], best[1]
 
 
 def curve_ratios(repeats: int) -> dict[str, tuple[float, float]]:
@@ -55,7 +58,7 @@ def _ratios(repeats: int) -> dict[str, tuple[float, float]]:
         path = curve_path(target, values)
         lo, hi = default_range(path.current)
         x = torch.linspace(lo, hi, POINTS, dtype=torch.float64)
-        forward = _best(lambda p=path, x=x: p.values(x), repeats)
-        both = _best(lambda p=path, x=x: p.derivatives(x), repeats)
-        out[target] = (forward, both)
+        out[target] = _best_pair(
+            lambda p=path, x=x: p.values(x), lambda p=path, x=x: p.derivatives(x), repeats
+        )
     return out

@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     start = startup(2 if quick else 5)
     sess = session(4 if quick else 10)
     lat = latency(12 if quick else 40)
-    curves = curve_ratios(20 if quick else 50)
+    curves = curve_ratios(60 if quick else 200)
 
     from latency import percentile
 
