@@ -32,13 +32,14 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
+from textual.theme import ThemeProvider
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ops.errors import InputError
 from ops.results import Curve, GradResult
 from ops.timebound import ComputationTimeout, TimeBound, resolve_timeout
-from tui.commands import GradCommands, PaletteCommand
+from tui.commands import GradCommands, PaletteCommand, SafeCommandPalette
 from tui.compute import (
     Catalog,
     Computed,
@@ -746,6 +747,17 @@ class GradApp(App[int]):
 
     def _bindings_for_help(self) -> list[Binding]:
         return [b for b in self.BINDINGS if isinstance(b, Binding)]
+
+    def action_command_palette(self) -> None:
+        """Open the command palette (one that survives being closed mid-search)."""
+        if self.use_command_palette and not SafeCommandPalette.is_open(self):
+            self.push_screen(SafeCommandPalette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        """The theme picker (Textual's "Theme" command), in the same safe palette."""
+        self.push_screen(
+            SafeCommandPalette(providers=[ThemeProvider], placeholder="Search for themes…")
+        )
 
     def palette_commands(self) -> list[PaletteCommand]:
         """Everything the command palette offers now."""

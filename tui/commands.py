@@ -10,7 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual import work
+from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
+
+_gather_commands = CommandPalette._gather_commands.__wrapped__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,21 @@ class GradCommands(Provider):
             return []
         return app.palette_commands()  # type: ignore[no-any-return]
 
+    def _guarded(self, run: Callable[[], object]) -> Callable[[], object]:
+        """``run``, skipped when the app is already shutting down (its panels are gone)."""
+        app = self.app
+
+        def run_if_running() -> None:
+            if app.is_running:
+                run()
+
+        return run_if_running
+
     async def discover(self) -> Hits:
         """The commands worth seeing before typing (toggles, screenshot, help)."""
         for cmd in self._commands():
             if cmd.discover:
-                yield DiscoveryHit(cmd.name, cmd.run, help=cmd.help)
+                yield DiscoveryHit(cmd.name, self._guarded(cmd.run), help=cmd.help)
 
     async def search(self, query: str) -> Hits:
         """Fuzzy-match ``query`` against every command."""
@@ -59,4 +72,21 @@ class GradCommands(Provider):
         for cmd in self._commands():
             score = matcher.match(cmd.name)
             if score > 0:
-                yield Hit(score, matcher.highlight(cmd.name), cmd.run, help=cmd.help)
+                yield Hit(score, matcher.highlight(cmd.name), self._guarded(cmd.run), help=cmd.help)
+
+
+class SafeCommandPalette(CommandPalette):
+    """Textual's command palette, without one way to crash the app.
+
+    Each keystroke in the palette starts a search worker. When the palette is closed
+    before that worker begins (``ctrl+p``, a key and ``escape`` in quick succession, as
+    the monkey test does), the worker's first ``query_one(CommandList)`` raises
+    ``NoMatches``; Textual's worker exits the app on error, so the whole app died. Here a
+    search for a closed palette does nothing, and a search that fails is not fatal.
+    """
+
+    @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP, exit_on_error=False)
+    async def _gather_commands(self, search_value: str) -> None:
+        if not self.is_attached or not self.query(CommandList):
+            return  # closed before the search began
+        await _gather_commands(self, search_value)

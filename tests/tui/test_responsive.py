@@ -305,3 +305,34 @@ def test_the_non_finite_scan_is_done_on_the_worker_thread(monkeypatch) -> None:
     monkeypatch.setattr(tui.format, "_any_non_finite", no_scan_on_the_ui_thread)
     flags = [has_non_finite(g) for s in result.steps for g in (*s.grad_outputs, *s.grad_inputs)]
     assert any(flags)  # log at 0: infinite gradients, found by the worker scan
+
+
+# ------------------------------------------------------------- the command palette
+
+
+async def test_a_palette_closed_before_its_search_began_does_not_crash_the_app() -> None:
+    """Regression (found by the monkey test): ctrl+p, a key, escape in quick succession.
+
+    Textual starts a search worker per keystroke; one that starts after the palette
+    has gone raised NoMatches and, being fatal on error, took the app down. The app's
+    palette ignores such a search. The race is forced here: the palette's list is gone
+    when the search starts.
+    """
+    from textual.command import CommandList
+
+    from tui.commands import SafeCommandPalette
+
+    app = GradApp(cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        palette = app.screen
+        assert isinstance(palette, SafeCommandPalette)
+        await palette.query_one(CommandList).remove()
+        worker = palette._gather_commands("op: ex")
+        await worker.wait()
+        await pilot.pause()
+        assert app.is_running and app._exception is None
+        await pilot.press("escape")
+        await pilot.press("n")
+        assert app.step_index == 1
