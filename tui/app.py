@@ -29,7 +29,9 @@ from functools import partial
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.theme import ThemeProvider
@@ -748,9 +750,26 @@ class GradApp(App[int]):
     def _bindings_for_help(self) -> list[Binding]:
         return [b for b in self.BINDINGS if isinstance(b, Binding)]
 
+    def pop_screen(self) -> AwaitComplete:
+        """Pop the top screen, unless only the app's own screen is left.
+
+        A close key queued behind another (``escape`` twice, or ``escape`` and ``enter``
+        in the palette, pressed quickly) asks for a second pop once the first is done;
+        Textual then raised ``ScreenStackError`` and the app died. Found by the monkey test.
+        """
+        if len(self.screen_stack) <= 1:
+            return AwaitComplete.nothing()
+        return super().pop_screen()
+
     def action_command_palette(self) -> None:
-        """Open the command palette (one that survives being closed mid-search)."""
-        if self.use_command_palette and not SafeCommandPalette.is_open(self):
+        """Open the command palette (one that survives being closed mid-search).
+
+        Not while one is on the stack: Textual asks the top screen, which is not yet the
+        palette when ``ctrl+p`` comes twice quickly, and two palettes share one id.
+        """
+        if self.use_command_palette and not any(
+            isinstance(screen, CommandPalette) for screen in self.screen_stack
+        ):
             self.push_screen(SafeCommandPalette(id="--command-palette"))
 
     def search_themes(self) -> None:

@@ -90,3 +90,16 @@ class SafeCommandPalette(CommandPalette):
         if not self.is_attached or not self.query(CommandList):
             return  # closed before the search began
         await _gather_commands(self, search_value)
+
+    def _action_command_list(self, action: str) -> None:
+        """Page keys before the list is laid out do nothing (as in :mod:`tui.widgets.paged_list`).
+
+        Textual 8.2's ``OptionList._move_page`` reads a line cache that is only filled
+        once the list has been laid out; ``pagedown`` right after ``ctrl+p`` raised
+        ``KeyError`` and took the app down (found by the monkey test).
+        """
+        try:
+            super()._action_command_list(action)
+        except (KeyError, IndexError):
+            if not action.startswith("page_"):
+                raise
