@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
@@ -291,6 +291,20 @@ class GradApp(App[int]):
     def exit_on_signal(self, signum: int) -> None:
         """Leave cleanly because of signal ``signum``; the exit status is ``128 + signum``."""
         self.exit(return_code=128 + signum)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Textual's own event handling, without one way a click took the app down.
+
+        A mouse press is matched against the screen as last painted. A widget removed
+        since (an input row, when a typed expression loses a name) is still found there,
+        without a parent, and Textual's text selection then raised ``AttributeError``.
+        Found by the monkey test; such a press now lands on nothing.
+        """
+        try:
+            await super().on_event(event)
+        except AttributeError:
+            if not isinstance(event, events.MouseDown):
+                raise
 
     def on_resize(self, event: Resize) -> None:
         """Re-choose the layout for the new size."""

@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from textual import events
 from textual.app import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.drivers.headless_driver import HeadlessDriver
-from textual.geometry import Offset, Size
-from textual.pilot import Pilot, _get_mouse_message_arguments
+from textual.geometry import Size
+from textual.pilot import Pilot
 
 from ops import run
 from ops.errors import InputError
@@ -109,16 +109,17 @@ async def _press(pilot: Pilot, key: str) -> None:
 
 
 async def _click(pilot: Pilot, x: int, y: int) -> None:
-    """Mouse down, up and click at ``(x, y)``, as ``Pilot.click`` sends them."""
-    app = pilot.app
-    screen = app.screen
-    args = _get_mouse_message_arguments(screen, (x, y))
-    if Offset(args["x"], args["y"]) not in screen.size.region:
-        return
-    for cls in (events.MouseDown, events.MouseUp, events.Click):
-        kwargs = {**args, "chain": 1} if cls is events.Click else args
-        app.mouse_position = Offset(args["x"], args["y"])
-        screen._forward_event(cls(**kwargs))
+    """Move, press and release the left button at ``(x, y)``, the way a terminal reports it.
+
+    The events take the driver's route (``process_message``, then the app's own event
+    handling, which makes the click), not Pilot's shortcut straight to the screen, so
+    the app's handling of mouse events is exercised too.
+    """
+    driver = pilot.app._driver
+    assert driver is not None
+    for cls, button in ((events.MouseMove, 0), (events.MouseDown, 1), (events.MouseUp, 1)):
+        event = cls(None, x, y, 0, 0, button, False, False, False, screen_x=x, screen_y=y)
+        driver.process_message(event)
         await asyncio.sleep(PACE)
 
 

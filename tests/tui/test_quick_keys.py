@@ -75,3 +75,31 @@ async def test_a_second_palette_is_not_opened_under_another_screen() -> None:
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert len(app.screen_stack) == 1
+
+
+async def test_a_click_on_a_widget_removed_since_the_last_paint_does_no_harm() -> None:
+    """A mouse press is matched against the screen as last painted; on a row removed since
+    (an expression losing a name as it is typed), Textual's text selection read the
+    missing parent and raised AttributeError, taking the app down (found by the monkey
+    test). The press is handled as the app handles one from the terminal."""
+    from textual import events
+
+    from tui.widgets.inputs import InputsPanel
+
+    app = GradApp(cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.select_expression("x * y")
+        await settle(pilot)
+        row = app.query_one(InputsPanel).query_one("#row-y")
+        x, y = row.region.x + 1, row.region.y
+        await row.remove()
+        stale, _ = app.get_widget_at(x, y)
+        assert stale.parent is None  # the map still holds the removed row's label
+        press = events.MouseDown(None, x, y, 0, 0, 1, False, False, False, screen_x=x, screen_y=y)
+        press.set_sender(app)
+        await app.on_event(press)
+        await pilot.pause()
+        assert app.is_running and app._exception is None
+        await pilot.press("escape", "n")
+        assert app.step_index == 1

@@ -70,6 +70,7 @@ def _check_left_cleanly(app: PtyApp, signum: int, sent_at: float) -> float:
     text = app.output.decode("utf-8", errors="replace")
     assert "Traceback" not in text and "Error" not in text[-3000:], text[-3000:]
     assert not related_processes(app.pid), "a process of the app's session outlived it"
+    print(f"\n{signal.Signals(signum).name}: exit {_exit_code(status)} after {took:.2f} s")
     return took
 
 
