@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from ops import autograd
+from ops import autograd, timebound
 from ops.results import Edge, Step, TensorData
 from ops.tensors import to_data
 
@@ -130,6 +130,9 @@ def record_backward(
 
     def prehook(node: Any) -> Any:
         def hook(grad_outputs: tuple[Any, ...]) -> None:
+            # A step boundary: each node's tensors are copied out, which for a long chain
+            # of big matrices is gigabytes; an abandoned computation stops here.
+            timebound.check()
             records[id(node)] = _Record(node, _grads(grad_outputs), saved_values(node))
             order.append(id(node))
 
@@ -137,6 +140,7 @@ def record_backward(
 
     def posthook(node: Any) -> Any:
         def hook(grad_inputs: tuple[Any, ...], grad_outputs: tuple[Any, ...]) -> None:
+            timebound.check()
             record = records.get(id(node))
             if record is not None:
                 record.grad_inputs = _grads(grad_inputs)

@@ -43,14 +43,22 @@ ANSWER_S = 0.1
 """The issue's bound on answering a key while the engine computes."""
 
 
-def _balanced(n: int) -> str:
-    """``n`` copies of ``x`` multiplied as a balanced tree (within the language's depth cap)."""
-    return "x" if n == 1 else f"({_balanced(n // 2)}@{_balanced(n - n // 2)})"
+def _balanced(n: int, leaf: str) -> str:
+    """``n`` copies of ``leaf`` multiplied as a balanced tree (within the depth cap)."""
+    if n == 1:
+        return leaf
+    return f"({_balanced(n // 2, leaf)} @ {_balanced(n - n // 2, leaf)})"
 
 
-HEAVY = f"sum({_balanced(256)})"
-HEAVY_VALUES = {"x": "ones(1000, 1000)"}
-"""255 products of 1000x1000 matrices: allowed, and seconds of work on any machine."""
+HEAVY = f"sum(x * {_balanced(120, 'eye(1000)')})"
+HEAVY_VALUES = {"x": "[1.]"}
+"""119 products of 1000x1000 constant matrices: allowed, seconds of work on any machine
+(then a curve that repeats them at every point), and light on memory: constants need no
+gradient, so no intermediate product is kept for backward."""
+RECORDED = f"sum({_balanced(32, 'x')})"
+RECORDED_VALUES = {"x": "ones(600, 600) / 600"}
+"""31 products of a 600x600 input: a fraction of a second forward, then seconds of
+recording backward (every node's saved tensors and gradients copied out)."""
 BIG = "sum(x * (ones(600, 600) @ ones(600, 600) @ ones(600, 600)))"
 BIG_VALUES = {"x": "[1.]"}
 """A result holding million-number tensors (saved and gradient), then seconds of curve."""
@@ -144,9 +152,9 @@ async def test_keys_are_answered_within_100_ms_while_a_heavy_computation_runs(
         if text == BIG:
             assert app.result is not None and app.result.target == BIG
             assert app.result.steps[0].grad_inputs[0].shape == (600, 600)
-        else:  # it was heavy: the app gave up on it, and the last good result stayed
+        else:  # it was heavy: the app gave up on it (on its result or, if fast, its curve)
             assert "gave up after 4 s" in app.query_one(StatusLine).plain
-            assert app.result is good and app.stale
+            assert app.stale
         assert app.is_running
 
 
@@ -165,6 +173,23 @@ async def test_a_computation_abandoned_by_the_app_stops_working() -> None:
             assert time.perf_counter() - start < 3, "the abandoned computation kept running"
             await asyncio.sleep(0.02)
         assert app.result is good and app.is_running
+
+
+async def test_a_computation_abandoned_while_recording_backward_stops() -> None:
+    """The engine copies every node's tensors out during backward; that is a step boundary
+    too, so a computation abandoned there stops at once instead of recording on (for this
+    input, seconds and gigabytes more before the check was added)."""
+    app = GradApp(cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.timeout = 1.0
+        app.select_expression(RECORDED, RECORDED_VALUES)
+        await settle(pilot)
+        assert "gave up after 1 s" in app.query_one(StatusLine).plain
+        start = time.perf_counter()
+        while any(t.name.startswith("gradtui-bound") for t in threading.enumerate()):
+            assert time.perf_counter() - start < 1, "the abandoned backward kept recording"
+            await asyncio.sleep(0.02)
 
 
 async def test_a_newer_edit_stops_the_computation_it_replaces() -> None:
