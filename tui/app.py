@@ -33,6 +33,7 @@ from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
+from textual.driver import Driver
 from textual.events import Resize
 from textual.theme import ThemeProvider
 from textual.widgets import Footer, Input, Static
@@ -273,20 +274,43 @@ class GradApp(App[int]):
         self.call_after_refresh(self._load_engine)
 
     def _catch_exit_signals(self) -> None:
-        """In a real terminal, turn SIGHUP and SIGTERM into :meth:`exit_on_signal`.
+        """In a real terminal, turn SIGHUP and SIGTERM into :meth:`exit_on_signal`, bounded.
 
-        The event loop's own handlers run the callback on the UI thread between two
-        messages, so the app leaves through its normal exit path: workers cancelled,
-        terminal restored. Headless runs (tests) leave the test process's signals alone.
+        The handler schedules :meth:`exit_on_signal` on the event loop, so the app leaves
+        through its normal exit path on the UI thread: workers cancelled, terminal
+        restored. It also starts an :class:`~tui.terminal.ExitWatchdog`: if that path has
+        not ended the process within :data:`~tui.terminal.EXIT_GRACE_S`, the process
+        leaves anyway with the same status. Headless runs (tests) leave the test
+        process's signals alone.
         """
-        if self.is_headless:
+        if self.is_headless or threading.current_thread() is not threading.main_thread():
             return
+        from tui.terminal import ExitWatchdog
+
         loop = asyncio.get_running_loop()
-        for signum in EXIT_SIGNALS:
+
+        def on_signal(signum: int) -> None:
             try:
-                loop.add_signal_handler(signum, self.exit_on_signal, signum)
-            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
-                return
+                loop.call_soon_threadsafe(self.exit_on_signal, signum)
+            except RuntimeError:  # the loop has closed: the process is on its way out
+                pass
+
+        ExitWatchdog().catch(EXIT_SIGNALS, on_signal)
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver, except that a real Linux terminal gets :class:`~tui.terminal.TerminalDriver`.
+
+        That driver survives the terminal hanging up under it (see :mod:`tui.terminal`).
+        """
+        driver_class = super().get_driver_class()
+        if (driver_class.__module__, driver_class.__name__) == (
+            "textual.drivers.linux_driver",
+            "LinuxDriver",
+        ):
+            from tui.terminal import TerminalDriver
+
+            return TerminalDriver
+        return driver_class
 
     def exit_on_signal(self, signum: int) -> None:
         """Leave cleanly because of signal ``signum``; the exit status is ``128 + signum``."""
