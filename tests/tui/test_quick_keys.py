@@ -77,6 +77,37 @@ async def test_a_second_palette_is_not_opened_under_another_screen() -> None:
         assert len(app.screen_stack) == 1
 
 
+async def test_ctrl_p_while_the_last_palette_is_still_being_removed() -> None:
+    """The monkey's seed 0, event 930 (``ctrl+p 'fj' down enter``) crashed the app with
+    ``DuplicateIds: '--command-palette'``, and only when the suite ran around it.
+
+    Closing the palette takes it off the stack at once, but it stays registered with the
+    app until its removal has run (later, after its search worker stops: longer on a
+    busy machine). A ``ctrl+p`` in between saw no palette on the stack and pushed a new
+    one under the same id. The test forces that order.
+    """
+    app = GradApp(cursor_blink=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", "f", "j")
+        await pilot.pause(0.1)
+        old = app.screen
+        assert isinstance(old, CommandPalette)
+        app.pop_screen()  # as escape or enter in the palette does; removal comes later
+        assert old not in app.screen_stack and old.is_attached  # the window is open
+        app.action_command_palette()  # ctrl+p, inside that window
+        await pilot.pause(0.1)
+        assert app.is_running and app._exception is None
+        assert not old.is_attached
+        assert isinstance(app.screen, CommandPalette) and app.screen is not old
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert len(app.screen_stack) == 1
+        await pilot.press("n")
+        assert app.step_index == 1
+    assert app.return_code in (0, None) and app._exception is None
+
+
 async def test_a_click_on_a_widget_removed_since_the_last_paint_does_no_harm() -> None:
     """A mouse press is matched against the screen as last painted; on a row removed since
     (an expression losing a name as it is typed), Textual's text selection read the
