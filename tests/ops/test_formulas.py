@@ -141,17 +141,15 @@ def test_every_mapped_function_is_offered_by_the_language() -> None:
     assert ELEMENTWISE_FUNCTIONS <= language.FUNCTION_NAMES
 
 
-def test_deep_expressions_stay_quick() -> None:
-    import time
-
-    start = time.perf_counter()
+def test_deep_expressions_get_their_formula() -> None:
+    """Deep and long expressions are differentiated, not given up on (how long SymPy
+    takes is a figure of ``tests/benchmarks/deadlines.py``, not a limit here)."""
     deep = "sin(" * 30 + "x" + ")" * 30
     assert derivative_formula(deep, "x") is not None
     assert (
         derivative_formula("*".join(["x"] * 60), "x")
         == "d/d x [" + "*".join(["x"] * 60) + "] = 60*x**59"
     )
-    assert time.perf_counter() - start < 10
 
 
 def test_importing_formulas_does_not_import_sympy() -> None:

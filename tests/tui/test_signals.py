@@ -216,6 +216,7 @@ def test_tmux_kill_session_leaves_no_process(moment: str) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "NO_COLOR", "TEXTUAL")}
     env["TERM"] = "xterm-256color"
     run = partial(subprocess.run, env=env, capture_output=True, text=True, timeout=30)
+    pid, birth = 0, None
     try:
         started = run([*tmux, "new-session", "-d", "-s", "t", "-x", "120", "-y", "40", command])
         assert started.returncode == 0, started.stderr
@@ -233,6 +234,8 @@ def test_tmux_kill_session_leaves_no_process(moment: str) -> None:
         assert _wait_gone(pid, birth), f"gradtui ({pid}) still running after kill-session"
     finally:
         run([*tmux, "kill-server"])
+        if pid and _birth(pid) == birth:  # a failed test leaves nothing running either
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_a_stalled_exit_still_ends_the_process(gradtui) -> None:
