@@ -188,6 +188,10 @@ def test_a_dropped_terminal_leaves_no_process_at_any_moment_of_start_up(
     assert status is not None, f"{moment}: still running {EXIT_WAIT_S:.0f} s after the {how}"
     caught = list(MOMENTS).index(moment) >= list(MOMENTS).index(CAUGHT_FROM)
     allowed = {128 + signal.SIGHUP} if caught else {128 + signal.SIGHUP, -signal.SIGHUP}
+    if moment == "python-starting" and how == "hang-up":
+        # The terminal may die before the child has made it its own (no SIGHUP then):
+        # gradtui starts on a dead terminal and gives up at once (exit 1 or 2). Gone.
+        allowed |= {1, 2}
     assert _exit_code(status) in allowed, f"{moment}: wait status {status}"
     assert not related_processes(pid), "a process of the app's session outlived it"
     text = app.output.decode("utf-8", errors="replace")
