@@ -28,6 +28,7 @@ from ops.catalog import CATALOG, OpSpec, coerce, get
 from ops.display import a_dtype
 from ops.errors import InputError
 from ops.formulas import derivative_formula
+from ops.kinks import classify, describe
 from ops.results import GradResult, InputValue, OutputValue, TensorData
 from ops.tensors import dtype_name, to_data
 
@@ -286,7 +287,13 @@ def _diagonal_at(fn: Callable[..., torch.Tensor], name: str, point: torch.Tensor
     except (InputError, *_TORCH_ERRORS):
         return False
     jac = jac.reshape(point.numel(), point.numel())
-    off = jac - torch.diag(torch.diagonal(jac))
+    diag = torch.diagonal(jac)
+    off = jac - torch.diag(diag)
+    # Where an element's own derivative is infinite (sqrt at 0), backward multiplies the
+    # zero upstream gradients of the other outputs by it: 0 * inf = nan fills its column.
+    # That nan says nothing about coupling; any other nan counts as coupling.
+    spread = torch.isnan(off) & ~torch.isfinite(diag)[None, :]
+    off = torch.where(spread, torch.zeros((), dtype=off.dtype), off)
     return torch.nan_to_num(off, nan=1.0).abs().max().item() == 0.0
 
 
@@ -507,10 +514,12 @@ def _zero_everywhere(
 
 
 def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> list[str]:
-    """Kinks and jumps of an elementwise op at the current input, measured in float64.
+    """Corners, cusps and jumps of an elementwise op at the current input elements.
 
-    At each element the one-sided difference quotients are compared; where they
-    disagree, the note gives them and the derivative PyTorch actually returns there.
+    The one detector (:func:`ops.kinks.classify`) measures each element in float64, as
+    it does for the plot; the note says what kind of point it is, with the one-sided
+    slopes of a corner or cusp, the limits of a jump, and the derivative PyTorch
+    actually returns there.
     """
     var = p.names[0]
     x = args[var]
@@ -530,44 +539,29 @@ def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> list[str]:
         if f0.shape != x64.shape or not f0.is_floating_point() or f0.grad_fn is None:
             return []
         (df,) = autograd.grad(f0, x64, torch.ones_like(f0))
-        with torch.no_grad():
-            h = 1e-6 * torch.clamp(x64.detach().abs(), min=1.0)
-            fp = fn(**rest, **{var: x64.detach() + h})
-            fm = fn(**rest, **{var: x64.detach() - h})
     except (InputError, *_TORCH_ERRORS):
         return []
-    f0 = f0.detach()
-    left, right = (f0 - fm) / h, (fp - f0) / h
-    scale = 1 + f0.abs()
-    jump = ((fp - f0).abs() > 1e-3 * scale) | ((f0 - fm).abs() > 1e-3 * scale)
-    kink = (left - right).abs() > 1e-3 * (1 + left.abs() + right.abs())
+    shape = x64.shape
+    nan = torch.full((x64.numel(),), float("nan"), dtype=torch.float64)
+
+    def f(t: torch.Tensor) -> torch.Tensor:
+        """The op at every element moved to ``t`` (elementwise: each output sees its own)."""
+        try:
+            with torch.no_grad():
+                out = fn(**rest, **{var: t.reshape(shape)})
+        except (InputError, *_TORCH_ERRORS):
+            return nan
+        return out.reshape(-1).double() if out.shape == shape else nan
+
+    df_flat = df.detach().reshape(-1)
+    found = classify(f, lambda _: df_flat, x64.detach().reshape(-1), fixed=True)
     name = p.spec.name if p.spec is not None else p.expression
     notes = []
-    flat = torch.nonzero((jump | kink).reshape(-1)).reshape(-1).tolist()
-    for i in flat[:_MAX_KINK_NOTES]:
-        xi = x64.detach().reshape(-1)[i].item()
-        got = df.reshape(-1)[i].item()
-        where = f"at {var}[{i}] = {xi:g}" if x.dim() else f"at {var} = {xi:g}"
-        if jump.reshape(-1)[i]:
-            notes.append(
-                f"{where}, {name} jumps from {fm.reshape(-1)[i].item():.4g} to "
-                f"{fp.reshape(-1)[i].item():.4g}: no derivative exists there; "
-                f"PyTorch returns {got:.4g}"
-            )
-            continue
-        lo, hi = left.reshape(-1)[i].item(), right.reshape(-1)[i].item()
-        between = min(lo, hi) - 1e-9 <= got <= max(lo, hi) + 1e-9
-        conv = (
-            f"PyTorch returns {got:.4g} there, a subgradient it picks by convention"
-            if between
-            else f"PyTorch returns {got:.4g} there"
-        )
-        notes.append(
-            f"{where}, {name} has a kink: the one-sided slopes are {lo:+.4g} (left) and "
-            f"{hi:+.4g} (right) in float64, so no derivative exists; {conv}"
-        )
-    if len(flat) > _MAX_KINK_NOTES:
-        notes.append(f"... and {len(flat) - _MAX_KINK_NOTES} more such points")
+    for k in found[:_MAX_KINK_NOTES]:
+        at = f"{_element_name(var, x.shape, k.index)} = {k.x:g}"
+        notes.append(f"{name}: {describe(k, at)}")
+    if len(found) > _MAX_KINK_NOTES:
+        notes.append(f"... and {len(found) - _MAX_KINK_NOTES} more such points")
     return notes
 
 

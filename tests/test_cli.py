@@ -116,13 +116,34 @@ def test_plot_text_and_json() -> None:
     out = gradtui("plot", "abs", "--width", "60", "--height", "14", "--range", "-2:2")
     assert out.returncode == 0, out.stderr
     assert "\x1b[" not in out.stdout  # not a terminal: no colour
-    assert "f′" in out.stdout and "kink at input=0" in out.stdout
+    assert "f′" in out.stdout and "corner at input=0: the one-sided slopes are -1" in out.stdout
     data = json.loads(gradtui("plot", "abs", "--points", "41", "--json").stdout)
-    assert set(data) >= {"var", "x", "f", "df", "df_numeric", "kinks"}
+    assert set(data) >= {"var", "x", "f", "df", "df_numeric", "kinks", "differentiable", "reason"}
     assert len(data["x"]) == 41
+    assert data["differentiable"] is False and "corner at input=0" in data["reason"]
     (kink,) = data["kinks"]
-    assert kink["x"] == pytest.approx(0.0, abs=1e-6)
+    assert kink["x"] == pytest.approx(0.0, abs=1e-6) and kink["kind"] == "corner"
     assert (kink["df"], kink["left"], kink["right"]) == pytest.approx((0.0, -1.0, 1.0), abs=1e-3)
+
+
+def test_plot_of_a_jump_prints_limits_not_slopes() -> None:
+    out = gradtui("plot", "floor", "--width", "60", "--height", "14", "--range", "-0.5:1.5")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.rstrip().splitlines()[-1] == (
+        "jump at input=1: f jumps from 0 to 1, so no derivative exists; torch returns f′=0 there"
+    )
+    assert "slope" not in out.stdout
+
+
+def test_plot_without_grad_fn_says_there_is_no_gradient() -> None:
+    data = json.loads(gradtui("plot", "x > 0", "--json").stdout)
+    assert data["differentiable"] is False and data["df"] is None
+    assert "no grad_fn" in data["reason"]
+    (kink,) = data["kinks"]
+    assert kink["kind"] == "jump" and kink["df"] is None and kink["left"] is None
+    assert (kink["before"], kink["after"]) == (0.0, 1.0)
+    text = gradtui("plot", "lt", "--width", "60", "--height", "12").stdout
+    assert "no gradient:" in text and "f′=" not in text and "nan" not in text
 
 
 def test_ops_lists_the_catalog() -> None:

@@ -272,6 +272,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(curve.to_json(), ensure_ascii=False))
         return 0
+    from ops.kinks import describe
     from tui.plotting import render_curve
 
     cols, rows = os.get_terminal_size(1) if sys.stdout.isatty() else (80, 24)
@@ -281,11 +282,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise UsageError("--width must be 20..1000 and --height 6..500")
     print(curve.label or curve.target)
     print(render_curve(curve, width, height, color=_use_color(), show_d2=args.d2))
+    if curve.df is None:
+        print(f"no gradient: {curve.reason}")
     for k in curve.kinks:
-        print(
-            f"kink at {curve.var}={k.x:.6g}: torch returns f′={k.df:.6g} "
-            f"(left slope {k.left:.6g}, right slope {k.right:.6g})"
-        )
+        print(describe(k, f"{curve.var}={k.x:.6g}"))
     return 0
 
 

@@ -108,13 +108,10 @@ def screen_values(app: GradApp) -> dict[str, str]:
     curve = app.curve
     if curve is not None and curve.target == app.target:
         values["plot"] = f"{curve.label or curve.target} along {curve.var}"
+        from ops.kinks import describe
+
         values["kinks"] = (
-            "; ".join(
-                f"at {curve.var}={k.x:.6g} torch returns f′={k.df:.6g} "
-                f"(left slope {k.left:.6g}, right slope {k.right:.6g})"
-                for k in curve.kinks
-            )
-            or "none"
+            "; ".join(describe(k, f"{curve.var}={k.x:.6g}") for k in curve.kinks) or "none"
         )
     result = app.result
     if result is None:

@@ -76,6 +76,8 @@ def _step(curve: Curve) -> float:
 
 def disagreements(curve: Curve) -> tuple[list[float], list[float]]:
     """Points where the float64 central difference disagrees with autograd's f'."""
+    if curve.df is None:
+        return [], []
     n = min(len(curve.x), len(curve.df), len(curve.df_numeric))
     x = np.asarray(curve.x[:n], dtype=float)
     d = np.asarray(curve.df[:n], dtype=float)
@@ -141,8 +143,9 @@ def render_curve(
         plt.plot_size(width, height)
         plt.theme("clear")
         mk = {k: "braille" for k in MONO_MARKERS} if color else MONO_MARKERS
-        _series(curve.x, curve.f, "f", pal["f"], mk["f"])
-        _series(curve.x, _break_at_kinks(curve), "f′", pal["df"], mk["f′"])
+        _series(*_break_at_jumps(curve), "f", pal["f"], mk["f"])
+        if curve.df is not None:  # None: no grad_fn, torch has no f′ to draw
+            _series(curve.x, _break_at_kinks(curve), "f′", pal["df"], mk["f′"])
         if show_d2 and curve.d2f is not None:
             _series(curve.x, curve.d2f, "f″", pal["d2f"], mk["f″"])
         if show_numeric:
@@ -161,13 +164,14 @@ def render_curve(
                     my.append(y)
             if mx:
                 plt.scatter(mx, my, marker="●", color=pal["mark"], label="inputs")
-        # A kink where torch gives no f′ (nan: no grad_fn, as for lt) has no point to
-        # draw; plotext fails on a labelled scatter left with no finite point.
-        kinks = [k for k in curve.kinks if math.isfinite(k.df)]
+        # Where no derivative exists, the point torch returns anyway. None where the
+        # output has no grad_fn (lt), nothing where torch gives nan (sqrt(|x|) at 0):
+        # plotext fails on a labelled scatter left with no finite point.
+        kinks = [k for k in curve.kinks if k.df is not None and math.isfinite(k.df)]
         if kinks:
             kx = [k.x for k in kinks]
             ky = [k.df for k in kinks]
-            plt.scatter(kx, ky, marker="◆", color=pal["kink"], label="kink: torch f′")
+            plt.scatter(kx, ky, marker="◆", color=pal["kink"], label="no f′: torch gives")
         plt.xlabel(curve.var)
         text = plt.build()
         plt.clear_figure()
@@ -176,8 +180,37 @@ def render_curve(
     return "\n".join(line.rstrip() for line in text.splitlines())
 
 
+def _break_at_jumps(curve: Curve) -> tuple[list[float], list[float]]:
+    """f with a gap at each jump, so a jump is not drawn as a wall of values f never takes.
+
+    A ``nan`` is put between the samples on either side of the jump (or, if a sample sits
+    on the jump itself, after it: it is joined to its left side, as ``floor`` is not).
+    """
+    jumps = [k for k in curve.kinks if k.kind == "jump"]
+    if not jumps or len(curve.x) < 2:
+        return list(curve.x), list(curve.f)
+    x = np.asarray(curve.x, dtype=float)
+    f = np.asarray(curve.f, dtype=float)
+    gaps: list[int] = []  # a gap goes in before each of these sample indices
+    for k in jumps:
+        i = int(np.searchsorted(x, k.x, side="left"))
+        if i < x.size and x[i] == k.x:  # a sample sits on the jump: f(k.x) picks its side
+            if f[i] != k.after:
+                gaps.append(i + 1)
+            if f[i] != k.before:
+                gaps.append(i)
+        else:
+            gaps.append(i)
+    at = np.array(sorted({g for g in gaps if 0 < g < x.size}), dtype=int)
+    if at.size == 0:
+        return list(curve.x), list(curve.f)
+    return np.insert(x, at, x[at]).tolist(), np.insert(f, at, np.nan).tolist()
+
+
 def _break_at_kinks(curve: Curve) -> list[float]:
     """f' with the samples next to each kink blanked, so a jump in f' is not drawn as a wall."""
+    if curve.df is None:
+        return []
     if not curve.kinks or len(curve.x) < 2:
         return list(curve.df)
     df = np.asarray(curve.df, dtype=float).copy()

@@ -228,6 +228,7 @@ class PlotPanel(Vertical):
 
 def caption(curve: Curve) -> Text:
     """One or two lines saying what the plot shows."""
+    from ops.kinks import summary
     from tui.plotting import disagreements
 
     text = Text()
@@ -235,14 +236,16 @@ def caption(curve: Curve) -> Text:
     text.append(f"  along {curve.var}", style="dim")
     text.append("\n")
     text.append("f", style="bold cyan")
-    if any(math.isfinite(d) for d in curve.df):
+    if curve.df is None:
+        text.append(" only: no grad_fn, so torch has no gradient here", style="bold")
+    elif any(math.isfinite(d) for d in curve.df):
         text.append(" and ")
         text.append("f′", style="bold yellow")
     else:
         text.append(" only: torch gives no f′ here (no gradient reaches the input)", style="bold")
     if curve.kinks:
-        where = ", ".join(f"{k.x:.3g}" for k in curve.kinks[:3])
-        text.append(f" · kink at {where}", style="bold red")
+        # the engine's one detector: corner, cusp or jump, never a bare "kink"
+        text.append(f" · no f′ at: {summary(curve.kinks, curve.var)}", style="bold red")
     nx, _ = disagreements(curve)
     if nx:
         text.append(f" · numeric ≠ autograd at {len(nx)} points", style="bold red")
