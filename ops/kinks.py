@@ -319,11 +319,12 @@ def _screen(
     return finite & (kink | jump)
 
 
-#: Halvings of the bracket in the continuity test: from ~6e-6 wide to the spacing of
-#: float64 near any |x| >= 1e-9 (and to ~1e-30 at 0), whichever comes first.
-CONTINUITY_ROUNDS = 90
-#: How many halvings back the final gap is compared with (2**20: a Lipschitz function's
-#: gap shrinks a million-fold over them, sqrt's a thousand-fold; a jump's not at all).
+#: Most halvings of a bracket in the continuity test (from ~6e-6 wide to float64's
+#: spacing near 1 takes about 35).
+CONTINUITY_ROUNDS = 60
+#: How many halvings back the change across the bracket is compared with (2**20: a
+#: Lipschitz function's change shrinks a million-fold over them, sqrt's a thousand-fold,
+#: a jump's not at all).
 CONTINUITY_LOOKBACK = 20
 
 
@@ -331,44 +332,42 @@ def _continuity(f: Batched, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     """Settle, by bisection in float64, whether ``f`` jumps at each point.
 
     Each point starts in a bracket ``[x - h, x + h]``. Every round halves every bracket
-    and keeps the half across which ``f`` changes more, until the ends are neighbouring
-    float64 numbers (or :data:`CONTINUITY_ROUNDS` are spent). A continuous ``f`` changes
-    less and less across a shrinking bracket (``tanh(50 x)`` by about ``50 * width``,
-    ``sqrt(|x|)`` by ``sqrt(width)``); across a jump the change stays the jump's size.
-    So ``f`` jumps where the change across the final bracket is still at least half the
-    change :data:`CONTINUITY_LOOKBACK` halvings earlier, and above float64's rounding of
-    the values. This does not depend on any plotting grid.
+    and keeps the half across which ``f`` changes more, until the bracket is as narrow as
+    float64 allows near it (or :data:`CONTINUITY_ROUNDS` are spent). A continuous ``f``
+    changes less and less across a shrinking bracket (``tanh(50 x)`` by about
+    ``50 * width``, ``sqrt(|x|)`` by ``sqrt(width)``); across a jump the change stays the
+    jump's size. So ``f`` jumps where the change across the final bracket is at least
+    half the change :data:`CONTINUITY_LOOKBACK` halvings earlier, and above float64's
+    rounding of the values. No plotting grid is involved.
 
     Returns:
-        ``(jumps, lo, hi)``: which points jump, and the final brackets' ends.
+        ``(jumps, lo, hi)``: which points jump, and the final brackets' ends (around
+        the jump, or the cusp, where f changes fastest).
     """
     h = H_REL * xs.abs().clamp(min=1.0)
     a, b = xs - h, xs + h
     fa, fb = _each(f, a, b)
     gaps = [(fb - fa).abs()]
-    done_at = torch.full(xs.shape, CONTINUITY_ROUNDS, dtype=torch.long)
-    for r in range(CONTINUITY_ROUNDS):
+    wide = gaps[0]
+    live = torch.ones(xs.shape, dtype=torch.bool)
+    for r in range(1, CONTINUITY_ROUNDS + 1):
         m = 0.5 * (a + b)
-        live = (m > a) & (m < b)
-        done_at = torch.where(~live & (done_at == CONTINUITY_ROUNDS), r, done_at)
+        live &= (m > a) & (m < b) & ((b - a) > EPS * torch.maximum(a.abs(), b.abs()).clamp(min=1))
         if not bool(live.any()):
             break
         (fm,) = _each(f, m)
         go_left = ((fm - fa).abs() >= (fb - fm).abs()) | ~torch.isfinite(fb - fm)
-        a_new = torch.where(go_left, a, m)
-        b_new = torch.where(go_left, m, b)
-        fa_new = torch.where(go_left, fa, fm)
-        fb_new = torch.where(go_left, fm, fb)
-        a, b = torch.where(live, a_new, a), torch.where(live, b_new, b)
-        fa, fb = torch.where(live, fa_new, fa), torch.where(live, fb_new, fb)
-        gaps.append((fb - fa).abs())
-    history = torch.stack(gaps)
-    last = done_at.clamp(max=history.shape[0] - 1)
-    earlier = (last - CONTINUITY_LOOKBACK).clamp(min=0)
-    cols = torch.arange(xs.shape[0])
-    final, wide = history[last, cols], history[earlier, cols]
+        a = torch.where(live & ~go_left, m, a)
+        b = torch.where(live & go_left, m, b)
+        fa = torch.where(live & ~go_left, fm, fa)
+        fb = torch.where(live & go_left, fm, fb)
+        gaps.append(torch.where(live, (fb - fa).abs(), gaps[-1]))
+        # compared where each bracket stopped, not at a fixed round
+        wide = torch.where(live, gaps[max(0, r - CONTINUITY_LOOKBACK)], wide)
+    final = (fb - fa).abs()
+    smooth = final < 0.5 * wide
     rounding = 64 * EPS * torch.maximum(fa.abs(), fb.abs())
-    jumps = torch.isfinite(final) & (final > 0.5 * wide) & (final > rounding) & (final > 0)
+    jumps = ~smooth & torch.isfinite(final) & (final > rounding) & (final > 0)
     return jumps, a, b
 
 
