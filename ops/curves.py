@@ -37,8 +37,9 @@ from typing import Any
 import torch
 
 from ops import autograd, timebound
+from ops.display import kinks_summary
 from ops.errors import InputError
-from ops.kinks import find_kinks, one_sided, steps, summary
+from ops.kinks import find_kinks, one_sided, steps
 from ops.results import Curve, Kink
 
 __all__ = ["CurvePath", "curve_path", "default_range", "parse_range", "sample_curve"]
@@ -180,7 +181,7 @@ def _sample_curve(
         )
     elif kinks:
         reason = f"no derivative exists at {len(kinks)} point{'s' if len(kinks) > 1 else ''}: "
-        reason += summary(kinks, path.var)
+        reason += kinks_summary(kinks, path.var)
     else:
         reason = f"no corner, cusp or jump found along {path.var} in [{lo:g}, {hi:g}]"
     return Curve(

@@ -14,6 +14,7 @@ note measured on the spot. Nothing here is a table of known answers.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -25,11 +26,11 @@ import torch
 from ops import autograd, language, timebound
 from ops.backward import graph_nodes, record_backward
 from ops.catalog import CATALOG, OpSpec, coerce, get
-from ops.display import a_dtype
+from ops.display import a_dtype, describe_kink
 from ops.errors import InputError
 from ops.formulas import derivative_formula
-from ops.kinks import classify, describe
-from ops.results import GradResult, InputValue, OutputValue, TensorData
+from ops.kinks import classify
+from ops.results import GradResult, InputValue, Kink, OutputValue, TensorData
 from ops.tensors import dtype_name, to_data
 
 __all__ = [
@@ -513,7 +514,7 @@ def _zero_everywhere(
     return True
 
 
-def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> list[str]:
+def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> tuple[list[str], tuple[Kink, ...]]:
     """Corners, cusps and jumps of an elementwise op at the current input elements.
 
     The one detector (:func:`ops.kinks.classify`) measures each element in float64, as
@@ -524,9 +525,9 @@ def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> list[str]:
     var = p.names[0]
     x = args[var]
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        return []
+        return [], ()
     if x.numel() > _MAX_PROBE_ELEMENTS:
-        return []
+        return [], ()
     fn = p.fn_in(torch.float64)
     rest = {
         n: (v.detach().double() if isinstance(v, torch.Tensor) and v.is_floating_point() else v)
@@ -537,10 +538,10 @@ def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> list[str]:
     try:
         f0 = fn(**rest, **{var: x64})
         if f0.shape != x64.shape or not f0.is_floating_point() or f0.grad_fn is None:
-            return []
+            return [], ()
         (df,) = autograd.grad(f0, x64, torch.ones_like(f0))
     except (InputError, *_TORCH_ERRORS):
-        return []
+        return [], ()
     shape = x64.shape
     nan = torch.full((x64.numel(),), float("nan"), dtype=torch.float64)
 
@@ -556,13 +557,14 @@ def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> list[str]:
     df_flat = df.detach().reshape(-1)
     found = classify(f, lambda _: df_flat, x64.detach().reshape(-1), fixed=True)
     name = p.spec.name if p.spec is not None else p.expression
-    notes = []
-    for k in found[:_MAX_KINK_NOTES]:
-        at = f"{_element_name(var, x.shape, k.index)} = {k.x:g}"
-        notes.append(f"{name}: {describe(k, at)}")
+    named = tuple(
+        dataclasses.replace(k, at=f"{_element_name(var, x.shape, k.index)} = {k.x:g}")
+        for k in found
+    )
+    notes = [f"{name}: {describe_kink(k, k.at)}" for k in named[:_MAX_KINK_NOTES]]
     if len(found) > _MAX_KINK_NOTES:
         notes.append(f"... and {len(found) - _MAX_KINK_NOTES} more such points")
-    return notes
+    return notes, named
 
 
 def _where_notes(
@@ -841,6 +843,8 @@ def _run(p: Prepared, with_formula: bool = True) -> GradResult:
     notes: list[str] = [f"torch warns: {w}" for w in heard]
     extras: dict[str, TensorData] = {}
 
+    kinks: tuple[Kink, ...] = ()
+
     def answer(differentiable: bool, reason: str | None, grads=None, steps=()) -> GradResult:
         return GradResult(
             target=p.target,
@@ -855,6 +859,7 @@ def _run(p: Prepared, with_formula: bool = True) -> GradResult:
             formula=_formula(p) if with_formula else None,
             notes=tuple(notes),
             extras=extras,
+            kinks=kinks,
         )
 
     if not output.requires_grad:
@@ -914,7 +919,8 @@ def _run(p: Prepared, with_formula: bool = True) -> GradResult:
             "derivative is infinite or undefined at these inputs"
         )
     if p.elementwise:
-        notes.extend(_kink_notes(p, args))
+        kink_notes, kinks = _kink_notes(p, args)
+        notes.extend(kink_notes)
     if p.spec is not None and p.spec.explain is not None:
         more, explained = p.spec.explain(
             {n: (a.detach() if isinstance(a, torch.Tensor) else a) for n, a in args.items()}

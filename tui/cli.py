@@ -272,7 +272,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(curve.to_json(), ensure_ascii=False))
         return 0
-    from ops.kinks import describe
+    from ops.display import describe_kink
     from tui.plotting import render_curve
 
     cols, rows = os.get_terminal_size(1) if sys.stdout.isatty() else (80, 24)
@@ -285,7 +285,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if curve.df is None:
         print(f"no gradient: {curve.reason}")
     for k in curve.kinks:
-        print(describe(k, f"{curve.var}={k.x:.6g}"))
+        print(describe_kink(k, f"{curve.var}={k.x:.6g}"))
     return 0
 
 

@@ -108,10 +108,10 @@ def screen_values(app: GradApp) -> dict[str, str]:
     curve = app.curve
     if curve is not None and curve.target == app.target:
         values["plot"] = f"{curve.label or curve.target} along {curve.var}"
-        from ops.kinks import describe
+        from ops.display import describe_kink
 
         values["kinks"] = (
-            "; ".join(describe(k, f"{curve.var}={k.x:.6g}") for k in curve.kinks) or "none"
+            "; ".join(describe_kink(k, f"{curve.var}={k.x:.6g}") for k in curve.kinks) or "none"
         )
     result = app.result
     if result is None:

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from ops.curves import sample_curve
-from ops.kinks import classify, describe
+from ops.display import describe_kink as describe
+from ops.kinks import classify
 from ops.run import run
 
 F64 = torch.float64

@@ -547,3 +547,32 @@ async def test_list_keys_while_the_terminal_is_too_small_do_no_harm() -> None:
             await pilot.resize_terminal(100, 30)
             await pilot.pause()
         assert "ExpBackward0" in app.screen_text()
+
+
+async def test_status_line_and_plot_caption_name_the_kind_of_point() -> None:
+    """The status line and the plot caption use the engine's one detector: a jump is a
+    jump with its limits, a corner has its slopes, and neither says "✓ differentiable"."""
+    app = GradApp("floor", {"input": "[1.0, 1.5]"}, cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        status = app.query_one(StatusLine).plain
+        (kink,) = app.result.kinks
+        assert (kink.kind, kink.at) == ("jump", "input[0] = 1")
+        assert status.startswith("◆ gradient computed; jump at input[0] = 1: f jumps from 0 to 1")
+        assert "✓" not in status and "slope" not in status
+        await pilot.press("l")
+        await settle(pilot)
+        caption = str(app.query_one("#plot-caption").render())
+        assert "no f′ at: jumps at input=" in caption and "kink" not in caption
+        assert all(k.kind == "jump" for k in app.curve.kinks)
+
+    app = GradApp("abs", {"input": "[-1.0, 0.0, 1.0]"}, cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        status = app.query_one(StatusLine).plain
+        assert "corner at input[1] = 0: the one-sided slopes are -1 (left) and +1 (right)" in status
+
+    app = GradApp("exp", cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.query_one(StatusLine).plain.startswith("✓ differentiable")

@@ -228,7 +228,7 @@ class PlotPanel(Vertical):
 
 def caption(curve: Curve) -> Text:
     """One or two lines saying what the plot shows."""
-    from ops.kinks import summary
+    from ops.display import kinks_summary
     from tui.plotting import disagreements
 
     text = Text()
@@ -245,7 +245,7 @@ def caption(curve: Curve) -> Text:
         text.append(" only: torch gives no f′ here (no gradient reaches the input)", style="bold")
     if curve.kinks:
         # the engine's one detector: corner, cusp or jump, never a bare "kink"
-        text.append(f" · no f′ at: {summary(curve.kinks, curve.var)}", style="bold red")
+        text.append(f" · no f′ at: {kinks_summary(curve.kinks, curve.var)}", style="bold red")
     nx, _ = disagreements(curve)
     if nx:
         text.append(f" · numeric ≠ autograd at {len(nx)} points", style="bold red")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ops.display import a_dtype
+from ops.display import a_dtype, describe_kink
 from ops.results import GradResult
 from tui.format import describe
 
@@ -48,7 +48,14 @@ class StatusLine(Static):
         """Summarise a fresh result: differentiable or not, and why not."""
         text = Text()
         out = result.output
-        if result.differentiable:
+        if result.differentiable and result.kinks:
+            # torch returns a gradient, but at some input element no derivative exists:
+            # the engine's one detector says which kind of point it is; no "✓" here
+            n = len(result.kinks)
+            more = f" (and {n - 1} more such point{'s' * (n > 2)})" if n > 1 else ""
+            text.append("◆ gradient computed; ", style="bold yellow")
+            text.append(describe_kink(result.kinks[0], result.kinks[0].at) + more)
+        elif result.differentiable:
             text.append("✓ differentiable", style="bold green")
             text.append(f"  {result.expression}")
             if out is not None:
