@@ -285,8 +285,8 @@ def _each(f: Batched, *points: torch.Tensor) -> list[torch.Tensor]:
     return out
 
 
-def _screen(
-    f: Batched, xs: torch.Tensor, f0: torch.Tensor, bounds: tuple[float, float] | None
+def screen(
+    f: Batched, xs: torch.Tensor, f0: torch.Tensor, bounds: tuple[float, float] | None = None
 ) -> torch.Tensor:
     """Which points betray a kink, a cusp or a jump in their one-sided differences.
 
@@ -454,7 +454,7 @@ def classify(
         df_at: The derivative torch returns at a batch of points; ``None`` when the
             output has no ``grad_fn`` (then every ``df`` is ``None``).
         xs: The points to test (1-D float64).
-        bounds: Values outside these are a pole's, not a kink's (see :func:`_screen`).
+        bounds: Values outside these are a pole's, not a kink's (see :func:`screen`).
         fixed: The points are where they are (a tensor's own elements): a jump found
             beside a point, not at it, is dropped instead of moved there.
 
@@ -464,7 +464,7 @@ def classify(
     if xs.numel() == 0:
         return ()
     (f0,) = _each(f, xs)
-    keep = _screen(f, xs, f0, bounds)
+    keep = screen(f, xs, f0, bounds)
     if not bool(keep.any()):
         return ()
     jumps, lo, hi = _continuity(f, xs)
@@ -472,10 +472,6 @@ def classify(
     # in on a jump or a cusp (where f changes fastest) wherever the stencil found it: it
     # puts them at their place (``sqrt(relu(x))`` at 0, not at 1e-9). A corner's place
     # is the one the caller found (the bisection may follow the steeper side away).
-    snapped = torch.tensor(
-        [simplest_in(min(a, b), max(a, b)) for a, b in zip(lo.tolist(), hi.tolist(), strict=True)],
-        dtype=xs.dtype,
-    )
     inside = (torch.minimum(lo, hi) <= xs) & (xs <= torch.maximum(lo, hi))
     left, right = _slopes(f, xs, f0)
     cusp = (~torch.isfinite(left) | ~torch.isfinite(right)) & ~(left.isnan() | right.isnan())
@@ -484,20 +480,14 @@ def classify(
         keep &= ~moves  # the jump or cusp is beside this element, not at it
         where = xs
     else:
-        where = torch.where(jumps | cusp, snapped, xs)
+        where = _snap(xs, jumps | cusp, lo, hi)
     if not bool(keep.any()):
         return ()
     # A cusp found a little off its place (the stencil's finest step is h/256) is put
     # at the simplest number within that step if f has a cusp there too
     # (``sqrt(relu(x))``: at 0, not at 1e-9); an element beside it has a derivative.
     h_fine = H_REL / 256 * where.abs().clamp(min=1.0)
-    near = torch.tensor(
-        [
-            simplest_in(float(w - d), float(w + d))
-            for w, d in zip(where.tolist(), h_fine.tolist(), strict=True)
-        ],
-        dtype=xs.dtype,
-    )
+    near = _snap(where, cusp & ~jumps & keep, where - h_fine, where + h_fine)
     try_near = cusp & ~jumps & (near != where) & keep
     if bool(try_near.any()):
         probe = torch.where(try_near, near, where)
@@ -526,27 +516,45 @@ def classify(
     if not bool(keep.any()):
         return ()
     idx = torch.nonzero(keep).flatten()
+    if not fixed:
+        idx = idx[torch.argsort(where[idx], stable=True)]
     df = df_at(where) if df_at is not None else None
+    # plain lists first: indexing a tensor one element at a time costs microseconds each
+    cols = [
+        t[idx].tolist()
+        for t in (where, left, right, before, after, fw, jumps, cusp)
+        + ((df,) if df is not None else ())
+    ]
+    rows = zip(idx.tolist(), *cols, strict=True)
     kinks: list[Kink] = []
     last = None
-    order = idx.tolist() if fixed else sorted(idx.tolist(), key=lambda i: float(where[i]))
-    for i in order:
-        xv = float(where[i])
+    for i, xv, lv, rv, bv, av, fv, is_jump, is_cusp, *dv in rows:
         if not fixed and last is not None and abs(xv - last) <= 1e-9 * max(1.0, abs(xv)):
             continue
-        kind = "jump" if bool(jumps[i]) else ("cusp" if bool(cusp[i]) else "corner")
+        kind = "jump" if is_jump else ("cusp" if is_cusp else "corner")
         kinks.append(
             Kink(
                 x=xv,
                 kind=kind,
-                df=None if df is None else float(df[i]),
-                left=None if kind == "jump" else float(left[i]),
-                right=None if kind == "jump" else float(right[i]),
-                before=float(before[i]),
-                after=float(after[i]),
-                value=float(fw[i]),
+                df=dv[0] if dv else None,
+                left=None if is_jump else lv,
+                right=None if is_jump else rv,
+                before=bv,
+                after=av,
+                value=fv,
                 index=i,
             )
         )
         last = xv
     return tuple(kinks)
+
+
+def _snap(
+    xs: torch.Tensor, which: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor
+) -> torch.Tensor:
+    """``xs`` with the chosen points moved to the simplest number in their ``[lo, hi]``."""
+    out = xs.clone()
+    idx = torch.nonzero(which).flatten()
+    a, b = torch.minimum(lo, hi)[idx].tolist(), torch.maximum(lo, hi)[idx].tolist()
+    out[idx] = torch.tensor([simplest_in(u, v) for u, v in zip(a, b, strict=True)], dtype=xs.dtype)
+    return out

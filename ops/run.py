@@ -29,7 +29,7 @@ from ops.catalog import CATALOG, OpSpec, coerce, get
 from ops.display import a_dtype, describe_kink
 from ops.errors import InputError
 from ops.formulas import derivative_formula
-from ops.kinks import classify
+from ops.kinks import classify, screen
 from ops.results import GradResult, InputValue, Kink, OutputValue, TensorData
 from ops.tensors import dtype_name, to_data
 
@@ -54,6 +54,8 @@ DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.flo
 """The float dtypes a run may use for float literals."""
 
 _MAX_KINK_NOTES = 5
+#: Input elements the kink notes classify at most (each costs a bisection).
+_MAX_CLASSIFIED = 1000
 _MAX_PROBE_ELEMENTS = 100_000
 _ZERO_PROBES = 3
 # What torch raises for inputs it refuses (NotImplementedError is a RuntimeError).
@@ -554,16 +556,39 @@ def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> tuple[list[str], tuple[
             return nan
         return out.reshape(-1).double() if out.shape == shape else nan
 
-    df_flat = df.detach().reshape(-1)
-    found = classify(f, lambda _: df_flat, x64.detach().reshape(-1), fixed=True)
+    flat = x64.detach().reshape(-1)
+    suspects = torch.nonzero(screen(f, flat, f(flat))).flatten()
+    if suspects.numel() == 0:
+        return [], ()
+    # Only the first _MAX_CLASSIFIED suspects are classified, each bisection round on
+    # those elements alone (the op still sees the whole tensor, the others unmoved).
+    chosen = suspects[:_MAX_CLASSIFIED]
+
+    def f_chosen(t: torch.Tensor) -> torch.Tensor:
+        moved = flat.clone()
+        moved[chosen] = t
+        return f(moved)[chosen]
+
+    df_chosen = df.detach().reshape(-1)[chosen]
+    found = classify(f_chosen, lambda _: df_chosen, flat[chosen], fixed=True)
     name = p.spec.name if p.spec is not None else p.expression
     named = tuple(
-        dataclasses.replace(k, at=f"{_element_name(var, x.shape, k.index)} = {k.x:g}")
+        dataclasses.replace(
+            k,
+            index=int(chosen[k.index]),
+            at=f"{_element_name(var, x.shape, int(chosen[k.index]))} = {k.x:g}",
+        )
         for k in found
     )
     notes = [f"{name}: {describe_kink(k, k.at)}" for k in named[:_MAX_KINK_NOTES]]
     if len(found) > _MAX_KINK_NOTES:
         notes.append(f"... and {len(found) - _MAX_KINK_NOTES} more such points")
+    unclassified = suspects.numel() - chosen.numel()
+    if unclassified:
+        notes.append(
+            f"... and {unclassified} more elements whose one-sided differences disagree; "
+            f"only the first {_MAX_CLASSIFIED:,} are classified"
+        )
     return notes, named
 
 

@@ -193,3 +193,16 @@ def test_grad_notes_name_the_kind_of_each_element() -> None:
     cusp = run("sqrt(abs(x))", {"x": "[0.0, 1e-9, 1.0]"}).notes
     assert any("cusp at x[0] = 0" in n for n in cusp)
     assert not any("x[1]" in n and "cusp" in n for n in cusp)  # 1e-9 has a derivative
+
+
+def test_grad_notes_classify_the_first_thousand_and_count_the_rest() -> None:
+    result = run("abs", {"input": "zeros(1500)"})
+    assert len(result.kinks) == 1000
+    assert [k.index for k in result.kinks[:3]] == [0, 1, 2]
+    assert all(k.kind == "corner" for k in result.kinks)
+    assert result.kinks[999].at == "input[999] = 0"
+    assert "... and 995 more such points" in result.notes
+    assert (
+        "... and 500 more elements whose one-sided differences disagree; "
+        "only the first 1,000 are classified"
+    ) in result.notes
