@@ -34,6 +34,7 @@ from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
+from textual.filter import LineFilter, Monochrome, NoColor
 from textual.theme import ThemeProvider
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -681,6 +682,21 @@ class GradApp(App[int]):
                 raise TimeoutError("the engine did not answer in time")
             await asyncio.sleep(0.01)
         await asyncio.sleep(0)
+
+    _NO_COLOR = NoColor()
+
+    def get_line_filters(self) -> list[LineFilter]:
+        """Textual's filters, except that NO_COLOR means no colour at all.
+
+        Under ``NO_COLOR`` Textual turns every colour into a grey (its ``Monochrome``
+        filter), which still sends 256-colour and true-colour codes. ``NoColor`` leaves
+        the terminal's own colours; the current step and the focused field are then
+        told apart by reverse video and bold (``:nocolor`` rules in ``app.tcss``).
+        """
+        filters = list(super().get_line_filters())
+        if self.no_color:
+            filters = [self._NO_COLOR if isinstance(f, Monochrome) else f for f in filters]
+        return filters
 
     def screen_text(self) -> str:
         """The screen as plain text, as a person would read it (for headless frames and tests)."""
