@@ -35,6 +35,9 @@ def _line(text: str, style: str = "") -> Text:
 class OpPicker(Vertical):
     """A filter field over a list of ops grouped by category, plus "custom expression"."""
 
+    ALLOW_MAXIMIZE = True
+    """"Maximize" (command palette) on any field in here fills the screen with the whole picker: every op's full name fits."""
+
     DEFAULT_CSS = """
     OpPicker { height: 1fr; }
     OpPicker > #op-filter { margin: 0 0 0 0; }

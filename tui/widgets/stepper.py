@@ -39,6 +39,9 @@ class StepList(PagedOptionList):
 class StepperPanel(Vertical):
     """Node list above, the current node's gradients below."""
 
+    ALLOW_MAXIMIZE = True
+    """"Maximize" (command palette) on any field in here fills the screen with the list and the detail together, not the list alone over empty hatching."""
+
     DEFAULT_CSS = """
     StepperPanel { height: 1fr; }
     StepperPanel > #step-detail { width: 1fr; height: 1fr; padding: 0 0 0 1; }
