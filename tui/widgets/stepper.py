@@ -95,6 +95,8 @@ class StepperPanel(Vertical):
                 [Option(self._label(s), id=str(s.index)) for s in result.steps]
                 or [Option(Text("(no backward graph)", style="dim"), disabled=True)]
             )
+        if not same:  # another graph: its detail starts at the forward line and "step 1 of"
+            self.query_one("#step-detail", LineView).scroll_home(animate=False, immediate=True)
         new_index = self.index if same else 0
         if new_index != self.index:
             self.index = new_index
