@@ -166,7 +166,10 @@ def _sample_curve(
     lo, hi = _checked_range(path, lo, hi)
     x = torch.linspace(lo, hi, points, dtype=F64)
     f, df, d2f = path.derivatives(x, second=second)
-    no_grad = path.no_gradient(x[:1])
+    # asked where f has a value: a point the op refuses (bce outside [0, 1]) has no graph
+    # either, and says nothing about the op's grad_fn
+    defined = x[torch.isfinite(f)]
+    no_grad = path.no_gradient(defined[:1]) if defined.numel() else ""
     xm, xp = steps(x)
     fm, fp = path.values(torch.cat([xm, xp])).chunk(2)
     left, right, central = one_sided(x, xm, xp, f, fm, fp)
@@ -179,11 +182,15 @@ def _sample_curve(
             f"{path.label or target} has no grad_fn: torch records no backward through it, "
             f"so there is no gradient (torch: {no_grad})"
         )
+    elif not defined.numel():
+        reason = f"f has no finite value anywhere along {path.var} in [{lo:g}, {hi:g}]"
     elif kinks:
         reason = f"no derivative exists at {len(kinks)} point{'s' if len(kinks) > 1 else ''}: "
         reason += kinks_summary(kinks, path.var)
     else:
         reason = f"no corner, cusp or jump found along {path.var} in [{lo:g}, {hi:g}]"
+        if defined.numel() < x.numel():
+            reason += f" where f has a value ({x.numel() - defined.numel()} of {x.numel()} points have none)"
     return Curve(
         target=target,
         var=path.var,
@@ -195,7 +202,7 @@ def _sample_curve(
         kinks=kinks,
         marks=marks,
         label=path.label,
-        differentiable=not no_grad and not kinks,
+        differentiable=not no_grad and not kinks and bool(defined.numel()),
         reason=reason,
     )
 

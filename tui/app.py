@@ -19,21 +19,24 @@ The methods a script needs (the demo, the benchmarks, the fuzzer) are public:
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
 from rich.text import Text
 from textual import events, on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
+from textual.filter import LineFilter, Monochrome, NoColor
+from textual.screen import Screen
 from textual.theme import ThemeProvider
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -66,6 +69,8 @@ WIDE_WIDTH, WIDE_HEIGHT = 120, 32
 """From this size on the stepper and the plot are side by side; below, one at a time."""
 SLIM_WIDTH, SHORT_HEIGHT = 90, 28
 """Below these the picker narrows, and the inputs and status line take fewer rows."""
+SCREENSHOT_DIR_ENV = "GRADTUI_SCREENSHOT_DIR"
+"""Where "save screenshot" writes (default: the current directory)."""
 DEFAULT_EXPRESSION = "x * exp(-x)"
 """What "custom expression" starts with."""
 DEFAULT_TIMEOUT = 5.0
@@ -682,6 +687,21 @@ class GradApp(App[int]):
             await asyncio.sleep(0.01)
         await asyncio.sleep(0)
 
+    _NO_COLOR = NoColor()
+
+    def get_line_filters(self) -> list[LineFilter]:
+        """Textual's filters, except that NO_COLOR means no colour at all.
+
+        Under ``NO_COLOR`` Textual turns every colour into a grey (its ``Monochrome``
+        filter), which still sends 256-colour and true-colour codes. ``NoColor`` leaves
+        the terminal's own colours; the current step and the focused field are then
+        told apart by reverse video and bold (``:nocolor`` rules in ``app.tcss``).
+        """
+        filters = list(super().get_line_filters())
+        if self.no_color:
+            filters = [self._NO_COLOR if isinstance(f, Monochrome) else f for f in filters]
+        return filters
+
     def screen_text(self) -> str:
         """The screen as plain text, as a person would read it (for headless frames and tests)."""
         import io
@@ -751,9 +771,35 @@ class GradApp(App[int]):
             self.push_screen(HelpScreen(self._bindings_for_help()))
 
     def action_save_screenshot(self) -> None:
-        """Save an SVG of the screen in the current directory and say where."""
-        path = self.save_screenshot()
-        self.notify(f"saved {path}", title="screenshot")
+        """Save an SVG of the screen and say where (or why not).
+
+        Into ``$GRADTUI_SCREENSHOT_DIR`` when set, else the current directory. Textual's
+        own command wrote to ``~/Downloads`` and failed where that does not exist (most
+        SSH hosts) with only "Failed to save screenshot".
+        """
+        folder = os.path.abspath(os.path.expanduser(os.environ.get(SCREENSHOT_DIR_ENV) or "."))
+        try:
+            path = os.path.abspath(self.save_screenshot(path=folder))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            self.notify(
+                f"could not write to {folder}: {reason}. Set {SCREENSHOT_DIR_ENV} to a "
+                "folder you can write to.",
+                title="screenshot not saved",
+                severity="error",
+                timeout=8,
+            )
+            return
+        self.notify(f"saved {path}", title="screenshot", timeout=6)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's palette commands, less its "Screenshot" (ours says where it wrote).
+
+        "Maximize" stays: every panel with something to focus maximizes as a whole.
+        """
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":
+                yield command
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide the plot/steps swap when both fit."""
@@ -821,7 +867,7 @@ class GradApp(App[int]):
             ),
             PaletteCommand(
                 "save screenshot",
-                "Save an SVG of the screen in the current directory",
+                f"Save an SVG of the screen in ${SCREENSHOT_DIR_ENV} or the current directory",
                 self.action_save_screenshot,
                 discover=True,
             ),

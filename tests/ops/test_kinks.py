@@ -206,3 +206,14 @@ def test_grad_notes_classify_the_first_thousand_and_count_the_rest() -> None:
         "... and 500 more elements whose one-sided differences disagree; "
         "only the first 1,000 are classified"
     ) in result.notes
+
+
+def test_differentiable_is_decided_where_f_has_a_value() -> None:
+    # bce refuses inputs outside [0, 1]: those points have no graph, but the op does
+    bce = sample_curve("binary_cross_entropy", lo=-1.0, hi=2.0)
+    assert bce.df is not None and any(math.isfinite(d) for d in bce.df)
+    assert "no grad_fn" not in bce.reason
+    nowhere = sample_curve("log(x)", {"x": "[0.5]"}, lo=-3.0, hi=-1.0)
+    assert not nowhere.differentiable and "no finite value anywhere" in nowhere.reason
+    some = sample_curve("log(x)", {"x": "[0.5]"}, lo=-1.0, hi=1.0, points=21)
+    assert some.differentiable and "(11 of 21 points have none)" in some.reason

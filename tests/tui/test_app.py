@@ -301,11 +301,14 @@ async def test_plot_layers_toggle_and_second_derivative_is_sampled() -> None:
         await settle(pilot)
         canvas = app.query_one(PlotPanel).canvas
         assert app.curve is not None and app.curve.d2f is None
-        assert "f″" not in canvas.text()
+        caption = app.query_one("#plot-caption")
+        assert "f″" not in str(caption.render())
+        before = canvas.text()
         await pilot.press("d")
         await settle(pilot)
         assert app.show_d2 and app.curve is not None and app.curve.d2f is not None
-        assert "f″" in canvas.text()
+        # The legend is the caption (never drawn over the data); f″ is drawn and named.
+        assert "f″" in str(caption.render()) and canvas.text() != before
         await pilot.press("c")
         assert not app.show_numeric and not canvas.show_numeric
 
@@ -414,7 +417,9 @@ async def test_no_color_still_shows_everything(monkeypatch) -> None:
         assert not canvas._color()
         text = app.screen_text()
         assert "LogBackward0" in text and "nan" in text
-        assert "f′" in canvas.text()
+        # Without colour the lines differ by marker, and the caption's legend says which.
+        assert "•• f′" in str(app.query_one("#plot-caption").render())
+        assert "•" in canvas.text()
 
 
 def test_every_binding_has_a_tooltip_and_an_id() -> None:
