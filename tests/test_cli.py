@@ -184,3 +184,11 @@ def test_an_op_that_looks_like_a_command_is_still_an_op() -> None:
     out = gradtui("lt")
     assert out.returncode == 2
     assert "the app needs a terminal" in out.stderr and "did you mean" not in out.stderr
+
+
+def test_grad_report_names_a_saved_reduction() -> None:
+    from torch.nn import _reduction
+
+    out = gradtui("grad", "binary_cross_entropy")
+    assert out.returncode == 0, out.stderr
+    assert f"        saved reduction = {_reduction.get_enum('mean')} (mean)\n" in out.stdout

@@ -175,6 +175,7 @@ def cmd_ops(args: argparse.Namespace) -> int:
 
 def format_grad(result: Any) -> str:
     """The text report of ``gradtui grad``."""
+    from ops.backward import enum_name, saved_text
     from ops.display import format_value
 
     lines = [result.expression]
@@ -218,7 +219,8 @@ def format_grad(result: Any) -> str:
                         f"        out  {format_value(g.value) if g is not None else 'None'}"
                     )
             for key, val in step.saved.items():
-                lines.append(f"        saved {key} = {format_value(val)}")
+                shown = saved_text(key, val) if enum_name(key, val) else format_value(val)
+                lines.append(f"        saved {key} = {shown}")
             if step.rule:
                 lines.append(f"        rule {step.rule}")
     lines.append("")

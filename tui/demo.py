@@ -161,8 +161,12 @@ def screen_values(app: GradApp) -> dict[str, str]:
             values["grad_in"] = _fmt(step.grad_outputs[0])
         for k, grad in enumerate(step.grad_inputs):
             values[f"grad_out.{k}"] = _fmt(grad)
+        from ops.backward import saved_text  # torch is loaded: a result exists
+
         for name, saved in step.saved.items():
-            values[f"saved.{name}"] = _fmt(saved) if isinstance(saved, TensorData) else repr(saved)
+            values[f"saved.{name}"] = (
+                _fmt(saved) if isinstance(saved, TensorData) else saved_text(name, saved)
+            )
     return values
 
 

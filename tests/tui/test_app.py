@@ -547,3 +547,18 @@ async def test_list_keys_while_the_terminal_is_too_small_do_no_harm() -> None:
             await pilot.resize_terminal(100, 30)
             await pilot.pause()
         assert "ExpBackward0" in app.screen_text()
+
+
+async def test_the_stepper_names_a_saved_reduction() -> None:
+    from torch.nn import _reduction
+
+    app = GradApp(cursor_blink=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        app.select_op("binary_cross_entropy", {})
+        await settle(pilot)
+        nodes = [s.node for s in app.result.steps]
+        app.step(nodes.index("BinaryCrossEntropyBackward0") - app.step_index)
+        await pilot.pause()
+        mean = _reduction.get_enum("mean")  # what torch saves for the default reduction
+        assert f"reduction  {mean} (mean)" in await wait_for_text(pilot, "reduction  ")
