@@ -53,6 +53,7 @@ from ops.syntax import (
     bind_arguments,
     function_names,
     function_spec,
+    left_spine,
     operator_position,
     parse,
     parse_default,
@@ -363,8 +364,16 @@ class _Evaluator:
     # -- operators
 
     def binop(self, node: ast.BinOp) -> torch.Tensor:
-        left = self.tensor(node.left)
-        right = self.tensor(node.right)
+        """A chain of binary operators, left to right, with a loop (see ``left_spine``)."""
+        leftmost, spine = left_spine(node)
+        value = self.tensor(leftmost)
+        for binop in spine:
+            value = self.apply_binop(binop, value, self.tensor(binop.right))
+            timebound.check()
+        return value
+
+    def apply_binop(self, node: ast.BinOp, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        """One binary operator on its operands' values."""
         op = type(node.op)
         symbol = OP_SYMBOLS[op]
         at = operator_position(self.src, node)
