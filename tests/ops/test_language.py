@@ -722,3 +722,20 @@ def test_plain_numbers_reach_torch_as_python_scalars() -> None:
     nodes = [s.node for s in run("x**2", {"x": "[1.0, 2.0]"}).steps]
     assert nodes[0] == "PowBackward0"
     assert [s.node for s in run("1 - x", {"x": "[1.0]"}).steps][0] == "RsubBackward1"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.integers(0, 3), max_size=4),
+    st.lists(st.integers(0, 3), max_size=4),
+)
+def test_broadcast_shape_agrees_with_torch(a: list[int], b: list[int]) -> None:
+    try:
+        expected: tuple[int, ...] | str = tuple(torch.broadcast_shapes(tuple(a), tuple(b)))
+    except RuntimeError as exc:
+        expected = str(exc)
+    try:
+        got: tuple[int, ...] | str = language.broadcast_shape(a, b)
+    except RuntimeError as exc:
+        got = str(exc)
+    assert got == expected
