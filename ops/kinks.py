@@ -387,14 +387,33 @@ def _to_multiple(values: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
 
 
 def _limits(f: Batched, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``f``'s one-sided limits at each point: ``f(x -/+ d)`` extrapolated linearly to ``d = 0``.
+    """``f``'s one-sided limits at each point, or a signed infinity where f runs away.
 
-    ``d`` is about 1e-9 relative; the extrapolation from ``d`` and ``2d`` removes the
-    first-order term, so ``x + (x > 0)`` gives limits ``0`` and ``1``, not ``1e-9``.
+    ``f`` is measured at ``x -/+ d`` for ``d`` about 1e-6, 1e-9 and 1e-12 (relative).
+    Where the values settle (each change a thousandth of the one before, up to float64
+    rounding), the limit is the closest value extrapolated linearly to ``d = 0``, so
+    ``x + (x > 0)`` gives ``0`` and ``1``, not ``1e-12``. Where they keep changing as
+    much or more (``log`` at 0: by ``log(1000)`` each time), f has no finite limit on
+    that side: ``-inf`` or ``+inf`` as it heads, ``nan`` if it heads both ways.
     """
-    d = 2.0**-30 * xs.abs().clamp(min=1.0)
-    fm1, fm2, fp1, fp2 = _each(f, xs - d, xs - 2 * d, xs + d, xs + 2 * d)
-    return _tidy(2 * fm1 - fm2), _tidy(2 * fp1 - fp2)
+    scale = xs.abs().clamp(min=1.0)
+    ds = [2.0**-20 * scale, 2.0**-30 * scale, 2.0**-40 * scale]
+    out = []
+    for side in (-1.0, 1.0):
+        v1, v2, v3 = _each(f, *(xs + side * d for d in ds))
+        step1, step2 = v2 - v1, v3 - v2
+        noise = 64 * EPS * (v2.abs() + v3.abs())
+        runs = (step2.abs() > 0.5 * step1.abs()) & (step2.abs() > noise)
+        heading = torch.where(
+            torch.sign(step1) == torch.sign(step2),
+            torch.sign(step2) * float("inf"),
+            torch.tensor(float("nan"), dtype=xs.dtype),
+        )
+        settled = _tidy(v3 + step2 * (ds[2] / (ds[1] - ds[2])))
+        # what is left of d's own size (x**2 gives 1e-24 at d = 1e-12) is not a limit
+        settled = torch.where(settled.abs() < 1e-12 * (1.0 + v1.abs()), 0.0, settled)
+        out.append(torch.where(runs, heading, settled))
+    return out[0], out[1]
 
 
 def _slopes(f: Batched, xs: torch.Tensor, f0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

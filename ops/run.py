@@ -640,15 +640,13 @@ def _where_notes(
                 continue
             at = [_element_name(name, x.shape, i) for i in flat[:_MAX_KINK_NOTES]]
             more = f" (and {len(flat) - len(at)} more)" if len(flat) > len(at) else ""
-            i = flat[0]
-            xi, di = x.reshape(-1)[i].item(), through.reshape(-1)[i].item()
-            local = f"{at[0]} = {xi:g}, where its local derivative is {di:g}"
+            local = _untaken_products(x, through, flat[: len(at)], at)
             if kind == "nan":
                 notes.append(
                     f"{name}.grad is nan at {', '.join(at)}{more}: it comes from the branch "
                     "where() did not take. Backward runs "
                     "through both branches and sends the one not taken a zero gradient; "
-                    f"that branch is still differentiated at {local}, and 0 * {di:g} = nan. "
+                    f"that branch is still differentiated {local}. "
                     "(Measured: with where()'s gradients to its branches cut off, these "
                     "elements are finite.)"
                 )
@@ -656,12 +654,32 @@ def _where_notes(
                 notes.append(
                     f"{name}.grad is -0. (a zero with a minus sign) at {', '.join(at)}{more}: "
                     "the branch where() did not take gets a zero gradient and is still "
-                    f"differentiated at {local}, so it adds 0 * {di:g} = -0."
+                    f"differentiated {local}."
                 )
         rest = ~torch.isfinite(grad) & ~nan
         if nan.any() and not rest.any():
             explained.add(name)
     return notes, explained
+
+
+def _untaken_products(
+    x: torch.Tensor, through: torch.Tensor, flat: list[int], at: list[str]
+) -> str:
+    """Each blamed element's local derivative on the untaken branch, and what torch makes
+    of the zero gradient times it there: ``at x[0] = 0, where its local derivative is
+    inf, and 0 * inf = nan`` (one clause per element, in order)."""
+    xs, ds = x.reshape(-1), through.reshape(-1)
+    clauses = []
+    for i, where in zip(flat, at, strict=True):
+        d = ds[i]
+        product = (torch.zeros_like(d) * d).item()  # what backward's zero times it gives
+        clauses.append(
+            f"at {where} = {xs[i].item():g}, where its local derivative is {d.item():g}, "
+            f"and 0 * {d.item():g} = {product:g}"
+        )
+    if len(clauses) == 1:
+        return clauses[0]
+    return "; ".join(clauses[:-1]) + "; and " + clauses[-1]
 
 
 def _element_name(name: str, shape: tuple[int, ...] | torch.Size, flat: int) -> str:

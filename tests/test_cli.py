@@ -153,3 +153,63 @@ def test_ops_lists_the_catalog() -> None:
     assert {"lt", "abs", "exp", "gather", "sgd_l1_step", "binary_cross_entropy"} <= names
     text = gradtui("ops").stdout
     assert "exp(input)" in text
+
+
+def test_version_comes_from_the_installed_metadata_without_torch() -> None:
+    from importlib.metadata import version
+
+    out = gradtui("--version")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"gradtui {version('gradtui')}\n"
+    # Fast because it needs no torch: the import is what costs seconds.
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from tui.cli import main; main(['--version']); "
+            "print('torch' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=ENV,
+    )
+    assert probe.stdout.splitlines() == [f"gradtui {version('gradtui')}", "False"]
+
+
+@pytest.mark.parametrize("command", ["", "grad", "plot"])
+def test_help_explains_set(command: str) -> None:
+    out = gradtui(*([command] if command else []), "--help")
+    assert out.returncode == 0
+    text = " ".join(out.stdout.split())
+    assert "--set NAME=TEXT set input NAME to TEXT, written in the input language" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "meant"),
+    [(("plto", "abs"), "plot"), (("grd", "exp", "--json"), "grad"), (("plto",), "plot")],
+)
+def test_a_mistyped_command_suggests_the_right_one(args: tuple[str, ...], meant: str) -> None:
+    out = gradtui(*args)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stdout + out.stderr
+    said = json.loads(out.stdout)["error"] if "--json" in args else out.stderr
+    if "--json" not in args:
+        assert said.startswith("error: ") and said.count("\n") == 1
+    assert f"unknown command {args[0]!r}; did you mean `gradtui {meant}`?" in said
+
+
+def test_an_op_that_looks_like_a_command_is_still_an_op() -> None:
+    # `lt` is close to `plot` by spelling, but it is a catalog op: the app form, which
+    # needs a terminal, answers instead of a "did you mean" (stdin here is not a tty).
+    out = gradtui("lt")
+    assert out.returncode == 2
+    assert "the app needs a terminal" in out.stderr and "did you mean" not in out.stderr
+
+
+def test_grad_report_names_a_saved_reduction() -> None:
+    from torch.nn import _reduction
+
+    out = gradtui("grad", "binary_cross_entropy")
+    assert out.returncode == 0, out.stderr
+    assert f"        saved reduction = {_reduction.get_enum('mean')} (mean)\n" in out.stdout

@@ -217,3 +217,12 @@ def test_differentiable_is_decided_where_f_has_a_value() -> None:
     assert not nowhere.differentiable and "no finite value anywhere" in nowhere.reason
     some = sample_curve("log(x)", {"x": "[0.5]"}, lo=-1.0, hi=1.0, points=21)
     assert some.differentiable and "(11 of 21 points have none)" in some.reason
+
+
+def test_a_side_that_runs_away_has_an_infinite_limit_not_a_nearby_value() -> None:
+    # where(x > 0, log(x), 0) at 0: f is 0 on the left and heads to -inf on the right
+    c = sample_curve("where(x > 0, log(x), 0)", {"x": "[0.5]"}, lo=-1.0, hi=1.0)
+    (k,) = c.kinks
+    assert (k.kind, k.x, k.before, k.after) == ("jump", 0.0, 0.0, -math.inf)
+    assert c.to_json()["kinks"][0]["after"] == "-inf"
+    assert "f jumps from 0 to -inf" in describe(k, "x=0")

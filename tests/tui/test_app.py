@@ -581,3 +581,18 @@ async def test_status_line_and_plot_caption_name_the_kind_of_point() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert app.query_one(StatusLine).plain.startswith("✓ differentiable")
+
+
+async def test_the_stepper_names_a_saved_reduction() -> None:
+    from torch.nn import _reduction
+
+    app = GradApp(cursor_blink=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        app.select_op("binary_cross_entropy", {})
+        await settle(pilot)
+        nodes = [s.node for s in app.result.steps]
+        app.step(nodes.index("BinaryCrossEntropyBackward0") - app.step_index)
+        await pilot.pause()
+        mean = _reduction.get_enum("mean")  # what torch saves for the default reduction
+        assert f"reduction  {mean} (mean)" in await wait_for_text(pilot, "reduction  ")

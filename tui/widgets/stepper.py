@@ -243,8 +243,10 @@ def render_step(result: GradResult, step: Step | None) -> Group:
             if isinstance(value, TensorData):
                 lines.append(_tensor_line(name, value, same_as=ref))
             else:
+                from ops.backward import saved_text  # torch is loaded: a result exists
+
                 line = Text(f"  {name}", style="bold")
-                line.append(f"  {value!r}")
+                line.append(f"  {saved_text(name, value)}")
                 lines.append(line)
     lines.append(Text(".grad after this step", style="underline"))
     reached = {s.leaf: s for s in result.steps[: step.index + 1] if s.leaf}
