@@ -35,6 +35,7 @@ from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.theme import ThemeProvider
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -70,6 +71,8 @@ DEFAULT_EXPRESSION = "x * exp(-x)"
 """What "custom expression" starts with."""
 DEFAULT_TIMEOUT = 5.0
 """Seconds a computation may run before the app abandons it (when ``GRADTUI_TIMEOUT`` is unset)."""
+COMPUTING_AFTER_S = 0.3
+"""A computation running longer than this is shown as running ("computing… 1.2 s — Esc cancels")."""
 LAYERS = ("d2", "numeric")
 """Plot layers that can be toggled: f″ and the numeric check."""
 EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
@@ -183,10 +186,10 @@ class GradApp(App[int]):
         ),
         Binding(
             "escape",
-            "focus_steps",
+            "cancel_or_leave",
             "Steps",
             show=False,
-            tooltip="Leave a text field and go back to the backward steps.",
+            tooltip="Cancel the running computation; otherwise leave a text field for the steps.",
             id="gradtui.focus_steps",
         ),
         Binding(
@@ -248,6 +251,14 @@ class GradApp(App[int]):
         self._abandoned = 0
         self._bounds: dict[int, TimeBound] = {}
         """The engine bound of each computation in flight, by request number, to stop it early."""
+        self._sent = 0.0
+        """When the newest request was sent (``time.monotonic()``)."""
+        self._result_seq = 0
+        """The request whose result is on screen (its curve may still be coming)."""
+        self._progress: Timer | None = None
+        """Ticks while a request is unanswered, to say how long it has run."""
+        self.computing = False
+        """Whether the status line says a computation is running (and Esc cancels it)."""
 
     # ----------------------------------------------------------------- layout
 
@@ -393,23 +404,75 @@ class GradApp(App[int]):
         )
         if self.timeout > 0:
             self.set_timer(self.timeout, partial(self._check_timeout, self._seq))
+        self._sent = time.monotonic()
+        if self._progress is None:
+            self._progress = self.set_interval(0.1, self._show_progress)
+
+    def _show_progress(self) -> None:
+        """While the newest request runs past :data:`COMPUTING_AFTER_S`, say so, with its time.
+
+        From then on the field errors on screen belong to older texts (an answer would
+        have replaced them by now), so they go; the status line says the computation is
+        running, for how long, and that Esc cancels it.
+        """
+        if self._done_seq >= self._seq:
+            self._end_progress()
+            return
+        if not self._engine_ready.is_set() or self._engine_error is not None:
+            return  # the status line says torch is loading
+        seconds = time.monotonic() - self._sent
+        if seconds < COMPUTING_AFTER_S and not self.computing:
+            return
+        if not self.computing:
+            self.computing = True
+            self.query_one(InputsPanel).clear_errors()
+        self.query_one(StatusLine).computing(seconds, result_shown=self._result_seq == self._seq)
+
+    def _end_progress(self) -> None:
+        """The newest request was answered or given up: stop saying it runs."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        if self.computing:
+            self.computing = False
+            self.query_one(StatusLine).done_computing()
 
     def _check_timeout(self, seq: int) -> None:
         """Give up on request ``seq`` if it is still the newest and still unanswered."""
         if seq != self._seq or self._done_seq >= seq or not self._engine_ready.is_set():
             return
+        self._abandon(f"gave up after {self.timeout:g} s: this computation was abandoned")
+
+    def cancel_computation(self) -> bool:
+        """Stop the running computation (Esc while the status line says it runs).
+
+        The engine stops at its next step boundary; the screen keeps the last good
+        result, marked stale, and the status line says the computation was cancelled.
+
+        Returns:
+            Whether there was a computation to cancel.
+        """
+        if not self.computing:
+            return False
+        self._abandon(f"cancelled after {time.monotonic() - self._sent:.1f} s (Esc)")
+        return True
+
+    def _abandon(self, why: str) -> None:
+        """Give up on the newest request: stop it, keep the last good result, say ``why``.
+
+        No field error stays: each belonged to an older text than the one on screen.
+        """
+        seq = self._seq
         self._abandoned = seq
         self._done_seq = seq
         self._stop_computations(before=seq + 1)
+        self._end_progress()
         stale = self.state.result is not None
         self.state.stale = stale
+        self.query_one(InputsPanel).clear_errors()
         self.query_one(StepperPanel).set_stale(stale)
         self.query_one(PlotPanel).set_stale(stale)
-        self.query_one(StatusLine).show_error(
-            None,
-            f"gave up after {self.timeout:g} s: this computation was abandoned",
-            stale=stale,
-        )
+        self.query_one(StatusLine).show_error(None, why, stale=stale, hint="edit to compute again")
 
     @work(thread=True, exclusive=True, group="compute", exit_on_error=False)
     def _compute(self, req: Request) -> None:
@@ -489,10 +552,12 @@ class GradApp(App[int]):
             self.state.stale = stale
             stepper.set_stale(stale)
             plot.set_stale(stale)
-            status.show_error(field_name if shown else err.field, err.message, stale=stale)
             self._done_seq = message.seq
+            self._end_progress()
+            status.show_error(field_name if shown else err.field, err.message, stale=stale)
             return
         assert message.result is not None
+        self._result_seq = message.seq
         self.state.result = message.result
         self.state.stale = False
         self.compute_seconds = message.seconds
@@ -513,6 +578,7 @@ class GradApp(App[int]):
             self.state.curve = None
             plot.show_message(message.message or "no curve")
         self._done_seq = message.seq
+        self._end_progress()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that raised becomes a visible message; the app and the screen stay."""
@@ -529,6 +595,7 @@ class GradApp(App[int]):
             self.query_one(StepperPanel).set_stale(stale)
             self.query_one(PlotPanel).set_stale(stale)
             self._done_seq = self._seq
+            self._end_progress()
 
     # -------------------------------------------------------- panel messages
 
@@ -715,6 +782,13 @@ class GradApp(App[int]):
     def action_focus_steps(self) -> None:
         """Focus the step list, where ``n``/``p`` work."""
         self.query_one(StepList).focus()
+
+    def action_cancel_or_leave(self) -> None:
+        """Esc: cancel the computation the status line says is running; otherwise (as
+        always) leave a text field for the step list. So while one runs, a first Esc
+        cancels and a second leaves the field. (Help and the palette take Esc first.)"""
+        if not self.cancel_computation():
+            self.action_focus_steps()
 
     def action_toggle_layer(self, layer: str) -> None:
         """Toggle a plot layer."""
