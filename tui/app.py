@@ -71,6 +71,8 @@ DEFAULT_EXPRESSION = "x * exp(-x)"
 """What "custom expression" starts with."""
 DEFAULT_TIMEOUT = 5.0
 """Seconds a computation may run before the app abandons it (when ``GRADTUI_TIMEOUT`` is unset)."""
+HELP_SCREEN = "gradtui-help"
+"""The name the help screen is installed under (built on first open, then kept)."""
 COMPUTING_AFTER_S = 0.3
 """A computation running longer than this is shown as running ("computing… 1.2 s — Esc cancels")."""
 LAYERS = ("d2", "numeric")
@@ -358,6 +360,8 @@ class GradApp(App[int]):
         self._catalog = catalog
         self._engine_ready.set()
         self.post_message(EngineLoaded(catalog))
+        # Help's modules (Markdown and its parser) too, here rather than on the first ``?``.
+        import tui.help  # noqa: F401
 
     def on_engine_loaded(self, message: EngineLoaded) -> None:
         """Fill the op picker."""
@@ -818,11 +822,18 @@ class GradApp(App[int]):
         self.show_view("steps" if self.plot_view else "plot")
 
     def action_help(self) -> None:
-        """Open the help screen."""
+        """Open the help screen.
+
+        It is built once and kept (installed): composing its Markdown cost 150-370 ms of
+        the UI thread on every open, so ``?`` waited that long each time.
+        """
         from tui.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self._bindings_for_help()))
+        if isinstance(self.screen, HelpScreen):
+            return
+        if not self.is_screen_installed(HELP_SCREEN):
+            self.install_screen(HelpScreen(self._bindings_for_help()), HELP_SCREEN)
+        self.push_screen(HELP_SCREEN)
 
     def action_save_screenshot(self) -> None:
         """Save an SVG of the screen in the current directory and say where."""
