@@ -38,6 +38,7 @@ from textual.events import Resize
 from textual.filter import LineFilter, Monochrome, NoColor
 from textual.screen import Screen
 from textual.theme import ThemeProvider
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -75,6 +76,10 @@ DEFAULT_EXPRESSION = "x * exp(-x)"
 """What "custom expression" starts with."""
 DEFAULT_TIMEOUT = 5.0
 """Seconds a computation may run before the app abandons it (when ``GRADTUI_TIMEOUT`` is unset)."""
+HELP_SCREEN = "gradtui-help"
+"""The name the help screen is installed under (built on first open, then kept)."""
+COMPUTING_AFTER_S = 0.3
+"""A computation running longer than this is shown as running ("computing… 1.2 s — Esc cancels")."""
 LAYERS = ("d2", "numeric")
 """Plot layers that can be toggled: f″ and the numeric check."""
 EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
@@ -188,10 +193,10 @@ class GradApp(App[int]):
         ),
         Binding(
             "escape",
-            "focus_steps",
+            "cancel_or_leave",
             "Steps",
             show=False,
-            tooltip="Leave a text field and go back to the backward steps.",
+            tooltip="Cancel the running computation; otherwise leave a text field for the steps.",
             id="gradtui.focus_steps",
         ),
         Binding(
@@ -253,6 +258,14 @@ class GradApp(App[int]):
         self._abandoned = 0
         self._bounds: dict[int, TimeBound] = {}
         """The engine bound of each computation in flight, by request number, to stop it early."""
+        self._sent = 0.0
+        """When the newest request was sent (``time.monotonic()``)."""
+        self._result_seq = 0
+        """The request whose result is on screen (its curve may still be coming)."""
+        self._progress: Timer | None = None
+        """Ticks while a request is unanswered, to say how long it has run."""
+        self.computing = False
+        """Whether the status line says a computation is running (and Esc cancels it)."""
 
     # ----------------------------------------------------------------- layout
 
@@ -352,6 +365,8 @@ class GradApp(App[int]):
         self._catalog = catalog
         self._engine_ready.set()
         self.post_message(EngineLoaded(catalog))
+        # Help's modules (Markdown and its parser) too, here rather than on the first ``?``.
+        import tui.help  # noqa: F401
 
     def on_engine_loaded(self, message: EngineLoaded) -> None:
         """Fill the op picker."""
@@ -398,23 +413,75 @@ class GradApp(App[int]):
         )
         if self.timeout > 0:
             self.set_timer(self.timeout, partial(self._check_timeout, self._seq))
+        self._sent = time.monotonic()
+        if self._progress is None:
+            self._progress = self.set_interval(0.1, self._show_progress)
+
+    def _show_progress(self) -> None:
+        """While the newest request runs past :data:`COMPUTING_AFTER_S`, say so, with its time.
+
+        From then on the field errors on screen belong to older texts (an answer would
+        have replaced them by now), so they go; the status line says the computation is
+        running, for how long, and that Esc cancels it.
+        """
+        if self._done_seq >= self._seq:
+            self._end_progress()
+            return
+        if not self._engine_ready.is_set() or self._engine_error is not None:
+            return  # the status line says torch is loading
+        seconds = time.monotonic() - self._sent
+        if seconds < COMPUTING_AFTER_S and not self.computing:
+            return
+        if not self.computing:
+            self.computing = True
+            self.query_one(InputsPanel).clear_errors()
+        self.query_one(StatusLine).computing(seconds, result_shown=self._result_seq == self._seq)
+
+    def _end_progress(self) -> None:
+        """The newest request was answered or given up: stop saying it runs."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        if self.computing:
+            self.computing = False
+            self.query_one(StatusLine).done_computing()
 
     def _check_timeout(self, seq: int) -> None:
         """Give up on request ``seq`` if it is still the newest and still unanswered."""
         if seq != self._seq or self._done_seq >= seq or not self._engine_ready.is_set():
             return
+        self._abandon(f"gave up after {self.timeout:g} s: this computation was abandoned")
+
+    def cancel_computation(self) -> bool:
+        """Stop the running computation (Esc while the status line says it runs).
+
+        The engine stops at its next step boundary; the screen keeps the last good
+        result, marked stale, and the status line says the computation was cancelled.
+
+        Returns:
+            Whether there was a computation to cancel.
+        """
+        if not self.computing:
+            return False
+        self._abandon(f"cancelled after {time.monotonic() - self._sent:.1f} s (Esc)")
+        return True
+
+    def _abandon(self, why: str) -> None:
+        """Give up on the newest request: stop it, keep the last good result, say ``why``.
+
+        No field error stays: each belonged to an older text than the one on screen.
+        """
+        seq = self._seq
         self._abandoned = seq
         self._done_seq = seq
         self._stop_computations(before=seq + 1)
+        self._end_progress()
         stale = self.state.result is not None
         self.state.stale = stale
+        self.query_one(InputsPanel).clear_errors()
         self.query_one(StepperPanel).set_stale(stale)
         self.query_one(PlotPanel).set_stale(stale)
-        self.query_one(StatusLine).show_error(
-            None,
-            f"gave up after {self.timeout:g} s: this computation was abandoned",
-            stale=stale,
-        )
+        self.query_one(StatusLine).show_error(None, why, stale=stale, hint="edit to compute again")
 
     @work(thread=True, exclusive=True, group="compute", exit_on_error=False)
     def _compute(self, req: Request) -> None:
@@ -494,10 +561,12 @@ class GradApp(App[int]):
             self.state.stale = stale
             stepper.set_stale(stale)
             plot.set_stale(stale)
-            status.show_error(field_name if shown else err.field, err.message, stale=stale)
             self._done_seq = message.seq
+            self._end_progress()
+            status.show_error(field_name if shown else err.field, err.message, stale=stale)
             return
         assert message.result is not None
+        self._result_seq = message.seq
         self.state.result = message.result
         self.state.stale = False
         self.compute_seconds = message.seconds
@@ -518,6 +587,7 @@ class GradApp(App[int]):
             self.state.curve = None
             plot.show_message(message.message or "no curve")
         self._done_seq = message.seq
+        self._end_progress()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that raised becomes a visible message; the app and the screen stay."""
@@ -534,6 +604,7 @@ class GradApp(App[int]):
             self.query_one(StepperPanel).set_stale(stale)
             self.query_one(PlotPanel).set_stale(stale)
             self._done_seq = self._seq
+            self._end_progress()
 
     # -------------------------------------------------------- panel messages
 
@@ -736,6 +807,13 @@ class GradApp(App[int]):
         """Focus the step list, where ``n``/``p`` work."""
         self.query_one(StepList).focus()
 
+    def action_cancel_or_leave(self) -> None:
+        """Esc: cancel the computation the status line says is running; otherwise (as
+        always) leave a text field for the step list. So while one runs, a first Esc
+        cancels and a second leaves the field. (Help and the palette take Esc first.)"""
+        if not self.cancel_computation():
+            self.action_focus_steps()
+
     def action_toggle_layer(self, layer: str) -> None:
         """Toggle a plot layer."""
         value = self.toggle_layer(layer)
@@ -764,11 +842,18 @@ class GradApp(App[int]):
         self.show_view("steps" if self.plot_view else "plot")
 
     def action_help(self) -> None:
-        """Open the help screen."""
+        """Open the help screen.
+
+        It is built once and kept (installed): composing its Markdown cost 150-370 ms of
+        the UI thread on every open, so ``?`` waited that long each time.
+        """
         from tui.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self._bindings_for_help()))
+        if isinstance(self.screen, HelpScreen):
+            return
+        if not self.is_screen_installed(HELP_SCREEN):
+            self.install_screen(HelpScreen(self._bindings_for_help()), HELP_SCREEN)
+        self.push_screen(HELP_SCREEN)
 
     def action_save_screenshot(self) -> None:
         """Save an SVG of the screen and say where (or why not).
