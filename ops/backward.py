@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import torch
@@ -19,7 +20,7 @@ from ops import autograd, timebound
 from ops.results import Edge, Step, TensorData
 from ops.tensors import to_data
 
-__all__ = ["graph_nodes", "record_backward", "saved_values", "to_data"]
+__all__ = ["graph_nodes", "record_backward", "saved_text", "saved_values", "to_data"]
 
 _SAVED = "_saved_"
 
@@ -73,6 +74,46 @@ def saved_values(node: Any) -> dict[str, Any]:
         except RuntimeError as exc:  # e.g. a tensor already freed
             saved[attr[len(_SAVED) :]] = f"<unavailable: {exc}>"
     return saved
+
+
+@cache
+def _reduction_names() -> dict[int, str]:
+    """torch's ``Reduction`` enum, int → name, asked of the installed torch.
+
+    A loss node saves ``reduction`` as the int of ATen's enum. ``torch.nn._reduction``
+    is torch's own bridge between the two: ``legacy_get_string`` gives every name (from
+    the old ``size_average``/``reduce`` flags) and ``get_enum`` each name's int. Empty
+    if a later torch moves them: the int is then shown bare, never a guessed name.
+    """
+    try:
+        from torch.nn import _reduction
+
+        names = {
+            _reduction.legacy_get_string(average, reduce, emit_warning=False)
+            for average in (True, False)
+            for reduce in (True, False)
+        }
+        return {_reduction.get_enum(name): name for name in sorted(names)}
+    except Exception:  # noqa: BLE001 - a private module: any change means "no names"
+        return {}
+
+
+def enum_name(key: str, value: Any) -> str | None:
+    """The name of a saved enum's int (``reduction`` 1 → ``"mean"``), or ``None``.
+
+    Of the ints the catalog's backward nodes save, only ``reduction`` is an enum
+    (``dim``, ``ignore_index``, ``threshold``, ``alpha``, ``scale`` are numbers, and
+    GELU's ``approximate`` is saved as its string already).
+    """
+    if key != "reduction" or isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return _reduction_names().get(value)
+
+
+def saved_text(key: str, value: Any) -> str:
+    """A saved value that is not a tensor, as the front ends write it: ``1 (mean)``."""
+    name = enum_name(key, value)
+    return f"{value!r} ({name})" if name is not None else repr(value)
 
 
 def _grads(grads: tuple[Any, ...]) -> tuple[TensorData | None, ...]:

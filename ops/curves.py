@@ -37,6 +37,7 @@ from typing import Any
 import torch
 
 from ops import autograd, timebound
+from ops.display import kinks_summary
 from ops.errors import InputError
 from ops.kinks import find_kinks, one_sided, steps
 from ops.results import Curve, Kink
@@ -165,35 +166,58 @@ def _sample_curve(
     lo, hi = _checked_range(path, lo, hi)
     x = torch.linspace(lo, hi, points, dtype=F64)
     f, df, d2f = path.derivatives(x, second=second)
+    # asked where f has a value: a point the op refuses (bce outside [0, 1]) has no graph
+    # either, and says nothing about the op's grad_fn
+    defined = x[torch.isfinite(f)]
+    no_grad = path.no_gradient(defined[:1]) if defined.numel() else ""
     xm, xp = steps(x)
     fm, fp = path.values(torch.cat([xm, xp])).chunk(2)
     left, right, central = one_sided(x, xm, xp, f, fm, fp)
-    kinks = find_kinks(path.values, lambda t: path.derivatives(t, exact=True)[1], x, f, left, right)
+    df_at = None if no_grad else (lambda t: path.derivatives(t, exact=True)[1])
+    kinks = find_kinks(path.values, df_at, x, f, left, right)
     df = _exact_at_kinks(x, df, kinks)
     marks = tuple(m for m in path.marks if lo <= m <= hi)
+    if no_grad:
+        reason = (
+            f"{path.label or target} has no grad_fn: torch records no backward through it, "
+            f"so there is no gradient (torch: {no_grad})"
+        )
+    elif not defined.numel():
+        reason = f"f has no finite value anywhere along {path.var} in [{lo:g}, {hi:g}]"
+    elif kinks:
+        reason = f"no derivative exists at {len(kinks)} point{'s' if len(kinks) > 1 else ''}: "
+        reason += kinks_summary(kinks, path.var)
+    else:
+        reason = f"no corner, cusp or jump found along {path.var} in [{lo:g}, {hi:g}]"
+        if defined.numel() < x.numel():
+            reason += f" where f has a value ({x.numel() - defined.numel()} of {x.numel()} points have none)"
     return Curve(
         target=target,
         var=path.var,
         x=x.tolist(),
         f=f.tolist(),
-        df=df.tolist(),
+        df=None if no_grad else df.tolist(),
         df_numeric=central.tolist(),
-        d2f=None if d2f is None else d2f.tolist(),
+        d2f=None if d2f is None or no_grad else d2f.tolist(),
         kinks=kinks,
         marks=marks,
         label=path.label,
+        differentiable=not no_grad and not kinks and bool(defined.numel()),
+        reason=reason,
     )
 
 
 def _exact_at_kinks(x: torch.Tensor, df: torch.Tensor, kinks: tuple[Kink, ...]) -> torch.Tensor:
     """Where a kink falls exactly on a sample, the sample's f' is the kink's plain-call value."""
+    kinks = tuple(k for k in kinks if k.df is not None)
     if not kinks:
         return df
     kx = torch.tensor([k.x for k in kinks], dtype=F64)
     kd = torch.tensor([k.df for k in kinks], dtype=F64)
-    pos = torch.searchsorted(kx, x).clamp(max=kx.numel() - 1)
-    hit = kx[pos] == x
-    return torch.where(hit, kd[pos], df)
+    # a few kinks: one comparison row each (torch.searchsorted costs ms on first calls)
+    hits = x[:, None] == kx[None, :]
+    hit = hits.any(1)
+    return torch.where(hit, kd[hits.int().argmax(1)], df)
 
 
 def default_range(current: torch.Tensor) -> tuple[float, float]:
@@ -245,6 +269,23 @@ class CurvePath:
         with torch.no_grad():
             y, _ = _robust(self.batched, self.single, t, pointwise=self.mode == "loop")
         return y.detach()
+
+    def no_gradient(self, t: torch.Tensor) -> str:
+        """Torch's own message when the output at ``t`` has no ``grad_fn``; ``""`` when it has.
+
+        ``lt`` and ``x > 0`` give a bool result: torch records no backward, and asking
+        for a gradient raises. The message quoted is the one torch raises.
+        """
+        with torch.enable_grad():
+            tt = t.detach().to(F64).requires_grad_(True)
+            y, _ = _robust(self.batched, self.single, tt, pointwise=self.mode == "loop")
+            if y.requires_grad:
+                return ""
+            try:
+                torch.autograd.grad(y.sum(), tt)
+            except RuntimeError as err:
+                return str(err).strip().splitlines()[0]
+        return "the output does not require grad"
 
     def derivatives(
         self, t: torch.Tensor, *, second: bool = False, exact: bool = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ops.results import TensorData
+from ops.results import Kink, TensorData
 
 
 def a_dtype(name: str) -> str:
@@ -59,3 +59,64 @@ def format_value(value: Any, precision: int = 4, max_items: int = 12) -> str:
 def is_nonfinite(x: Any) -> bool:
     """True for a float NaN or infinity (bools and ints never are)."""
     return isinstance(x, float) and not math.isfinite(x)
+
+
+def _num(v: float | None, signed: bool = False) -> str:
+    """A measured number as the texts print it (``+inf``/``-inf`` for a cusp's slope)."""
+    if v is None:
+        return "none"
+    if math.isinf(v):
+        return "+inf" if v > 0 else "-inf"
+    return f"{v:+.6g}" if signed and v != 0 else f"{v:.6g}"
+
+
+def describe_kink(k: Kink, at: str) -> str:
+    """One line saying what kind of point ``k`` is and what torch returns there.
+
+    Args:
+        k: The point.
+        at: Where, as the front names it (``"input=0"``, ``"input[1] = 0"``).
+
+    The same sentence serves ``gradtui plot``, the ``grad`` report's notes, the app's
+    status line and the demo's captions. A jump gets its limits, never a slope.
+    """
+    if k.df is None:
+        torch_says = "torch has no gradient there (the output has no grad_fn)"
+    else:
+        torch_says = f"torch returns f′={_num(k.df)} there"
+    if k.kind == "jump":
+        third = ""
+        if k.value != k.before and k.value != k.after and math.isfinite(k.value):
+            third = f" (f={_num(k.value)} at the point itself)"
+        return (
+            f"jump at {at}: f jumps from {_num(k.before)} to {_num(k.after)}{third}, "
+            f"so no derivative exists; {torch_says}"
+        )
+    if k.kind == "cusp":
+        return (
+            f"cusp at {at}: f is continuous but its slope is {_num(k.left)} from the left "
+            f"and {_num(k.right)} from the right, so no derivative exists; {torch_says}"
+        )
+    between = (
+        k.df is not None
+        and k.left is not None
+        and k.right is not None
+        and min(k.left, k.right) <= k.df <= max(k.left, k.right)
+    )
+    convention = ", a subgradient it picks by convention" if between else ""
+    return (
+        f"corner at {at}: the one-sided slopes are {_num(k.left, True)} (left) and "
+        f"{_num(k.right, True)} (right), so no derivative exists; {torch_says}{convention}"
+    )
+
+
+def kinks_summary(kinks: tuple[Kink, ...], var: str, limit: int = 3) -> str:
+    """A short phrase for a title or status line: ``"jumps at x=-1, 0, 1 …; corner at x=2"``."""
+    parts = []
+    for kind in ("jump", "cusp", "corner"):
+        xs = [k.x for k in kinks if k.kind == kind]
+        if not xs:
+            continue
+        where = ", ".join(f"{x:.3g}" for x in xs[:limit]) + (" …" if len(xs) > limit else "")
+        parts.append(f"{kind}{'s' if len(xs) > 1 else ''} at {var}={where}")
+    return "; ".join(parts)

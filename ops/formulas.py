@@ -39,6 +39,7 @@ from ops.syntax import (
     Parsed,
     bind_arguments,
     function_spec,
+    left_spine,
     parse,
     parse_default,
 )
@@ -155,22 +156,29 @@ class _Translator:
             operand = self.visit(node.operand)
             return -operand if isinstance(node.op, ast.USub) else operand
         if isinstance(node, ast.BinOp):
-            left, right = self.visit(node.left), self.visit(node.right)
-            op = type(node.op)
-            if op is ast.Add:
-                return left + right
-            if op is ast.Sub:
-                return left - right
-            if op is ast.Mult:
-                return left * right
-            if op is ast.Div:
-                return left / right
-            if op is ast.Pow:
-                return left**right
-            raise _NoFormula("@ is not elementwise")
+            leftmost, spine = left_spine(node)  # a loop: a flat chain may be long
+            value = self.visit(leftmost)
+            for binop in spine:
+                value = self.binop(binop, value, self.visit(binop.right))
+            return value
         if isinstance(node, ast.Call):
             return self.call(node)
         raise _NoFormula(type(node).__name__)  # lists, comparisons: not elementwise
+
+    @staticmethod
+    def binop(node: ast.BinOp, left: Any, right: Any) -> Any:
+        op = type(node.op)
+        if op is ast.Add:
+            return left + right
+        if op is ast.Sub:
+            return left - right
+        if op is ast.Mult:
+            return left * right
+        if op is ast.Div:
+            return left / right
+        if op is ast.Pow:
+            return left**right
+        raise _NoFormula("@ is not elementwise")
 
     def number(self, value: Any) -> Any:
         sp = self.sp

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import torch
 
+from ops import timebound
 from ops.results import Kink
 
 Batched = Callable[[torch.Tensor], torch.Tensor]
@@ -228,7 +229,7 @@ def simplest_in(lo: float, hi: float) -> float:
 
 def find_kinks(
     f: Batched,
-    df_at: Callable[[torch.Tensor], torch.Tensor],
+    df_at: Callable[[torch.Tensor], torch.Tensor] | None,
     x: torch.Tensor,
     fx: torch.Tensor,
     left: torch.Tensor,
@@ -238,13 +239,14 @@ def find_kinks(
 
     Args:
         f: The batched function (no grad needed), ``nan`` where it has no value.
-        df_at: The autograd derivative at a batch of points (one backward for all).
+        df_at: The autograd derivative at a batch of points (one backward for all);
+            ``None`` when the output has no ``grad_fn``.
         x, fx: The samples and ``f`` there.
         left, right: One-sided slopes at the samples (see :func:`one_sided`).
 
     Returns:
-        Kinks sorted by ``x``, within ``[x[0], x[-1]]``; ``left``/``right`` are the
-        one-sided differences at the kink with the central difference's step.
+        Corners, cusps and jumps sorted by ``x``, within ``[x[0], x[-1]]``, as
+        :func:`classify` tells them apart.
     """
     idx = candidates(x, fx, left, right)
     if idx.numel() == 0:
@@ -266,18 +268,29 @@ def find_kinks(
         lo_f, hi_f = float(finite.min()), float(finite.max())
         margin = 10.0 * (hi_f - lo_f + max(abs(lo_f), abs(hi_f))) + 1.0
         bounds = (lo_f - margin, hi_f + margin)
-    return _verified(f, df_at, xs, bounds)
+    return classify(f, df_at, xs, bounds)
 
 
-def _verified(
-    f: Batched,
-    df_at: Callable[[torch.Tensor], torch.Tensor],
-    xs: torch.Tensor,
-    bounds: tuple[float, float] | None,
-) -> tuple[Kink, ...]:
-    """Keep the points where the one-sided differences betray a kink or a jump.
+def _each(f: Batched, *points: torch.Tensor) -> list[torch.Tensor]:
+    """``f`` at each batch of points, one call a batch (each the length of the first).
 
-    At a kink or jump the left/right disagreement stays (or grows) when the step shrinks
+    One call a batch rather than one call for all of them: a front that hands in an
+    elementwise op on a tensor of fixed shape (the grad report's notes) can only take
+    batches of that length.
+    """
+    out = []
+    for p in points:
+        timebound.check()  # a step boundary: an abandoned computation stops here
+        out.append(f(p))
+    return out
+
+
+def screen(
+    f: Batched, xs: torch.Tensor, f0: torch.Tensor, bounds: tuple[float, float] | None = None
+) -> torch.Tensor:
+    """Which points betray a kink, a cusp or a jump in their one-sided differences.
+
+    At such a point the left/right disagreement stays (or grows) when the step shrinks
     16-fold, and at a jump a one-sided difference grows like ``1/h``; for a smooth but
     steep function both shrink or stay put. Near a pole (``1/x``) the values run far
     outside what the samples showed (``bounds``); that is no kink, and it is dropped.
@@ -285,7 +298,7 @@ def _verified(
     xm1, xp1 = steps(xs)
     h2 = H_REL / 16 * xs.abs().clamp(min=1.0)
     xm2, xp2 = xs - h2, xs + h2
-    f0, fm1, fp1, fm2, fp2 = f(torch.cat([xs, xm1, xp1, xm2, xp2])).chunk(5)
+    fm1, fp1, fm2, fp2 = _each(f, xm1, xp1, xm2, xp2)
     l1, r1, _ = one_sided(xs, xm1, xp1, f0, fm1, fp1)
     l2, r2, _ = one_sided(xs, xm2, xp2, f0, fm2, fp2)
     d1 = (r1 - l1).abs()
@@ -302,16 +315,265 @@ def _verified(
     if bounds is not None:
         near = torch.stack([f0, fm1, fp1, fm2, fp2])
         finite &= ((near >= bounds[0]) & (near <= bounds[1])).all(0)
-    keep = finite & (kink | jump)
+    return finite & (kink | jump)
+
+
+#: Most halvings of a bracket in the continuity test (from ~6e-6 wide to float64's
+#: spacing near 1 takes about 35).
+CONTINUITY_ROUNDS = 60
+#: How many halvings back the change across the bracket is compared with (2**20: a
+#: Lipschitz function's change shrinks a million-fold over them, sqrt's a thousand-fold,
+#: a jump's not at all).
+CONTINUITY_LOOKBACK = 20
+
+
+def _continuity(f: Batched, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Settle, by bisection in float64, whether ``f`` jumps at each point.
+
+    Each point starts in a bracket ``[x - h, x + h]``. Every round halves every bracket
+    and keeps the half across which ``f`` changes more, until the bracket is as narrow as
+    float64 allows near it (or :data:`CONTINUITY_ROUNDS` are spent). A continuous ``f``
+    changes less and less across a shrinking bracket (``tanh(50 x)`` by about
+    ``50 * width``, ``sqrt(|x|)`` by ``sqrt(width)``); across a jump the change stays the
+    jump's size. So ``f`` jumps where the change across the final bracket is at least
+    half the change :data:`CONTINUITY_LOOKBACK` halvings earlier, and above float64's
+    rounding of the values. No plotting grid is involved.
+
+    Returns:
+        ``(jumps, lo, hi)``: which points jump, and the final brackets' ends (around
+        the jump, or the cusp, where f changes fastest).
+    """
+    h = H_REL * xs.abs().clamp(min=1.0)
+    a, b = xs - h, xs + h
+    fa, fb = _each(f, a, b)
+    gaps = [(fb - fa).abs()]
+    wide = gaps[0]
+    live = torch.ones(xs.shape, dtype=torch.bool)
+    for r in range(1, CONTINUITY_ROUNDS + 1):
+        m = 0.5 * (a + b)
+        live &= (m > a) & (m < b) & ((b - a) > EPS * torch.maximum(a.abs(), b.abs()).clamp(min=1))
+        if not bool(live.any()):
+            break
+        (fm,) = _each(f, m)
+        go_left = ((fm - fa).abs() >= (fb - fm).abs()) | ~torch.isfinite(fb - fm)
+        a = torch.where(live & ~go_left, m, a)
+        b = torch.where(live & go_left, m, b)
+        fa = torch.where(live & ~go_left, fm, fa)
+        fb = torch.where(live & go_left, fm, fb)
+        gaps.append(torch.where(live, (fb - fa).abs(), gaps[-1]))
+        # compared where each bracket stopped, not at a fixed round
+        wide = torch.where(live, gaps[max(0, r - CONTINUITY_LOOKBACK)], wide)
+    final = (fb - fa).abs()
+    smooth = final < 0.5 * wide
+    rounding = 64 * EPS * torch.maximum(fa.abs(), fb.abs())
+    jumps = ~smooth & torch.isfinite(final) & (final > rounding) & (final > 0)
+    return jumps, a, b
+
+
+def _tidy(values: torch.Tensor) -> torch.Tensor:
+    """Round measured values to 12 significant digits (so ``-1 + 4e-16`` reads ``-1``)."""
+    out = values.clone()
+    finite = torch.isfinite(out) & (out != 0)
+    mags = torch.floor(torch.log10(out[finite].abs()))
+    scale = torch.pow(10.0, 11 - mags)
+    out[finite] = torch.round(out[finite] * scale) / scale
+    return out
+
+
+def _to_multiple(values: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """``values`` rounded to the power of ten just above ``noise`` (their last true digit)."""
+    q = torch.pow(10.0, torch.ceil(torch.log10(noise.clamp(min=1e-300))))
+    return torch.where(torch.isfinite(values), torch.round(values / q) * q, values)
+
+
+def _limits(f: Batched, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``f``'s one-sided limits at each point, or a signed infinity where f runs away.
+
+    ``f`` is measured at ``x -/+ d`` for ``d`` about 1e-6, 1e-9 and 1e-12 (relative).
+    Where the values settle (each change a thousandth of the one before, up to float64
+    rounding), the limit is the closest value extrapolated linearly to ``d = 0``, so
+    ``x + (x > 0)`` gives ``0`` and ``1``, not ``1e-12``. Where they keep changing as
+    much or more (``log`` at 0: by ``log(1000)`` each time), f has no finite limit on
+    that side: ``-inf`` or ``+inf`` as it heads, ``nan`` if it heads both ways.
+    """
+    scale = xs.abs().clamp(min=1.0)
+    ds = [2.0**-20 * scale, 2.0**-30 * scale, 2.0**-40 * scale]
+    out = []
+    for side in (-1.0, 1.0):
+        v1, v2, v3 = _each(f, *(xs + side * d for d in ds))
+        step1, step2 = v2 - v1, v3 - v2
+        noise = 64 * EPS * (v2.abs() + v3.abs())
+        runs = (step2.abs() > 0.5 * step1.abs()) & (step2.abs() > noise)
+        heading = torch.where(
+            torch.sign(step1) == torch.sign(step2),
+            torch.sign(step2) * float("inf"),
+            torch.tensor(float("nan"), dtype=xs.dtype),
+        )
+        settled = _tidy(v3 + step2 * (ds[2] / (ds[1] - ds[2])))
+        # what is left of d's own size (x**2 gives 1e-24 at d = 1e-12) is not a limit
+        settled = torch.where(settled.abs() < 1e-12 * (1.0 + v1.abs()), 0.0, settled)
+        out.append(torch.where(runs, heading, settled))
+    return out[0], out[1]
+
+
+def _slopes(f: Batched, xs: torch.Tensor, f0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The one-sided slopes at each point: finite (extrapolated), or a signed infinity.
+
+    The one-sided difference quotient is measured at steps ``h``, ``h/16`` and ``h/256``.
+    Where it grows in size at every step, faster each time (``sqrt(|x|)`` at 0 by 4x a
+    step), the slope on that side is infinite, with the sign it grows with. Otherwise it
+    converges, and Richardson's extrapolation of the two larger steps (error ``O(h^2)``)
+    is the slope, so ``abs`` reads exactly ``-1`` and ``+1`` and a curved side of a
+    corner is not biased by the step. A slope that depends on the step size is never
+    returned as a number.
+    """
+    h1 = H_REL * xs.abs().clamp(min=1.0)
+    hs = (h1, h1 / 16, h1 / 256)
+    out = []
+    for side in (-1.0, 1.0):
+        pts = [xs + side * h for h in hs]
+        vals = _each(f, *pts)
+        r = [(v - f0) / (p - xs) for v, p in zip(vals, pts, strict=True)]
+        grow = (r[1].abs() > r[0].abs()) & (r[2].abs() > r[1].abs())
+        faster = (r[2] - r[1]).abs() > (r[1] - r[0]).abs()
+        big = (r[2] - r[1]).abs() > 1e-3 * (1.0 + r[1].abs())
+        infinite = grow & faster & big & (torch.sign(r[2]) == torch.sign(r[1]))
+        # float64 rounding of f blurs a quotient over h/16 by about eps*|f|/(h/16):
+        # digits below that are noise, and are not printed as if they were measured
+        noise = 64 * EPS * (f0.abs() + vals[1].abs() + 1.0) / hs[1]
+        finite = _tidy(_to_multiple((16 * r[1] - r[0]) / 15, noise))
+        inf = torch.sign(r[2]) * float("inf")
+        out.append(torch.where(infinite, inf, finite))
+    return out[0], out[1]
+
+
+def classify(
+    f: Batched,
+    df_at: Callable[[torch.Tensor], torch.Tensor] | None,
+    xs: torch.Tensor,
+    bounds: tuple[float, float] | None = None,
+    *,
+    fixed: bool = False,
+) -> tuple[Kink, ...]:
+    """The one detector: which points are corners, cusps or jumps, measured in float64.
+
+    Every front (the plot's marks and title, the status line, ``gradtui plot``, the
+    ``grad`` report's notes, the demo's captions) gets its points from here.
+
+    * **jump**: ``f`` itself is discontinuous, settled by bisection (:func:`_continuity`),
+      never by a plotting grid; ``left``/``right`` are ``None`` (a slope measured across
+      a jump is an artefact of the step) and ``before``/``after`` are ``f``'s one-sided
+      limits.
+    * **cusp**: ``f`` is continuous and a one-sided slope is infinite (``sqrt(|x|)`` at 0).
+    * **corner**: ``f`` is continuous and the finite one-sided slopes differ (``abs``).
+
+    Args:
+        f: A batched function of one variable (``nan`` where it has no value). It is
+            always called with batches of ``len(xs)`` points.
+        df_at: The derivative torch returns at a batch of points; ``None`` when the
+            output has no ``grad_fn`` (then every ``df`` is ``None``).
+        xs: The points to test (1-D float64).
+        bounds: Values outside these are a pole's, not a kink's (see :func:`screen`).
+        fixed: The points are where they are (a tensor's own elements): a jump found
+            beside a point, not at it, is dropped instead of moved there.
+
+    Returns:
+        The points that are a corner, cusp or jump, in the order of ``xs``.
+    """
+    if xs.numel() == 0:
+        return ()
+    (f0,) = _each(f, xs)
+    keep = screen(f, xs, f0, bounds)
     if not bool(keep.any()):
         return ()
-    xs, l1, r1 = xs[keep], l1[keep], r1[keep]
-    df = df_at(xs)
+    jumps, lo, hi = _continuity(f, xs)
+    # The continuity bisection keeps the half across which f changes more, so it closes
+    # in on a jump or a cusp (where f changes fastest) wherever the stencil found it: it
+    # puts them at their place (``sqrt(relu(x))`` at 0, not at 1e-9). A corner's place
+    # is the one the caller found (the bisection may follow the steeper side away).
+    inside = (torch.minimum(lo, hi) <= xs) & (xs <= torch.maximum(lo, hi))
+    left, right = _slopes(f, xs, f0)
+    cusp = (~torch.isfinite(left) | ~torch.isfinite(right)) & ~(left.isnan() | right.isnan())
+    moves = (jumps | cusp) & ~inside
+    if fixed:
+        keep &= ~moves  # the jump or cusp is beside this element, not at it
+        where = xs
+    else:
+        where = _snap(xs, jumps | cusp, lo, hi)
+    if not bool(keep.any()):
+        return ()
+    # A cusp found a little off its place (the stencil's finest step is h/256) is put
+    # at the simplest number within that step if f has a cusp there too
+    # (``sqrt(relu(x))``: at 0, not at 1e-9); an element beside it has a derivative.
+    h_fine = H_REL / 256 * where.abs().clamp(min=1.0)
+    near = _snap(where, cusp & ~jumps & keep, where - h_fine, where + h_fine)
+    try_near = cusp & ~jumps & (near != where) & keep
+    if bool(try_near.any()):
+        probe = torch.where(try_near, near, where)
+        (fn,) = _each(f, probe)
+        ln, rn = _slopes(f, probe, fn)
+        there = try_near & (~ln.isfinite() | ~rn.isfinite()) & ~(ln.isnan() | rn.isnan())
+        if fixed:
+            keep &= ~there
+        else:
+            where = torch.where(there, near, where)
+            moves |= there
+    (fw,) = _each(f, where)
+    if bool(moves.any()) and not fixed:
+        left2, right2 = _slopes(f, where, fw)
+        left = torch.where(moves, left2, left)
+        right = torch.where(moves, right2, right)
+    before, after = _limits(f, where)
+    # where f is continuous, both one-sided limits are f's value there
+    before = torch.where(jumps, before, fw)
+    after = torch.where(jumps, after, fw)
+    corner = torch.isfinite(left) & torch.isfinite(right)
+    differ = (left - right).abs() > 1e-6 * (1.0 + left.abs() + right.abs())
+    cusp = ~torch.isfinite(left) | ~torch.isfinite(right)
+    keep &= jumps | cusp | (corner & differ)
+    keep &= ~(torch.isnan(left) | torch.isnan(right)) | jumps
+    if not bool(keep.any()):
+        return ()
+    idx = torch.nonzero(keep).flatten()
+    if not fixed:
+        idx = idx[torch.argsort(where[idx], stable=True)]
+    df = df_at(where) if df_at is not None else None
+    # plain lists first: indexing a tensor one element at a time costs microseconds each
+    cols = [
+        t[idx].tolist()
+        for t in (where, left, right, before, after, fw, jumps, cusp)
+        + ((df,) if df is not None else ())
+    ]
+    rows = zip(idx.tolist(), *cols, strict=True)
     kinks: list[Kink] = []
     last = None
-    for xv, dv, lv, rv in zip(xs.tolist(), df.tolist(), l1.tolist(), r1.tolist(), strict=True):
-        if last is not None and abs(xv - last) <= 1e-9 * max(1.0, abs(xv)):
+    for i, xv, lv, rv, bv, av, fv, is_jump, is_cusp, *dv in rows:
+        if not fixed and last is not None and abs(xv - last) <= 1e-9 * max(1.0, abs(xv)):
             continue
-        kinks.append(Kink(x=xv, df=dv, left=lv, right=rv))
+        kind = "jump" if is_jump else ("cusp" if is_cusp else "corner")
+        kinks.append(
+            Kink(
+                x=xv,
+                kind=kind,
+                df=dv[0] if dv else None,
+                left=None if is_jump else lv,
+                right=None if is_jump else rv,
+                before=bv,
+                after=av,
+                value=fv,
+                index=i,
+            )
+        )
         last = xv
     return tuple(kinks)
+
+
+def _snap(
+    xs: torch.Tensor, which: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor
+) -> torch.Tensor:
+    """``xs`` with the chosen points moved to the simplest number in their ``[lo, hi]``."""
+    out = xs.clone()
+    idx = torch.nonzero(which).flatten()
+    a, b = torch.minimum(lo, hi)[idx].tolist(), torch.maximum(lo, hi)[idx].tolist()
+    out[idx] = torch.tensor([simplest_in(u, v) for u, v in zip(a, b, strict=True)], dtype=xs.dtype)
+    return out

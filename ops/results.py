@@ -85,6 +85,54 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Kink:
+    """A point where no derivative exists, as :func:`ops.kinks.classify` measured it.
+
+    Attributes:
+        x: Where.
+        kind: ``"corner"`` (f continuous, finite one-sided slopes that differ),
+            ``"cusp"`` (f continuous, a one-sided slope infinite) or ``"jump"`` (f itself
+            discontinuous).
+        df: The derivative PyTorch actually returns there; ``None`` when the output has
+            no ``grad_fn`` (torch has no gradient at all).
+        left: The slope from the left: finite for a corner, a signed infinity on a
+            cusp's infinite side, ``None`` at a jump (a slope across a jump is an
+            artefact of the step, not a number).
+        right: The slope from the right, likewise.
+        before: f's limit from the left.
+        after: f's limit from the right (equal to ``before`` unless it is a jump).
+        value: f at the point itself (a jump may take a third value: ``sign(0) = 0``).
+        index: Which of the points handed to the detector this is (a tensor's element,
+            for the grad report's notes).
+        at: The point as the report names it (``"input[1] = 0"``); empty on a curve.
+    """
+
+    x: float
+    kind: str
+    df: float | None
+    left: float | None
+    right: float | None
+    before: float
+    after: float
+    value: float
+    index: int = 0
+    at: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """One entry of ``kinks`` in ``gradtui plot --json`` (see README)."""
+        return {
+            "x": self.x,
+            "kind": self.kind,
+            "df": self.df,
+            "left": self.left,
+            "right": self.right,
+            "before": self.before,
+            "after": self.after,
+            "f": self.value,
+        }
+
+
+@dataclass(frozen=True)
 class GradResult:
     """The whole answer for one target and one set of inputs.
 
@@ -100,6 +148,9 @@ class GradResult:
         steps: The recorded backward nodes in execution order.
         formula: The symbolic derivative, when one can be given.
         notes: Extra plain-language facts (subgradient conventions, NaN from a branch not taken).
+        kinks: For an elementwise op, the input elements where no derivative exists
+            (corner, cusp or jump, as :func:`ops.kinks.classify` measured them), each
+            with its ``at`` name; their sentences are among ``notes`` too.
         extras: Named derived tensors an op wants shown (``sgd_l1_step``: the data
             gradient, the L1 term's share, the updated parameter).
     """
@@ -116,6 +167,7 @@ class GradResult:
     formula: str | None = None
     notes: tuple[str, ...] = ()
     extras: dict[str, TensorData] = field(default_factory=dict)
+    kinks: tuple[Kink, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The JSON contract of ``gradtui grad --json`` (see README)."""
@@ -161,26 +213,10 @@ class GradResult:
                 ],
                 "formula": self.formula,
                 "notes": list(self.notes),
+                "kinks": [{"at": k.at, **k.to_json()} for k in self.kinks],
                 "extras": {k: v.value for k, v in self.extras.items()},
             }
         )
-
-
-@dataclass(frozen=True)
-class Kink:
-    """A point where the one-sided numeric slopes disagree.
-
-    Attributes:
-        x: Where.
-        df: The derivative PyTorch actually returns there.
-        left: The numeric slope from the left.
-        right: The numeric slope from the right.
-    """
-
-    x: float
-    df: float
-    left: float
-    right: float
 
 
 @dataclass(frozen=True)
@@ -195,34 +231,42 @@ class Curve:
         target: As in :class:`GradResult`.
         var: The input varied (``"input"``), with the element index when not elementwise.
         x: Sample points.
-        f, df: Values and autograd derivative at each point (``nan`` is a gap).
+        f, df: Values and autograd derivative at each point (``nan`` is a gap); ``df``
+            is ``None`` when the output has no ``grad_fn`` (torch has no gradient).
         df_numeric: float64 central differences at each point.
         d2f: Second derivative, when asked for.
-        kinks: Points where the function has a kink or jump.
+        kinks: Points where no derivative exists: corners, cusps and jumps.
         marks: The current input values of ``var`` (for marking on the plot).
         label: What is plotted, e.g. ``"exp(input)"`` or ``"L(t) = <v, f>"``.
+        differentiable: f has a derivative at every point of the range: it has a
+            ``grad_fn`` and no corner, cusp or jump was found.
+        reason: Why (not), in one sentence.
     """
 
     target: str
     var: str
     x: list[float]
     f: list[float]
-    df: list[float]
+    df: list[float] | None
     df_numeric: list[float]
     d2f: list[float] | None
     kinks: tuple[Kink, ...]
     marks: tuple[float, ...] = ()
     label: str = ""
+    differentiable: bool = True
+    reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON contract of ``gradtui plot --json`` (see README)."""
         out: dict[str, Any] = {
             "var": self.var,
+            "differentiable": self.differentiable,
+            "reason": self.reason,
             "x": self.x,
             "f": self.f,
             "df": self.df,
             "df_numeric": self.df_numeric,
-            "kinks": [{"x": k.x, "df": k.df, "left": k.left, "right": k.right} for k in self.kinks],
+            "kinks": [k.to_json() for k in self.kinks],
         }
         if self.d2f is not None:
             out["d2f"] = self.d2f

@@ -14,6 +14,7 @@ note measured on the spot. Nothing here is a table of known answers.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -25,10 +26,11 @@ import torch
 from ops import autograd, language, timebound
 from ops.backward import graph_nodes, record_backward
 from ops.catalog import CATALOG, OpSpec, coerce, get
-from ops.display import a_dtype
+from ops.display import a_dtype, describe_kink
 from ops.errors import InputError
 from ops.formulas import derivative_formula
-from ops.results import GradResult, InputValue, OutputValue, TensorData
+from ops.kinks import classify, screen
+from ops.results import GradResult, InputValue, Kink, OutputValue, TensorData
 from ops.tensors import dtype_name, to_data
 
 __all__ = [
@@ -52,6 +54,8 @@ DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.flo
 """The float dtypes a run may use for float literals."""
 
 _MAX_KINK_NOTES = 5
+#: Input elements the kink notes classify at most (each costs a bisection).
+_MAX_CLASSIFIED = 1000
 _MAX_PROBE_ELEMENTS = 100_000
 _ZERO_PROBES = 3
 # What torch raises for inputs it refuses (NotImplementedError is a RuntimeError).
@@ -286,7 +290,13 @@ def _diagonal_at(fn: Callable[..., torch.Tensor], name: str, point: torch.Tensor
     except (InputError, *_TORCH_ERRORS):
         return False
     jac = jac.reshape(point.numel(), point.numel())
-    off = jac - torch.diag(torch.diagonal(jac))
+    diag = torch.diagonal(jac)
+    off = jac - torch.diag(diag)
+    # Where an element's own derivative is infinite (sqrt at 0), backward multiplies the
+    # zero upstream gradients of the other outputs by it: 0 * inf = nan fills its column.
+    # That nan says nothing about coupling; any other nan counts as coupling.
+    spread = torch.isnan(off) & ~torch.isfinite(diag)[None, :]
+    off = torch.where(spread, torch.zeros((), dtype=off.dtype), off)
     return torch.nan_to_num(off, nan=1.0).abs().max().item() == 0.0
 
 
@@ -506,18 +516,20 @@ def _zero_everywhere(
     return True
 
 
-def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> list[str]:
-    """Kinks and jumps of an elementwise op at the current input, measured in float64.
+def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> tuple[list[str], tuple[Kink, ...]]:
+    """Corners, cusps and jumps of an elementwise op at the current input elements.
 
-    At each element the one-sided difference quotients are compared; where they
-    disagree, the note gives them and the derivative PyTorch actually returns there.
+    The one detector (:func:`ops.kinks.classify`) measures each element in float64, as
+    it does for the plot; the note says what kind of point it is, with the one-sided
+    slopes of a corner or cusp, the limits of a jump, and the derivative PyTorch
+    actually returns there.
     """
     var = p.names[0]
     x = args[var]
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        return []
+        return [], ()
     if x.numel() > _MAX_PROBE_ELEMENTS:
-        return []
+        return [], ()
     fn = p.fn_in(torch.float64)
     rest = {
         n: (v.detach().double() if isinstance(v, torch.Tensor) and v.is_floating_point() else v)
@@ -528,47 +540,56 @@ def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> list[str]:
     try:
         f0 = fn(**rest, **{var: x64})
         if f0.shape != x64.shape or not f0.is_floating_point() or f0.grad_fn is None:
-            return []
+            return [], ()
         (df,) = autograd.grad(f0, x64, torch.ones_like(f0))
-        with torch.no_grad():
-            h = 1e-6 * torch.clamp(x64.detach().abs(), min=1.0)
-            fp = fn(**rest, **{var: x64.detach() + h})
-            fm = fn(**rest, **{var: x64.detach() - h})
     except (InputError, *_TORCH_ERRORS):
-        return []
-    f0 = f0.detach()
-    left, right = (f0 - fm) / h, (fp - f0) / h
-    scale = 1 + f0.abs()
-    jump = ((fp - f0).abs() > 1e-3 * scale) | ((f0 - fm).abs() > 1e-3 * scale)
-    kink = (left - right).abs() > 1e-3 * (1 + left.abs() + right.abs())
+        return [], ()
+    shape = x64.shape
+    nan = torch.full((x64.numel(),), float("nan"), dtype=torch.float64)
+
+    def f(t: torch.Tensor) -> torch.Tensor:
+        """The op at every element moved to ``t`` (elementwise: each output sees its own)."""
+        try:
+            with torch.no_grad():
+                out = fn(**rest, **{var: t.reshape(shape)})
+        except (InputError, *_TORCH_ERRORS):
+            return nan
+        return out.reshape(-1).double() if out.shape == shape else nan
+
+    flat = x64.detach().reshape(-1)
+    suspects = torch.nonzero(screen(f, flat, f(flat))).flatten()
+    if suspects.numel() == 0:
+        return [], ()
+    # Only the first _MAX_CLASSIFIED suspects are classified, each bisection round on
+    # those elements alone (the op still sees the whole tensor, the others unmoved).
+    chosen = suspects[:_MAX_CLASSIFIED]
+
+    def f_chosen(t: torch.Tensor) -> torch.Tensor:
+        moved = flat.clone()
+        moved[chosen] = t
+        return f(moved)[chosen]
+
+    df_chosen = df.detach().reshape(-1)[chosen]
+    found = classify(f_chosen, lambda _: df_chosen, flat[chosen], fixed=True)
     name = p.spec.name if p.spec is not None else p.expression
-    notes = []
-    flat = torch.nonzero((jump | kink).reshape(-1)).reshape(-1).tolist()
-    for i in flat[:_MAX_KINK_NOTES]:
-        xi = x64.detach().reshape(-1)[i].item()
-        got = df.reshape(-1)[i].item()
-        where = f"at {var}[{i}] = {xi:g}" if x.dim() else f"at {var} = {xi:g}"
-        if jump.reshape(-1)[i]:
-            notes.append(
-                f"{where}, {name} jumps from {fm.reshape(-1)[i].item():.4g} to "
-                f"{fp.reshape(-1)[i].item():.4g}: no derivative exists there; "
-                f"PyTorch returns {got:.4g}"
-            )
-            continue
-        lo, hi = left.reshape(-1)[i].item(), right.reshape(-1)[i].item()
-        between = min(lo, hi) - 1e-9 <= got <= max(lo, hi) + 1e-9
-        conv = (
-            f"PyTorch returns {got:.4g} there, a subgradient it picks by convention"
-            if between
-            else f"PyTorch returns {got:.4g} there"
+    named = tuple(
+        dataclasses.replace(
+            k,
+            index=int(chosen[k.index]),
+            at=f"{_element_name(var, x.shape, int(chosen[k.index]))} = {k.x:g}",
         )
+        for k in found
+    )
+    notes = [f"{name}: {describe_kink(k, k.at)}" for k in named[:_MAX_KINK_NOTES]]
+    if len(found) > _MAX_KINK_NOTES:
+        notes.append(f"... and {len(found) - _MAX_KINK_NOTES} more such points")
+    unclassified = suspects.numel() - chosen.numel()
+    if unclassified:
         notes.append(
-            f"{where}, {name} has a kink: the one-sided slopes are {lo:+.4g} (left) and "
-            f"{hi:+.4g} (right) in float64, so no derivative exists; {conv}"
+            f"... and {unclassified} more elements whose one-sided differences disagree; "
+            f"only the first {_MAX_CLASSIFIED:,} are classified"
         )
-    if len(flat) > _MAX_KINK_NOTES:
-        notes.append(f"... and {len(flat) - _MAX_KINK_NOTES} more such points")
-    return notes
+    return notes, named
 
 
 def _where_notes(
@@ -619,15 +640,13 @@ def _where_notes(
                 continue
             at = [_element_name(name, x.shape, i) for i in flat[:_MAX_KINK_NOTES]]
             more = f" (and {len(flat) - len(at)} more)" if len(flat) > len(at) else ""
-            i = flat[0]
-            xi, di = x.reshape(-1)[i].item(), through.reshape(-1)[i].item()
-            local = f"{at[0]} = {xi:g}, where its local derivative is {di:g}"
+            local = _untaken_products(x, through, flat[: len(at)], at)
             if kind == "nan":
                 notes.append(
                     f"{name}.grad is nan at {', '.join(at)}{more}: it comes from the branch "
                     "where() did not take. Backward runs "
                     "through both branches and sends the one not taken a zero gradient; "
-                    f"that branch is still differentiated at {local}, and 0 * {di:g} = nan. "
+                    f"that branch is still differentiated {local}. "
                     "(Measured: with where()'s gradients to its branches cut off, these "
                     "elements are finite.)"
                 )
@@ -635,12 +654,32 @@ def _where_notes(
                 notes.append(
                     f"{name}.grad is -0. (a zero with a minus sign) at {', '.join(at)}{more}: "
                     "the branch where() did not take gets a zero gradient and is still "
-                    f"differentiated at {local}, so it adds 0 * {di:g} = -0."
+                    f"differentiated {local}."
                 )
         rest = ~torch.isfinite(grad) & ~nan
         if nan.any() and not rest.any():
             explained.add(name)
     return notes, explained
+
+
+def _untaken_products(
+    x: torch.Tensor, through: torch.Tensor, flat: list[int], at: list[str]
+) -> str:
+    """Each blamed element's local derivative on the untaken branch, and what torch makes
+    of the zero gradient times it there: ``at x[0] = 0, where its local derivative is
+    inf, and 0 * inf = nan`` (one clause per element, in order)."""
+    xs, ds = x.reshape(-1), through.reshape(-1)
+    clauses = []
+    for i, where in zip(flat, at, strict=True):
+        d = ds[i]
+        product = (torch.zeros_like(d) * d).item()  # what backward's zero times it gives
+        clauses.append(
+            f"at {where} = {xs[i].item():g}, where its local derivative is {d.item():g}, "
+            f"and 0 * {d.item():g} = {product:g}"
+        )
+    if len(clauses) == 1:
+        return clauses[0]
+    return "; ".join(clauses[:-1]) + "; and " + clauses[-1]
 
 
 def _element_name(name: str, shape: tuple[int, ...] | torch.Size, flat: int) -> str:
@@ -847,6 +886,8 @@ def _run(p: Prepared, with_formula: bool = True) -> GradResult:
     notes: list[str] = [f"torch warns: {w}" for w in heard]
     extras: dict[str, TensorData] = {}
 
+    kinks: tuple[Kink, ...] = ()
+
     def answer(differentiable: bool, reason: str | None, grads=None, steps=()) -> GradResult:
         return GradResult(
             target=p.target,
@@ -861,6 +902,7 @@ def _run(p: Prepared, with_formula: bool = True) -> GradResult:
             formula=_formula(p) if with_formula else None,
             notes=tuple(notes),
             extras=extras,
+            kinks=kinks,
         )
 
     if not output.requires_grad:
@@ -920,7 +962,8 @@ def _run(p: Prepared, with_formula: bool = True) -> GradResult:
             "derivative is infinite or undefined at these inputs"
         )
     if p.elementwise:
-        notes.extend(_kink_notes(p, args))
+        kink_notes, kinks = _kink_notes(p, args)
+        notes.extend(kink_notes)
     if p.spec is not None and p.spec.explain is not None:
         more, explained = p.spec.explain(
             {n: (a.detach() if isinstance(a, torch.Tensor) else a) for n, a in args.items()}

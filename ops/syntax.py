@@ -296,9 +296,55 @@ def _parse_tree(body: str, src: Source, field: str | None) -> ast.Expression:
 
 _LEAF_PARTS = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
 
+_CHAINS: dict[type, str] = {
+    ast.Add: "sum",
+    ast.Sub: "sum",
+    ast.Mult: "product",
+    ast.Div: "product",
+    ast.MatMult: "product",
+}
+"""Operators of one precedence level that a person reads as one flat chain."""
+
+
+def continues_chain(parent: ast.AST, child: ast.AST) -> bool:
+    """Whether ``child`` is the left operand of ``parent`` in one flat chain.
+
+    Python's tree of ``a + b - c + d`` leans left, one level per operator, but a person
+    reads one level of terms; so does ``a * b / c @ d``. A power (``a ** b ** c``)
+    nests, and so does a chain inside another (``a * b + c``: the product is a level).
+    """
+    return (
+        isinstance(parent, ast.BinOp)
+        and isinstance(child, ast.BinOp)
+        and child is parent.left
+        and _CHAINS.get(type(parent.op), "") == _CHAINS.get(type(child.op)) is not None
+    )
+
+
+def left_spine(node: ast.BinOp) -> tuple[ast.expr, list[ast.BinOp]]:
+    """``a + b * c - d`` → ``(a, [a + b * c, (a + b * c) - d])``: the leftmost operand and
+    the binary operators down the left side, innermost first.
+
+    Every walk over a tree goes down this spine with a loop and recurses only into the
+    right operands, so Python's recursion follows the nesting a person sees
+    (:data:`MAX_DEPTH` levels), not the length of a flat chain (up to about
+    :data:`MAX_NODES` / 2 operators).
+    """
+    spine: list[ast.BinOp] = []
+    left: ast.expr = node
+    while isinstance(left, ast.BinOp):
+        spine.append(left)
+        left = left.left
+    spine.reverse()
+    return left, spine
+
 
 def _check_size(tree: ast.Expression, src: Source, field: str | None) -> None:
-    """Count nodes and measure depth without recursion, so later walks are bounded."""
+    """Count nodes and measure nesting without recursion, so later walks are bounded.
+
+    Nesting is counted as a person reads it: a flat chain of one precedence level
+    (``sin(x) + sin(2*x) + …``) is one level, however long (see :func:`continues_chain`).
+    """
     stack: list[tuple[ast.AST, int]] = [(tree.body, 1)]
     count = 0
     while stack:
@@ -318,7 +364,7 @@ def _check_size(tree: ast.Expression, src: Source, field: str | None) -> None:
             )
         for child in ast.iter_child_nodes(node):
             if not isinstance(child, _LEAF_PARTS):
-                stack.append((child, depth + 1))
+                stack.append((child, depth if continues_chain(node, child) else depth + 1))
 
 
 OP_SYMBOLS: dict[type, str] = {
@@ -374,7 +420,8 @@ _REFUSED: dict[type, str] = {
 class _Validator:
     """Walks the tree once, refusing anything off the allow-list and collecting free names.
 
-    Recursion is safe: :func:`_check_size` has bounded the depth by :data:`MAX_DEPTH`.
+    Recursion is safe: :func:`_check_size` has bounded the nesting by :data:`MAX_DEPTH`,
+    and flat chains are walked with a loop (:func:`left_spine`).
     """
 
     def __init__(self, src: Source, field: str | None, names: dict[str, int]):
@@ -406,15 +453,18 @@ class _Validator:
                 raise self.refuse("operator '~' is not allowed", node)
             self.visit(node.operand)
         elif isinstance(node, ast.BinOp):
-            if type(node.op) not in BINARY_OPS:
-                symbol = OP_SYMBOLS.get(type(node.op), type(node.op).__name__)
-                raise self.refuse(
-                    f"operator '{symbol}' is not allowed (allowed: + - * / ** @)",
-                    node,
-                    operator_position(self.src, node),
-                )
-            self.visit(node.left)
-            self.visit(node.right)
+            leftmost, spine = left_spine(node)  # a loop: a flat chain may be long
+            for binop in reversed(spine):  # outermost first, as a recursive walk would
+                if type(binop.op) not in BINARY_OPS:
+                    symbol = OP_SYMBOLS.get(type(binop.op), type(binop.op).__name__)
+                    raise self.refuse(
+                        f"operator '{symbol}' is not allowed (allowed: + - * / ** @)",
+                        binop,
+                        operator_position(self.src, binop),
+                    )
+            self.visit(leftmost)
+            for binop in spine:
+                self.visit(binop.right)
         elif isinstance(node, ast.Compare):
             self.compare(node)
         elif isinstance(node, ast.Call):

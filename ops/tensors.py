@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import torch
 
+from ops import timebound
 from ops.results import TensorData
+
+CHUNK = 32_768
+"""Most numbers turned into Python objects in one go (about a millisecond's work).
+
+``Tensor.tolist`` holds the GIL from start to end: for a million numbers that is
+50 ms or more during which no other Python thread runs, the app's UI thread included
+(a key pressed then waits for it). Converting a big tensor a chunk at a time lets the
+interpreter hand the GIL over between chunks, and gives a cancelled computation a step
+boundary (:func:`ops.timebound.check`) at each.
+"""
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -23,4 +34,26 @@ def to_data(t: torch.Tensor) -> TensorData:
     Non-finite floats stay floats here; only ``results.to_jsonable`` spells them as strings.
     """
     t = t.detach().cpu()
-    return TensorData(value=t.tolist(), dtype=dtype_name(t.dtype), shape=tuple(t.shape))
+    return TensorData(value=to_list(t), dtype=dtype_name(t.dtype), shape=tuple(t.shape))
+
+
+def to_list(t: torch.Tensor) -> object:
+    """``t.tolist()``, the same nested lists, built :data:`CHUNK` numbers at a time."""
+    if t.numel() <= CHUNK or t.dim() == 0:
+        return t.tolist()
+    out: list[object] = []
+    if t.dim() == 1:
+        for start in range(0, t.shape[0], CHUNK):
+            timebound.check()
+            out.extend(t[start : start + CHUNK].tolist())
+        return out
+    row = t[0].numel()
+    if row > CHUNK:  # each row is big itself: convert it the same way
+        for i in range(t.shape[0]):
+            out.append(to_list(t[i]))
+        return out
+    rows = max(1, CHUNK // max(row, 1))
+    for start in range(0, t.shape[0], rows):
+        timebound.check()
+        out.extend(t[start : start + rows].tolist())
+    return out

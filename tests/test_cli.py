@@ -116,13 +116,34 @@ def test_plot_text_and_json() -> None:
     out = gradtui("plot", "abs", "--width", "60", "--height", "14", "--range", "-2:2")
     assert out.returncode == 0, out.stderr
     assert "\x1b[" not in out.stdout  # not a terminal: no colour
-    assert "f′" in out.stdout and "kink at input=0" in out.stdout
+    assert "f′" in out.stdout and "corner at input=0: the one-sided slopes are -1" in out.stdout
     data = json.loads(gradtui("plot", "abs", "--points", "41", "--json").stdout)
-    assert set(data) >= {"var", "x", "f", "df", "df_numeric", "kinks"}
+    assert set(data) >= {"var", "x", "f", "df", "df_numeric", "kinks", "differentiable", "reason"}
     assert len(data["x"]) == 41
+    assert data["differentiable"] is False and "corner at input=0" in data["reason"]
     (kink,) = data["kinks"]
-    assert kink["x"] == pytest.approx(0.0, abs=1e-6)
+    assert kink["x"] == pytest.approx(0.0, abs=1e-6) and kink["kind"] == "corner"
     assert (kink["df"], kink["left"], kink["right"]) == pytest.approx((0.0, -1.0, 1.0), abs=1e-3)
+
+
+def test_plot_of_a_jump_prints_limits_not_slopes() -> None:
+    out = gradtui("plot", "floor", "--width", "60", "--height", "14", "--range", "-0.5:1.5")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.rstrip().splitlines()[-1] == (
+        "jump at input=1: f jumps from 0 to 1, so no derivative exists; torch returns f′=0 there"
+    )
+    assert "slope" not in out.stdout
+
+
+def test_plot_without_grad_fn_says_there_is_no_gradient() -> None:
+    data = json.loads(gradtui("plot", "x > 0", "--json").stdout)
+    assert data["differentiable"] is False and data["df"] is None
+    assert "no grad_fn" in data["reason"]
+    (kink,) = data["kinks"]
+    assert kink["kind"] == "jump" and kink["df"] is None and kink["left"] is None
+    assert (kink["before"], kink["after"]) == (0.0, 1.0)
+    text = gradtui("plot", "lt", "--width", "60", "--height", "12").stdout
+    assert "no gradient:" in text and "f′=" not in text and "nan" not in text
 
 
 def test_ops_lists_the_catalog() -> None:
@@ -132,3 +153,63 @@ def test_ops_lists_the_catalog() -> None:
     assert {"lt", "abs", "exp", "gather", "sgd_l1_step", "binary_cross_entropy"} <= names
     text = gradtui("ops").stdout
     assert "exp(input)" in text
+
+
+def test_version_comes_from_the_installed_metadata_without_torch() -> None:
+    from importlib.metadata import version
+
+    out = gradtui("--version")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"gradtui {version('gradtui')}\n"
+    # Fast because it needs no torch: the import is what costs seconds.
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from tui.cli import main; main(['--version']); "
+            "print('torch' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=ENV,
+    )
+    assert probe.stdout.splitlines() == [f"gradtui {version('gradtui')}", "False"]
+
+
+@pytest.mark.parametrize("command", ["", "grad", "plot"])
+def test_help_explains_set(command: str) -> None:
+    out = gradtui(*([command] if command else []), "--help")
+    assert out.returncode == 0
+    text = " ".join(out.stdout.split())
+    assert "--set NAME=TEXT set input NAME to TEXT, written in the input language" in text
+
+
+@pytest.mark.parametrize(
+    ("args", "meant"),
+    [(("plto", "abs"), "plot"), (("grd", "exp", "--json"), "grad"), (("plto",), "plot")],
+)
+def test_a_mistyped_command_suggests_the_right_one(args: tuple[str, ...], meant: str) -> None:
+    out = gradtui(*args)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stdout + out.stderr
+    said = json.loads(out.stdout)["error"] if "--json" in args else out.stderr
+    if "--json" not in args:
+        assert said.startswith("error: ") and said.count("\n") == 1
+    assert f"unknown command {args[0]!r}; did you mean `gradtui {meant}`?" in said
+
+
+def test_an_op_that_looks_like_a_command_is_still_an_op() -> None:
+    # `lt` is close to `plot` by spelling, but it is a catalog op: the app form, which
+    # needs a terminal, answers instead of a "did you mean" (stdin here is not a tty).
+    out = gradtui("lt")
+    assert out.returncode == 2
+    assert "the app needs a terminal" in out.stderr and "did you mean" not in out.stderr
+
+
+def test_grad_report_names_a_saved_reduction() -> None:
+    from torch.nn import _reduction
+
+    out = gradtui("grad", "binary_cross_entropy")
+    assert out.returncode == 0, out.stderr
+    assert f"        saved reduction = {_reduction.get_enum('mean')} (mean)\n" in out.stdout

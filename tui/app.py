@@ -19,23 +19,27 @@ The methods a script needs (the demo, the benchmarks, the fuzzer) are public:
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 
 from rich.text import Text
 from textual import events, on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding, BindingType
 from textual.command import CommandPalette
 from textual.containers import Horizontal, Vertical
 from textual.driver import Driver
 from textual.events import Resize
+from textual.filter import LineFilter, Monochrome, NoColor
+from textual.screen import Screen
 from textual.theme import ThemeProvider
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -67,10 +71,16 @@ WIDE_WIDTH, WIDE_HEIGHT = 120, 32
 """From this size on the stepper and the plot are side by side; below, one at a time."""
 SLIM_WIDTH, SHORT_HEIGHT = 90, 28
 """Below these the picker narrows, and the inputs and status line take fewer rows."""
+SCREENSHOT_DIR_ENV = "GRADTUI_SCREENSHOT_DIR"
+"""Where "save screenshot" writes (default: the current directory)."""
 DEFAULT_EXPRESSION = "x * exp(-x)"
 """What "custom expression" starts with."""
 DEFAULT_TIMEOUT = 5.0
 """Seconds a computation may run before the app abandons it (when ``GRADTUI_TIMEOUT`` is unset)."""
+HELP_SCREEN = "gradtui-help"
+"""The name the help screen is installed under (built on first open, then kept)."""
+COMPUTING_AFTER_S = 0.3
+"""A computation running longer than this is shown as running ("computing… 1.2 s — Esc cancels")."""
 LAYERS = ("d2", "numeric")
 """Plot layers that can be toggled: f″ and the numeric check."""
 EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
@@ -184,10 +194,10 @@ class GradApp(App[int]):
         ),
         Binding(
             "escape",
-            "focus_steps",
+            "cancel_or_leave",
             "Steps",
             show=False,
-            tooltip="Leave a text field and go back to the backward steps.",
+            tooltip="Cancel the running computation; otherwise leave a text field for the steps.",
             id="gradtui.focus_steps",
         ),
         Binding(
@@ -249,6 +259,14 @@ class GradApp(App[int]):
         self._abandoned = 0
         self._bounds: dict[int, TimeBound] = {}
         """The engine bound of each computation in flight, by request number, to stop it early."""
+        self._sent = 0.0
+        """When the newest request was sent (``time.monotonic()``)."""
+        self._result_seq = 0
+        """The request whose result is on screen (its curve may still be coming)."""
+        self._progress: Timer | None = None
+        """Ticks while a request is unanswered, to say how long it has run."""
+        self.computing = False
+        """Whether the status line says a computation is running (and Esc cancels it)."""
 
     # ----------------------------------------------------------------- layout
 
@@ -371,6 +389,8 @@ class GradApp(App[int]):
         self._catalog = catalog
         self._engine_ready.set()
         self.post_message(EngineLoaded(catalog))
+        # Help's modules (Markdown and its parser) too, here rather than on the first ``?``.
+        import tui.help  # noqa: F401
 
     def on_engine_loaded(self, message: EngineLoaded) -> None:
         """Fill the op picker."""
@@ -417,23 +437,75 @@ class GradApp(App[int]):
         )
         if self.timeout > 0:
             self.set_timer(self.timeout, partial(self._check_timeout, self._seq))
+        self._sent = time.monotonic()
+        if self._progress is None:
+            self._progress = self.set_interval(0.1, self._show_progress)
+
+    def _show_progress(self) -> None:
+        """While the newest request runs past :data:`COMPUTING_AFTER_S`, say so, with its time.
+
+        From then on the field errors on screen belong to older texts (an answer would
+        have replaced them by now), so they go; the status line says the computation is
+        running, for how long, and that Esc cancels it.
+        """
+        if self._done_seq >= self._seq:
+            self._end_progress()
+            return
+        if not self._engine_ready.is_set() or self._engine_error is not None:
+            return  # the status line says torch is loading
+        seconds = time.monotonic() - self._sent
+        if seconds < COMPUTING_AFTER_S and not self.computing:
+            return
+        if not self.computing:
+            self.computing = True
+            self.query_one(InputsPanel).clear_errors()
+        self.query_one(StatusLine).computing(seconds, result_shown=self._result_seq == self._seq)
+
+    def _end_progress(self) -> None:
+        """The newest request was answered or given up: stop saying it runs."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        if self.computing:
+            self.computing = False
+            self.query_one(StatusLine).done_computing()
 
     def _check_timeout(self, seq: int) -> None:
         """Give up on request ``seq`` if it is still the newest and still unanswered."""
         if seq != self._seq or self._done_seq >= seq or not self._engine_ready.is_set():
             return
+        self._abandon(f"gave up after {self.timeout:g} s: this computation was abandoned")
+
+    def cancel_computation(self) -> bool:
+        """Stop the running computation (Esc while the status line says it runs).
+
+        The engine stops at its next step boundary; the screen keeps the last good
+        result, marked stale, and the status line says the computation was cancelled.
+
+        Returns:
+            Whether there was a computation to cancel.
+        """
+        if not self.computing:
+            return False
+        self._abandon(f"cancelled after {time.monotonic() - self._sent:.1f} s (Esc)")
+        return True
+
+    def _abandon(self, why: str) -> None:
+        """Give up on the newest request: stop it, keep the last good result, say ``why``.
+
+        No field error stays: each belonged to an older text than the one on screen.
+        """
+        seq = self._seq
         self._abandoned = seq
         self._done_seq = seq
         self._stop_computations(before=seq + 1)
+        self._end_progress()
         stale = self.state.result is not None
         self.state.stale = stale
+        self.query_one(InputsPanel).clear_errors()
         self.query_one(StepperPanel).set_stale(stale)
         self.query_one(PlotPanel).set_stale(stale)
-        self.query_one(StatusLine).show_error(
-            None,
-            f"gave up after {self.timeout:g} s: this computation was abandoned",
-            stale=stale,
-        )
+        self.query_one(StatusLine).show_error(None, why, stale=stale, hint="edit to compute again")
 
     @work(thread=True, exclusive=True, group="compute", exit_on_error=False)
     def _compute(self, req: Request) -> None:
@@ -513,10 +585,12 @@ class GradApp(App[int]):
             self.state.stale = stale
             stepper.set_stale(stale)
             plot.set_stale(stale)
-            status.show_error(field_name if shown else err.field, err.message, stale=stale)
             self._done_seq = message.seq
+            self._end_progress()
+            status.show_error(field_name if shown else err.field, err.message, stale=stale)
             return
         assert message.result is not None
+        self._result_seq = message.seq
         self.state.result = message.result
         self.state.stale = False
         self.compute_seconds = message.seconds
@@ -537,6 +611,7 @@ class GradApp(App[int]):
             self.state.curve = None
             plot.show_message(message.message or "no curve")
         self._done_seq = message.seq
+        self._end_progress()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker that raised becomes a visible message; the app and the screen stay."""
@@ -553,6 +628,7 @@ class GradApp(App[int]):
             self.query_one(StepperPanel).set_stale(stale)
             self.query_one(PlotPanel).set_stale(stale)
             self._done_seq = self._seq
+            self._end_progress()
 
     # -------------------------------------------------------- panel messages
 
@@ -706,6 +782,21 @@ class GradApp(App[int]):
             await asyncio.sleep(0.01)
         await asyncio.sleep(0)
 
+    _NO_COLOR = NoColor()
+
+    def get_line_filters(self) -> list[LineFilter]:
+        """Textual's filters, except that NO_COLOR means no colour at all.
+
+        Under ``NO_COLOR`` Textual turns every colour into a grey (its ``Monochrome``
+        filter), which still sends 256-colour and true-colour codes. ``NoColor`` leaves
+        the terminal's own colours; the current step and the focused field are then
+        told apart by reverse video and bold (``:nocolor`` rules in ``app.tcss``).
+        """
+        filters = list(super().get_line_filters())
+        if self.no_color:
+            filters = [self._NO_COLOR if isinstance(f, Monochrome) else f for f in filters]
+        return filters
+
     def screen_text(self) -> str:
         """The screen as plain text, as a person would read it (for headless frames and tests)."""
         import io
@@ -740,6 +831,13 @@ class GradApp(App[int]):
         """Focus the step list, where ``n``/``p`` work."""
         self.query_one(StepList).focus()
 
+    def action_cancel_or_leave(self) -> None:
+        """Esc: cancel the computation the status line says is running; otherwise (as
+        always) leave a text field for the step list. So while one runs, a first Esc
+        cancels and a second leaves the field. (Help and the palette take Esc first.)"""
+        if not self.cancel_computation():
+            self.action_focus_steps()
+
     def action_toggle_layer(self, layer: str) -> None:
         """Toggle a plot layer."""
         value = self.toggle_layer(layer)
@@ -768,16 +866,49 @@ class GradApp(App[int]):
         self.show_view("steps" if self.plot_view else "plot")
 
     def action_help(self) -> None:
-        """Open the help screen."""
+        """Open the help screen.
+
+        It is built once and kept (installed): composing its Markdown cost 150-370 ms of
+        the UI thread on every open, so ``?`` waited that long each time.
+        """
         from tui.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self._bindings_for_help()))
+        if isinstance(self.screen, HelpScreen):
+            return
+        if not self.is_screen_installed(HELP_SCREEN):
+            self.install_screen(HelpScreen(self._bindings_for_help()), HELP_SCREEN)
+        self.push_screen(HELP_SCREEN)
 
     def action_save_screenshot(self) -> None:
-        """Save an SVG of the screen in the current directory and say where."""
-        path = self.save_screenshot()
-        self.notify(f"saved {path}", title="screenshot")
+        """Save an SVG of the screen and say where (or why not).
+
+        Into ``$GRADTUI_SCREENSHOT_DIR`` when set, else the current directory. Textual's
+        own command wrote to ``~/Downloads`` and failed where that does not exist (most
+        SSH hosts) with only "Failed to save screenshot".
+        """
+        folder = os.path.abspath(os.path.expanduser(os.environ.get(SCREENSHOT_DIR_ENV) or "."))
+        try:
+            path = os.path.abspath(self.save_screenshot(path=folder))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            self.notify(
+                f"could not write to {folder}: {reason}. Set {SCREENSHOT_DIR_ENV} to a "
+                "folder you can write to.",
+                title="screenshot not saved",
+                severity="error",
+                timeout=8,
+            )
+            return
+        self.notify(f"saved {path}", title="screenshot", timeout=6)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's palette commands, less its "Screenshot" (ours says where it wrote).
+
+        "Maximize" stays: every panel with something to focus maximizes as a whole.
+        """
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":
+                yield command
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide the plot/steps swap when both fit."""
@@ -848,7 +979,7 @@ class GradApp(App[int]):
             ),
             PaletteCommand(
                 "save screenshot",
-                "Save an SVG of the screen in the current directory",
+                f"Save an SVG of the screen in ${SCREENSHOT_DIR_ENV} or the current directory",
                 self.action_save_screenshot,
                 discover=True,
             ),

@@ -10,6 +10,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -17,6 +18,12 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 COMMANDS = ("ops", "grad", "plot", "demo")
+
+SET_HELP = (
+    "set input NAME to TEXT, written in the input language: a list ('[1., -2.]'), a "
+    "constructor ('linspace(-2, 2, 5)') or an expression; repeat for more inputs "
+    "(e.g. --set input='[1., 2.]' --set other=2.)"
+)
 
 
 class UsageError(Exception):
@@ -37,7 +44,7 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=TEXT",
-        help="set an input, in the input language (e.g. --set input='[1., 2.]')",
+        help=SET_HELP,
     )
     p.add_argument(
         "--grad-output", metavar="TEXT", help="upstream gradient v fed to backward (default: ones)"
@@ -73,8 +80,11 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
         "With no command, opens the app.",
     )
     app.add_argument("op", nargs="?", default="exp", help="op to open on (default: exp)")
-    app.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=TEXT")
+    app.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="NAME=TEXT", help=SET_HELP
+    )
     app.add_argument("--no-mouse", action="store_true", help="turn mouse reporting off")
+    app.add_argument("--version", action="store_true", help="print gradtui's version and exit")
 
     ops_p = _Parser(prog="gradtui ops", description="List the op catalog.")
     ops_p.add_argument("--json", action="store_true")
@@ -165,6 +175,7 @@ def cmd_ops(args: argparse.Namespace) -> int:
 
 def format_grad(result: Any) -> str:
     """The text report of ``gradtui grad``."""
+    from ops.backward import enum_name, saved_text
     from ops.display import format_value
 
     lines = [result.expression]
@@ -208,7 +219,8 @@ def format_grad(result: Any) -> str:
                         f"        out  {format_value(g.value) if g is not None else 'None'}"
                     )
             for key, val in step.saved.items():
-                lines.append(f"        saved {key} = {format_value(val)}")
+                shown = saved_text(key, val) if enum_name(key, val) else format_value(val)
+                lines.append(f"        saved {key} = {shown}")
             if step.rule:
                 lines.append(f"        rule {step.rule}")
     lines.append("")
@@ -272,6 +284,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(curve.to_json(), ensure_ascii=False))
         return 0
+    from ops.display import describe_kink
     from tui.plotting import render_curve
 
     cols, rows = os.get_terminal_size(1) if sys.stdout.isatty() else (80, 24)
@@ -281,15 +294,17 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise UsageError("--width must be 20..1000 and --height 6..500")
     print(curve.label or curve.target)
     print(render_curve(curve, width, height, color=_use_color(), show_d2=args.d2))
+    if curve.df is None:
+        print(f"no gradient: {curve.reason}")
     for k in curve.kinks:
-        print(
-            f"kink at {curve.var}={k.x:.6g}: torch returns f′={k.df:.6g} "
-            f"(left slope {k.left:.6g}, right slope {k.right:.6g})"
-        )
+        print(describe_kink(k, f"{curve.var}={k.x:.6g}"))
     return 0
 
 
 def cmd_app(args: argparse.Namespace) -> int:
+    if args.version:
+        print(f"gradtui {version()}")
+        return 0
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError(
             "the app needs a terminal; for a pipe use `gradtui grad TARGET` or `gradtui plot TARGET`"
@@ -313,12 +328,57 @@ def _glue_values(argv: list[str]) -> list[str]:
     return out
 
 
+def version() -> str:
+    """gradtui's version, from the installed distribution's metadata (no torch import)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("gradtui")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def mistyped_command(argv: Sequence[str]) -> str | None:
+    """The sub-command ``argv[0]`` most likely meant, when it is a typo of one.
+
+    ``gradtui plto abs`` is a typo of ``plot``; ``gradtui lt`` is the app opened on
+    ``lt`` (a catalog op that happens to look like ``plot``), so a word close to a
+    command counts as a typo only when it is not an op, or when more positional words
+    follow it (the app form takes one). The catalog, and so torch, is only imported
+    for a word that looks like a command.
+    """
+    if not argv or argv[0].startswith("-") or argv[0] in COMMANDS:
+        return None
+    close = difflib.get_close_matches(argv[0], COMMANDS, n=1, cutoff=0.6)
+    if not close:
+        return None
+    if not any(not a.startswith("-") for a in _glue_values(list(argv[1:]))):
+        from ops.catalog import get
+        from ops.errors import InputError
+
+        try:
+            get(argv[0])
+        except InputError:
+            return close[0]
+        return None
+    return close[0]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gradtui`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else "app"
     rest = argv[1:] if command != "app" else argv
     as_json = "--json" in rest
+    if command == "app":
+        meant = mistyped_command(argv)
+        if meant is not None:
+            return _emit_error(
+                f"unknown command {argv[0]!r}; did you mean `gradtui {meant}`? "
+                f"(commands: {', '.join(COMMANDS)}; see `gradtui --help`)",
+                as_json,
+            )
     if command == "demo":
         from tui.demo import main as demo_main
 

@@ -108,13 +108,10 @@ def screen_values(app: GradApp) -> dict[str, str]:
     curve = app.curve
     if curve is not None and curve.target == app.target:
         values["plot"] = f"{curve.label or curve.target} along {curve.var}"
+        from ops.display import describe_kink
+
         values["kinks"] = (
-            "; ".join(
-                f"at {curve.var}={k.x:.6g} torch returns f′={k.df:.6g} "
-                f"(left slope {k.left:.6g}, right slope {k.right:.6g})"
-                for k in curve.kinks
-            )
-            or "none"
+            "; ".join(describe_kink(k, f"{curve.var}={k.x:.6g}") for k in curve.kinks) or "none"
         )
     result = app.result
     if result is None:
@@ -161,8 +158,12 @@ def screen_values(app: GradApp) -> dict[str, str]:
             values["grad_in"] = _fmt(step.grad_outputs[0])
         for k, grad in enumerate(step.grad_inputs):
             values[f"grad_out.{k}"] = _fmt(grad)
+        from ops.backward import saved_text  # torch is loaded: a result exists
+
         for name, saved in step.saved.items():
-            values[f"saved.{name}"] = _fmt(saved) if isinstance(saved, TensorData) else repr(saved)
+            values[f"saved.{name}"] = (
+                _fmt(saved) if isinstance(saved, TensorData) else saved_text(name, saved)
+            )
     return values
 
 
@@ -456,7 +457,10 @@ class Player:
             if self.frames is not None:
                 svg = app.export_screenshot(title=f"gradtui demo: {scene.name}")
                 (self.frames / f"{stem}.svg").write_text(svg, encoding="utf-8")
-                (self.frames / f"{stem}.txt").write_text(app.screen_text(), encoding="utf-8")
+                text = app.screen_text()  # a text file's last line ends with a newline
+                (self.frames / f"{stem}.txt").write_text(
+                    text if text.endswith("\n") else text + "\n", encoding="utf-8"
+                )
                 self.echo(f"{self.frames / stem}.svg  {caption}")
             else:
                 self.echo(f"{stem}  {caption}")
@@ -571,7 +575,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="no terminal: render frames instead")
     p.add_argument("--frames", metavar="DIR", help="headless: write NNN-slug.svg/.txt here")
     p.add_argument("--size", metavar="COLSxROWS", help="headless screen size (default 120x36)")
-    p.add_argument("--check", action="store_true", help="check the script and exit")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check the script and exit: play it headless, with no frames, so every "
+        "caption is filled from torch's results; nothing is shown",
+    )
     return p
 
 
@@ -624,6 +633,27 @@ def _printer(stream: TextIO) -> Callable[[str], None]:
     return echo
 
 
+def check_by_playing(script: Script, path: Path, size: tuple[int, int]) -> int:
+    """``--check``: play ``script`` headless with no frames; 0, or 2 with the first failure.
+
+    Loading already checked the format, the ops and every text against the engine; only
+    playing computes what the captions name (a step's saved tensor, ``{grad.x}`` after a
+    typed edit, the plot), so a caption naming what the result does not have
+    (``{grad.nope}``) is found here, not in front of an audience. It is the same player
+    on the same app as ``--headless``, so the check cannot disagree with a real run.
+    """
+    failures: list[str] = []
+    status, player = asyncio.run(play_headless(script, size=size, error=failures.append))
+    if status:
+        print(failures[0] if failures else f"error: {path}: the script failed", file=sys.stderr)
+        return 2
+    print(
+        f"{path}: {len(script.scenes)} scenes, {player.frame_count} captions filled from "
+        "torch's results, ok"
+    )
+    return 0
+
+
 def main(argv: Sequence[str]) -> int:
     """``gradtui demo``'s entry point (called by :func:`tui.cli.main`); the exit status."""
     parser = build_parser()
@@ -633,7 +663,7 @@ def main(argv: Sequence[str]) -> int:
             raise UsageError("--speed must be above 0 and at most 100")
         if args.frames and not args.headless:
             raise UsageError("--frames needs --headless (live mode plays in the terminal)")
-        if args.size and not args.headless:
+        if args.size and not (args.headless or args.check):
             raise UsageError("--size needs --headless (live mode uses the terminal's size)")
         size = parse_size(args.size) if args.size else DEFAULT_SIZE
         path = resolve_script(args.script)
@@ -655,10 +685,9 @@ def main(argv: Sequence[str]) -> int:
     except ScriptError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.check:
-        print(f"{path}: {len(script.scenes)} scenes, ok")
-        return 0
     try:
+        if args.check:
+            return check_by_playing(script, path, size)
         if args.headless:
             frames = Path(args.frames) if args.frames else None
             status, _ = asyncio.run(

@@ -59,6 +59,12 @@ def keys_table(bindings: Iterable[Binding]) -> str:
         lines.append(f"| {' / '.join(f'`{k}`' for k in keys)} | {help_text[action]} |")
     lines.append("| `tab` / `shift+tab` | move between panels and fields |")
     lines.append("| `ctrl+p` | command palette: every op, every toggle, themes, screenshot |")
+    lines.append("")
+    lines.append(
+        "**save screenshot** (palette) writes an SVG into `$GRADTUI_SCREENSHOT_DIR`, or the "
+        "current directory when that is unset, and says the full path. **Maximize** "
+        "(palette) fills the screen with the focused panel; `escape` restores it."
+    )
     return "\n".join(lines)
 
 

@@ -39,11 +39,18 @@ How each figure is measured:
     /proc after the scripted session above (steps, edits, the f″ layer and other ops opened
     through the filter: softmax, gather, binary_cross_entropy); and the peak RSS
     (``wait4``) of ``python -c "import torch"``.
+``keys``
+    Key-to-paint latency in a real pty at 120x40 (``keys.py``): ``n``/``p``, ``?`` and
+    ``ctrl+p``, each until bytes only its answer paints arrive, at idle (the baseline)
+    and while the app computes a 20-matmul chain on ``randn(1000, 1000)`` (``chain``) and
+    a result of million-number tensors and its curve (``big``). p50/p95 in ms per case
+    and key, and ``keys_p95_vs_idle``: the worst p95 during a computation over the idle
+    ``n``/``p`` p50 of the same run. Goal: every p95 within 100 ms.
 ``curve_vs_forward``
     :func:`ops.curves.curve_path`: ``derivatives(x)`` (f and f′, one vectorised backward)
     over ``values(x)`` (f alone, no grad) at 10^5 points, best of the repeats, for exp,
     ``x * exp(-x)``, abs and softmax (vmapped); the figure is the worst of them.
-``busy_key_*``, ``abandon_stop_*``, ``refusal_max_*``, ``deep_formula_*``, ``signal_exit_*``
+``product_ms``, ``abandon_stop_*``, ``refusal_max_*``, ``deep_formula_*``, ``signal_exit_*``
     The figures that were once time limits inside the tests: see ``deadlines.py``.
 """
 
@@ -64,6 +71,7 @@ if str(HERE) not in sys.path:
 
 import baseline  # noqa: E402
 from curve_cost import curve_ratios  # noqa: E402
+from keys import key_latency  # noqa: E402
 from terminal import KEYS, PtyApp, timed_process  # noqa: E402
 
 TARGETS = {
@@ -204,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     sess = session(4 if quick else 10)
     lat = latency(12 if quick else 40)
     curves = curve_ratios(60 if quick else 200)
+    keys = key_latency(gradtui(), 2 if quick else 6)
     from deadlines import measure as measure_deadlines  # the tests' old time limits
 
     late = measure_deadlines(quick)
@@ -231,7 +240,18 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb": round(float(sess["rss"]), 1),  # type: ignore[arg-type]
         "torch_rss_mb": round(med(start["rss"]), 1),
         "curve_vs_forward": round(max(ratios.values()), 2),
+        "keys_ms": {
+            case: {
+                kind: [round(percentile(ms, 50), 1), round(percentile(ms, 95), 1)]
+                for kind, ms in by_kind.items()
+                if ms
+            }
+            for case, by_kind in keys.items()
+        },
     }
+    idle_np = percentile(keys["idle"]["np"], 50)
+    busy = [percentile(ms, 95) for case in ("chain", "big") for ms in keys[case].values() if ms]
+    result["keys_p95_vs_idle"] = round(max(busy) / idle_np, 2) if busy else None
 
     rows = [
         ("torch import (s)", f"{torch_s:.3f}", "baseline", None),
@@ -292,6 +312,17 @@ def main(argv: list[str] | None = None) -> int:
                 ratio <= 4,
             )
         )
+    for case, by_kind in result["keys_ms"].items():  # type: ignore[union-attr]
+        for kind, (k50, k95) in by_kind.items():
+            rows.append(
+                (
+                    f"key {kind} {case}: p50 / p95 (ms), n={len(keys[case][kind])}",
+                    f"{k50} / {k95}",
+                    "p95 ≤ 100",
+                    k95 <= 100,
+                )
+            )
+    rows.append(("worst busy key p95 / idle n/p p50", f"{result['keys_p95_vs_idle']}", "", None))
     width = max(len(r[0]) for r in rows)
     vwidth = max(len(r[1]) for r in rows)
     mode = "quick" if quick else "full"

@@ -144,3 +144,25 @@ def test_no_grad_fn_raises_torchs_error():
     out = torch.lt(torch.tensor([1, 2, 3]), torch.tensor([2, 2, 2]))
     with pytest.raises(RuntimeError, match="does not have a grad_fn"):
         record_backward(out, torch.ones_like(out), {})
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_a_saved_reduction_is_named_from_torchs_own_enum(reduction: str) -> None:
+    """A loss node saves ``reduction`` as ATen's int; the text names it as torch maps it."""
+    from torch.nn import _reduction
+
+    x = torch.tensor([0.5, 1.5], requires_grad=True)
+    y = torch.tensor([1.0, 1.0])
+    node = torch.nn.functional.mse_loss(x, y, reduction=reduction).grad_fn
+    saved = backward.saved_values(node)["reduction"]
+    assert saved == _reduction.get_enum(reduction)  # the int torch saved
+    assert backward.saved_text("reduction", saved) == f"{saved} ({reduction})"
+
+
+def test_other_saved_ints_are_not_given_names() -> None:
+    x = torch.tensor([[1.0, 2.0]], requires_grad=True)
+    node = torch.softmax(x, dim=1).grad_fn
+    assert backward.saved_values(node)["dim"] == 1
+    assert backward.saved_text("dim", 1) == "1"
+    assert backward.enum_name("reduction", 7) is None  # not an int of the enum
+    assert backward.enum_name("reduction", True) is None

@@ -102,8 +102,11 @@ def test_floor_jumps_at_every_integer_in_range() -> None:
     assert [k.x for k in c.kinks] == [-2.0, -1.0, 0.0, 1.0, 2.0, 3.0]
     for k in c.kinks:
         assert k.df == torch_grad_at(torch.floor, k.x)
-        assert k.right == 0.0  # floor is flat just right of an integer ...
-        assert k.left > 1e3  # ... and steps up just left of it: a jump, not a slope
+        assert k.kind == "jump"
+        # a slope across a jump is an artefact of the step: none is reported
+        assert k.left is None and k.right is None
+        below = torch.floor(torch.tensor(k.x - 1e-6, dtype=F64)).item()
+        assert (k.before, k.after) == (below, torch.floor(torch.tensor(k.x)).item())
     # away from the jumps torch's derivative is 0, and the numeric check agrees
     assert all(d == 0.0 for d in c.df)
 
@@ -117,6 +120,9 @@ def test_sign_jump_at_zero_although_both_sides_step_the_same_way() -> None:
     c = sample_curve("sign", lo=-1.1, hi=0.9)
     assert [k.x for k in c.kinks] == [0.0]
     assert c.kinks[0].df == torch_grad_at(torch.sign, 0.0)
+    k = c.kinks[0]
+    sides = torch.sign(torch.tensor([-1e-6, 0.0, 1e-6], dtype=F64)).tolist()
+    assert (k.kind, k.before, k.value, k.after) == ("jump", *sides)
 
 
 def test_clamp_kinks_at_its_bounds_with_whatever_torch_returns_there() -> None:
@@ -246,9 +252,11 @@ def test_max_kink_uses_torchs_plain_tie_rule_not_vmaps() -> None:
 def test_comparison_curve_steps_and_has_no_gradient() -> None:
     c = sample_curve("lt", lo=0.0, hi=4.0, points=41)
     assert set(c.f) == {0.0, 1.0}
-    assert all(math.isnan(d) for d in c.df)  # a bool result has no grad_fn
+    assert c.df is None and c.d2f is None  # a bool result has no grad_fn: no f′ at all
+    assert not c.differentiable and "no grad_fn" in c.reason
     assert [k.x for k in c.kinks] == [2.0]
-    assert math.isnan(c.kinks[0].df)
+    k = c.kinks[0]
+    assert (k.kind, k.df, k.left, k.right, k.before, k.after) == ("jump", None, None, None, 1, 0)
 
 
 def test_non_scalar_held_input_falls_back_to_one_element() -> None:

@@ -502,6 +502,64 @@ def test_many_parts_are_refused() -> None:
     assert f"more than {MAX_NODES} parts" in err.message
 
 
+def test_a_flat_chain_is_one_level_of_nesting() -> None:
+    """65 terms of one sum: Python's tree is 65 levels deep, a person sees one."""
+    from ops.run import run
+
+    terms = MAX_DEPTH + 1
+    text = " + ".join(f"sin(x*{i})" for i in range(1, terms + 1))
+    result = run(text, {"x": "[0.5, 1.0]"})
+    x = torch.tensor([0.5, 1.0], requires_grad=True)
+    sum(torch.sin(x * i) for i in range(1, terms + 1)).sum().backward()
+    assert result.grads["x"].value == pytest.approx(x.grad.tolist(), rel=1e-5)
+    # every precedence level chains: a - b + c, a * b / c @ d
+    chain = " - ".join(["1.0"] * (MAX_DEPTH + 10)) + " + 1"
+    assert tensor_from_text(chain).item() == -(MAX_DEPTH + 7)
+    prod = " * ".join(["2.0"] * 70) + " / 4.0"
+    assert tensor_from_text(prod).item() == 2.0**68
+    mats = " @ ".join(["eye(2)"] * 80)
+    assert tensor_from_text(mats).tolist() == [[1.0, 0.0], [0.0, 1.0]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1),
+        "-(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1),
+        "**".join(["x"] * (MAX_DEPTH + 2)),  # a power tower nests: x ** (x ** ...)
+        "sin(" * (MAX_DEPTH + 1) + "x" + ")" * (MAX_DEPTH + 1),
+        # 30 brackets, but a chain inside each: -, sin( and + make 90 levels of nesting
+        "-sin(x + " * 30 + "x" + ")" * 30,
+    ],
+)
+def test_genuine_nesting_is_still_refused(text: str) -> None:
+    with pytest.raises(InputError) as raised:
+        parse(text)
+    assert "too deep" in raised.value.message
+
+
+def test_a_2000_character_flat_chain_needs_no_deep_recursion() -> None:
+    """Walks go down a chain with a loop: the whole engine (parse, forward, backward,
+    formula) runs a chain of 500 terms with 250 frames of Python stack to spare, where a
+    walk that recursed once per term would need 500."""
+    import inspect
+    import sys
+
+    from ops.run import run
+
+    text = "+".join(["xyz"] * 500)
+    assert len(text) == MAX_TEXT_CHARS - 1
+    run("exp", {})  # imports done outside the tight limit
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + 250)
+    try:
+        result = run(text, {"xyz": "[1.0, 2.0]"})
+    finally:
+        sys.setrecursionlimit(limit)
+    assert result.grads["xyz"].value == [500.0, 500.0]
+    assert result.formula is not None and result.formula.endswith("= 500")
+
+
 def test_depth_limit_leaves_room_for_ordinary_expressions() -> None:
     assert tensor_from_text("+".join(["1"] * (MAX_DEPTH - 2))).item() == MAX_DEPTH - 2
     assert tensor_from_text("exp(" * 20 + "0.0" + ")" * 20).item() > 1
@@ -675,3 +733,20 @@ def test_plain_numbers_reach_torch_as_python_scalars() -> None:
     nodes = [s.node for s in run("x**2", {"x": "[1.0, 2.0]"}).steps]
     assert nodes[0] == "PowBackward0"
     assert [s.node for s in run("1 - x", {"x": "[1.0]"}).steps][0] == "RsubBackward1"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.integers(0, 3), max_size=4),
+    st.lists(st.integers(0, 3), max_size=4),
+)
+def test_broadcast_shape_agrees_with_torch(a: list[int], b: list[int]) -> None:
+    try:
+        expected: tuple[int, ...] | str = tuple(torch.broadcast_shapes(tuple(a), tuple(b)))
+    except RuntimeError as exc:
+        expected = str(exc)
+    try:
+        got: tuple[int, ...] | str = language.broadcast_shape(a, b)
+    except RuntimeError as exc:
+        got = str(exc)
+    assert got == expected

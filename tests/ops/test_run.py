@@ -78,7 +78,7 @@ def test_abs_at_zero_is_a_convention():
     assert result.grads["input"].value[1] == 0.0
     [note] = [n for n in result.notes if "input[1]" in n]
     assert "-1" in note and "+1" in note  # the one-sided slopes, float64
-    assert "returns 0" in note and "convention" in note
+    assert "returns f′=0" in note and "convention" in note
     # Only the kink gets a note; -1 and 1 are smooth points.
     assert not any("input[0]" in n or "input[2]" in n for n in result.notes)
 

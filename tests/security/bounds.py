@@ -65,6 +65,7 @@ CASES: tuple[Case, ...] = (
     Case("- x 5000 + 1", "language", "-" * 5000 + "1", "refused", "too long"),
     Case("- x 1999 + 1", "language", "-" * 1999 + "1", "refused", "too deep"),
     Case("exp( x 70", "run", "exp(" * 70 + "x" + ")" * 70, "refused", "too deep"),
+    Case("flat sum, 1999 chars", "language", "+".join(["1.5"] * 400) + "+1.0" * 99, "answered"),
     Case("10^6 chars", "language", "1+" * 500_000 + "1", "refused", "too long"),
     Case("10^6-char name", "run", "x" * 10**6, "refused", "name of 1000000 characters"),
     Case("10^6 chars as v", "run", "exp", "refused", "too long", kwargs=(("grad_output", "1," * 500_000),)),

@@ -16,6 +16,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
 from ops.curves import sample_curve
 from ops.run import run
@@ -95,6 +96,25 @@ def test_where_log_negative_zero_is_explained_too() -> None:
     assert "x.grad is nan at x[2]" in notes
     assert "x.grad is -0. (a zero with a minus sign) at x[0]" in notes
     assert "local derivative is -1" in notes
+
+
+def test_where_note_explains_each_blamed_position_with_its_own_product() -> None:
+    """sqrt'(0) = inf and sqrt'(-1) = nan: two positions, two different products."""
+    r = run("where(x > 0, sqrt(x), 0)", {"x": "[0.0, -1.0, 2.0]"})
+    g = r.grads["x"].value
+    assert math.isnan(g[0]) and math.isnan(g[1]) and math.isfinite(g[2])
+    [note] = [n for n in r.notes if "where()" in n]
+    assert "x.grad is nan at x[0], x[1]:" in note
+    # sqrt's own local derivative at each point, asked of torch here, not in the engine
+    x = torch.tensor([0.0, -1.0], requires_grad=True)
+    torch.sqrt(x).backward(torch.ones(2))
+    d0, d1 = x.grad.tolist()
+    assert d0 == math.inf and math.isnan(d1)
+    first = f"at x[0] = 0, where its local derivative is {d0:g}, and 0 * {d0:g} = nan"
+    second = f"at x[1] = -1, where its local derivative is {d1:g}, and 0 * {d1:g} = nan"
+    assert first == "at x[0] = 0, where its local derivative is inf, and 0 * inf = nan"
+    assert first in note and second in note
+    assert note.index(first) < note.index(second)
 
 
 def test_an_inf_from_elsewhere_is_not_blamed_on_where() -> None:

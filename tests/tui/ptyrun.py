@@ -57,13 +57,20 @@ def related_processes(pid: int) -> list[int]:
 class PtyApp:
     """``gradtui ARGS`` on a fresh pty of ``cols`` x ``rows``."""
 
-    def __init__(self, args: list[str] | None = None, cols: int = 100, rows: int = 30) -> None:
+    def __init__(
+        self,
+        args: list[str] | None = None,
+        cols: int = 100,
+        rows: int = 30,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         env = {
             k: v
             for k, v in os.environ.items()
             if k not in ("NO_COLOR", "TEXTUAL", "TEXTUAL_DRIVER", "COLUMNS", "LINES")
         }
         env.update(TERM="xterm-256color", COLORTERM="truecolor")
+        env.update(extra_env or {})
         argv = gradtui_command() + list(args or [])
         pid, fd = pty.fork()
         if pid == 0:  # the child: exec at once (the parent has threads)

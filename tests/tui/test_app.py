@@ -301,11 +301,14 @@ async def test_plot_layers_toggle_and_second_derivative_is_sampled() -> None:
         await settle(pilot)
         canvas = app.query_one(PlotPanel).canvas
         assert app.curve is not None and app.curve.d2f is None
-        assert "f″" not in canvas.text()
+        caption = app.query_one("#plot-caption")
+        assert "f″" not in str(caption.render())
+        before = canvas.text()
         await pilot.press("d")
         await settle(pilot)
         assert app.show_d2 and app.curve is not None and app.curve.d2f is not None
-        assert "f″" in canvas.text()
+        # The legend is the caption (never drawn over the data); f″ is drawn and named.
+        assert "f″" in str(caption.render()) and canvas.text() != before
         await pilot.press("c")
         assert not app.show_numeric and not canvas.show_numeric
 
@@ -414,7 +417,9 @@ async def test_no_color_still_shows_everything(monkeypatch) -> None:
         assert not canvas._color()
         text = app.screen_text()
         assert "LogBackward0" in text and "nan" in text
-        assert "f′" in canvas.text()
+        # Without colour the lines differ by marker, and the caption's legend says which.
+        assert "•• f′" in str(app.query_one("#plot-caption").render())
+        assert "•" in canvas.text()
 
 
 def test_every_binding_has_a_tooltip_and_an_id() -> None:
@@ -547,3 +552,47 @@ async def test_list_keys_while_the_terminal_is_too_small_do_no_harm() -> None:
             await pilot.resize_terminal(100, 30)
             await pilot.pause()
         assert "ExpBackward0" in app.screen_text()
+
+
+async def test_status_line_and_plot_caption_name_the_kind_of_point() -> None:
+    """The status line and the plot caption use the engine's one detector: a jump is a
+    jump with its limits, a corner has its slopes, and neither says "✓ differentiable"."""
+    app = GradApp("floor", {"input": "[1.0, 1.5]"}, cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        status = app.query_one(StatusLine).plain
+        (kink,) = app.result.kinks
+        assert (kink.kind, kink.at) == ("jump", "input[0] = 1")
+        assert status.startswith("◆ gradient computed; jump at input[0] = 1: f jumps from 0 to 1")
+        assert "✓" not in status and "slope" not in status
+        await pilot.press("l")
+        await settle(pilot)
+        caption = str(app.query_one("#plot-caption").render())
+        assert "no f′ at: jumps at input=" in caption and "kink" not in caption
+        assert all(k.kind == "jump" for k in app.curve.kinks)
+
+    app = GradApp("abs", {"input": "[-1.0, 0.0, 1.0]"}, cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        status = app.query_one(StatusLine).plain
+        assert "corner at input[1] = 0: the one-sided slopes are -1 (left) and +1 (right)" in status
+
+    app = GradApp("exp", cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.query_one(StatusLine).plain.startswith("✓ differentiable")
+
+
+async def test_the_stepper_names_a_saved_reduction() -> None:
+    from torch.nn import _reduction
+
+    app = GradApp(cursor_blink=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot)
+        app.select_op("binary_cross_entropy", {})
+        await settle(pilot)
+        nodes = [s.node for s in app.result.steps]
+        app.step(nodes.index("BinaryCrossEntropyBackward0") - app.step_index)
+        await pilot.pause()
+        mean = _reduction.get_enum("mean")  # what torch saves for the default reduction
+        assert f"reduction  {mean} (mean)" in await wait_for_text(pilot, "reduction  ")

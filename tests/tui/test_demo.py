@@ -95,6 +95,7 @@ def test_tour_writes_one_svg_and_one_text_frame_per_printed_line(tour: Tour) -> 
         assert svg.lstrip().startswith("<svg")
         text = (tour.dir / f"{name}.txt").read_text(encoding="utf-8")
         assert len(text.splitlines()) == 30
+        assert text.endswith("\n") and not text.endswith("\n\n")  # a text file's last line
         # What the line says is what the frame's caption bar says.
         assert flat(tour.captions[name]) in caption_block(text)
     assert sorted(p.name for p in tour.dir.iterdir()) == sorted(
@@ -344,7 +345,8 @@ def test_live_mode_without_a_terminal_says_what_to_do_instead() -> None:
 
 def test_check_only_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["example", "--check"]) == 0
-    assert "2 scenes, ok" in capsys.readouterr().out
+    # The example's 9 captions (as in test_the_shipped_example_plays) were all filled.
+    assert "2 scenes, 9 captions filled from torch's results, ok" in capsys.readouterr().out
     assert main(["--speed", "0", "--headless"]) == 2
     assert main(["--frames", "x"]) == 2
     assert main(["--headless", "--size", "big"]) == 2
@@ -482,3 +484,26 @@ def test_captions_are_filled_from_values_never_evaluated() -> None:
 def test_live_typing_units_keep_names_whole() -> None:
     assert typing_units("bce_logits(x, y)") == ["bce_logits(", "x", ",", " ", "y", ")"]
     assert "".join(typing_units("[1.0, -2e-3]")) == "[1.0, -2e-3]"
+
+
+def test_check_fills_every_caption_against_the_computed_result(tmp_path: Path) -> None:
+    """A placeholder the result does not have passes the format check (``grad.NAME`` is a
+    known kind) but cannot be filled: ``--check`` finds it by playing, with its line."""
+    path = tmp_path / "nope.toml"
+    path.write_text(
+        '[[scene]]\nop = "exp"\ncaption = "exp gives {output}"\nactions = [\n'
+        '  { step = 1, caption = "the step after: {node}" },\n'
+        '  { step = 1, caption = "and {grad.nope}" },\n]\n',
+        encoding="utf-8",
+    )
+    load_script(path)  # the format and the engine accept it: only playing can tell
+    out = gradtui("demo", str(path), "--check")
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert out.stderr == (
+        f"error: {path}:6: caption placeholder {{grad.nope}} has no value on screen\n"
+    )
+    path.write_text(path.read_text(encoding="utf-8").replace("grad.nope", "grad.input"))
+    out = gradtui("demo", str(path), "--check")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"{path}: 1 scenes, 3 captions filled from torch's results, ok\n"

@@ -6,7 +6,7 @@
   idle (it compares CPU time with wall time), which never happens while the engine
   computes, so the keys here are sent the way Pilot sends them and waited for until
   their action has run. How *fast* they are answered is a figure of the benchmark
-  (``tests/benchmarks/deadlines.py``), not a limit here: a 100 ms limit failed at
+  (``tests/benchmarks/keys.py``, in a real pty), not a limit here: a 100 ms limit failed at
   101 ms on a shared 2-core machine. The tests assert order and counts only.
 * A computation abandoned at the app's time bound really stops at one of the engine's
   step boundaries (:class:`tests.stepwatch.StepWatch` sees it), and its threads end, so

@@ -91,6 +91,9 @@ class FieldRow(Horizontal):
 class InputsPanel(VerticalScroll):
     """Text fields for the op's inputs; errors appear under the field that caused them."""
 
+    ALLOW_MAXIMIZE = True
+    """"Maximize" (command palette) on any field in here fills the screen with the whole panel, not one single-line field."""
+
     DEFAULT_CSS = """
     InputsPanel { height: auto; max-height: 14; }
     InputsPanel > .field-error { color: $text-error; height: auto; display: none; padding: 0 0 0 2; }

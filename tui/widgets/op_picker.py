@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
@@ -32,8 +34,36 @@ def _line(text: str, style: str = "") -> Text:
     return Text(text, style=style, no_wrap=True, overflow="ellipsis")
 
 
+def middle_ellipsis(text: str, width: int) -> str:
+    """``text`` in ``width`` cells, cut in the middle: names that share a long start
+    (``binary_cross_entropy``, ``binary_cross_entropy_with_logits``) stay apart."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    tail = (width - 1) // 2
+    return text[: width - 1 - tail] + "…" + (text[-tail:] if tail else "")
+
+
+class OpName:
+    """An op's name in the list, shortened in the middle to the width it is given."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.text = f" {name}"
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Text(middle_ellipsis(self.text, options.max_width), no_wrap=True)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(1, len(self.text))
+
+
 class OpPicker(Vertical):
     """A filter field over a list of ops grouped by category, plus "custom expression"."""
+
+    ALLOW_MAXIMIZE = True
+    """"Maximize" (command palette) on any field in here fills the screen with the whole picker: every op's full name fits."""
 
     DEFAULT_CSS = """
     OpPicker { height: 1fr; }
@@ -115,7 +145,7 @@ class OpPicker(Vertical):
                 continue
             options.append(Option(_line(category, "bold dim"), disabled=True))
             for name, _summary in hits:
-                options.append(Option(_line(f" {name}"), id=name))
+                options.append(Option(OpName(name), id=name))
         if not any(o.id is not None for o in options):
             options.append(Option(Text("no op matches", style="dim"), disabled=True))
         option_list = self.query_one("#op-list", OptionList)

@@ -133,6 +133,7 @@ class PlotCanvas(Widget):
                 show_d2=show_d2,
                 show_numeric=show_numeric,
                 theme=theme,
+                legend=False,  # the caption is the legend: nothing is drawn over the data
             )
         except Exception as exc:  # noqa: BLE001 - a bad curve must not take the app down
             ansi = f"cannot draw this curve: {exc}"
@@ -198,7 +199,22 @@ class PlotPanel(Vertical):
         """Draw ``curve`` and describe it in the caption."""
         self.set_class(False, "-message")
         self.canvas.set_curve(curve)
-        self._caption(caption(curve))
+        self._caption_curve()
+
+    def _caption_curve(self) -> None:
+        """Caption the curve on screen with the layers the canvas draws now."""
+        canvas = self.canvas
+        if canvas.curve is None:
+            return
+        self._caption(
+            caption(
+                canvas.curve,
+                show_d2=canvas.show_d2,
+                show_numeric=canvas.show_numeric,
+                color=canvas._color(),
+                theme=canvas._theme(),
+            )
+        )
 
     def show_message(self, message: str) -> None:
         """Say why these inputs have no curve (an older curve would mislead, so it goes)."""
@@ -224,26 +240,42 @@ class PlotPanel(Vertical):
         """Choose the overlays (the canvas redraws from its cache when it can)."""
         self.canvas.show_d2 = show_d2
         self.canvas.show_numeric = show_numeric
+        self._caption_curve()
 
 
-def caption(curve: Curve) -> Text:
-    """One or two lines saying what the plot shows."""
-    from tui.plotting import disagreements
+def caption(
+    curve: Curve,
+    *,
+    show_d2: bool = False,
+    show_numeric: bool = True,
+    color: bool = True,
+    theme: str = "dark",
+) -> Text:
+    """The title line, then the legend of exactly the layers drawn, kinks and disagreements.
+
+    The legend lives here, outside the canvas, so it never hides a point of a curve.
+    """
+    from ops.display import kinks_summary
+    from tui.plotting import disagreements, legend_entries, legend_text
 
     text = Text()
     text.append(curve.label or curve.target, style="bold")
     text.append(f"  along {curve.var}", style="dim")
     text.append("\n")
-    text.append("f", style="bold cyan")
-    if any(math.isfinite(d) for d in curve.df):
-        text.append(" and ")
-        text.append("f′", style="bold yellow")
-    else:
+    entries = legend_entries(
+        curve, color=color, show_d2=show_d2, show_numeric=show_numeric, theme=theme
+    )
+    (line,) = legend_text(entries, 10_000, color=color) or [""]
+    text.append_text(Text.from_ansi(line, end=""))
+    if curve.df is None:
+        text.append(" only: no grad_fn, so torch has no gradient here", style="bold")
+    elif not any(math.isfinite(d) for d in curve.df):
         text.append(" only: torch gives no f′ here (no gradient reaches the input)", style="bold")
     if curve.kinks:
-        where = ", ".join(f"{k.x:.3g}" for k in curve.kinks[:3])
-        text.append(f" · kink at {where}", style="bold red")
-    nx, _ = disagreements(curve)
-    if nx:
-        text.append(f" · numeric ≠ autograd at {len(nx)} points", style="bold red")
+        # the engine's one detector: corner, cusp or jump, never a bare "kink"
+        text.append(f" · no f′ at: {kinks_summary(curve.kinks, curve.var)}", style="bold red")
+    if show_numeric:
+        nx, _ = disagreements(curve)
+        if nx:
+            text.append(f" · numeric ≠ autograd at {len(nx)} points", style="bold red")
     return text

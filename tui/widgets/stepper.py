@@ -39,6 +39,9 @@ class StepList(PagedOptionList):
 class StepperPanel(Vertical):
     """Node list above, the current node's gradients below."""
 
+    ALLOW_MAXIMIZE = True
+    """"Maximize" (command palette) on any field in here fills the screen with the list and the detail together, not the list alone over empty hatching."""
+
     DEFAULT_CSS = """
     StepperPanel { height: 1fr; }
     StepperPanel > #step-detail { width: 1fr; height: 1fr; padding: 0 0 0 1; }
@@ -92,6 +95,8 @@ class StepperPanel(Vertical):
                 [Option(self._label(s), id=str(s.index)) for s in result.steps]
                 or [Option(Text("(no backward graph)", style="dim"), disabled=True)]
             )
+        if not same:  # another graph: its detail starts at the forward line and "step 1 of"
+            self.query_one("#step-detail", LineView).scroll_home(animate=False, immediate=True)
         new_index = self.index if same else 0
         if new_index != self.index:
             self.index = new_index
@@ -238,8 +243,10 @@ def render_step(result: GradResult, step: Step | None) -> Group:
             if isinstance(value, TensorData):
                 lines.append(_tensor_line(name, value, same_as=ref))
             else:
+                from ops.backward import saved_text  # torch is loaded: a result exists
+
                 line = Text(f"  {name}", style="bold")
-                line.append(f"  {value!r}")
+                line.append(f"  {saved_text(name, value)}")
                 lines.append(line)
     lines.append(Text(".grad after this step", style="underline"))
     reached = {s.leaf: s for s in result.steps[: step.index + 1] if s.leaf}
