@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,19 +22,32 @@ from ops import timebound
 
 
 class StepWatch:
-    """Records which module's step boundary stopped each abandoned worker thread."""
+    """Records which module's step boundary stopped each abandoned worker thread.
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    Args:
+        monkeypatch: Undoes the wrapping after the test.
+        at: ``{module: callback}``: the first time a step boundary in ``module`` is
+            passed, ``callback()`` runs there, on the worker (to give up on the
+            computation at a moment the test chooses rather than one a clock chooses).
+    """
+
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, at: dict[str, Callable[[], object]] | None = None
+    ) -> None:
         self.stopped_in: dict[str, str] = {}
         """Thread name -> the engine module (``language``, ``backward``, ``curves``) it stopped in."""
         original = timebound.check
+        pending = dict(at or {})
 
         def check() -> None:
+            caller = Path(sys._getframe(1).f_code.co_filename).stem
             try:
                 original()
             except timebound.Abandoned:
-                caller = Path(sys._getframe(1).f_code.co_filename).stem
                 self.stopped_in[threading.current_thread().name] = caller
                 raise
+            callback = pending.pop(caller, None)
+            if callback is not None:
+                callback()
 
         monkeypatch.setattr(timebound, "check", check)
