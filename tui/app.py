@@ -55,6 +55,7 @@ from tui.compute import (
     EngineFailed,
     EngineLoaded,
     FieldsReady,
+    FullCollections,
     Request,
     compute,
     load_engine,
@@ -268,6 +269,8 @@ class GradApp(App[int]):
         """Ticks while a request is unanswered, to say how long it has run."""
         self.computing = False
         """Whether the status line says a computation is running (and Esc cancels it)."""
+        self.full_gc = FullCollections()
+        """Holds the garbage collector's full passes back while a request is unanswered."""
 
     # ----------------------------------------------------------------- layout
 
@@ -441,6 +444,7 @@ class GradApp(App[int]):
         if self.timeout > 0:
             self.set_timer(self.timeout, partial(self._check_timeout, self._seq))
         self._sent = time.monotonic()
+        self.full_gc.hold()
         if self._progress is None:
             self._progress = self.set_interval(0.1, self._show_progress)
 
@@ -466,6 +470,7 @@ class GradApp(App[int]):
 
     def _end_progress(self) -> None:
         """The newest request was answered or given up: stop saying it runs."""
+        self.full_gc.release()
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
@@ -561,6 +566,7 @@ class GradApp(App[int]):
     def on_unmount(self) -> None:
         """Stop every computation in flight: the process should not wait for them to finish."""
         self._stop_computations()
+        self.full_gc.release()
 
     async def on_fields_ready(self, message: FieldsReady) -> None:
         """Show the fields of the newest request's op (before its result is known)."""

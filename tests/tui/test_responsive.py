@@ -174,16 +174,16 @@ def _bound_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("gradtui-bound")]
 
 
-async def _stopped_at_a_step(watch: StepWatch, module: str | None = None) -> None:
+async def _stopped_at_a_step(watch: StepWatch, *modules: str) -> None:
     """Every engine worker ends (bounded wait), and the abandoned one ended at a step
-    boundary (in ``module``), not at the end of its work."""
+    boundary (in one of ``modules``), not at the end of its work."""
     deadline = time.monotonic() + WORKERS_GONE_S
     while _bound_threads():
         assert time.monotonic() < deadline, "an abandoned computation never ended"
         await asyncio.sleep(0.02)
     assert watch.stopped_in, "the abandoned computation ran its work to the end"
-    if module is not None:
-        assert set(watch.stopped_in.values()) == {module}, watch.stopped_in
+    if modules:
+        assert set(watch.stopped_in.values()) <= set(modules), watch.stopped_in
 
 
 async def test_a_computation_abandoned_by_the_app_stops_working(monkeypatch) -> None:
@@ -213,7 +213,8 @@ async def test_a_computation_abandoned_while_recording_backward_stops(monkeypatc
         app.select_expression(RECORDED, RECORDED_VALUES)
         await settle(pilot)
         assert "gave up after 1 s" in app.query_one(StatusLine).plain
-        await _stopped_at_a_step(watch, "backward")
+        # the recorder's own check, or the chunked copy of a node's tensors it calls
+        await _stopped_at_a_step(watch, "backward", "tensors")
 
 
 async def test_a_newer_edit_stops_the_computation_it_replaces(monkeypatch) -> None:
