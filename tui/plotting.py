@@ -153,11 +153,15 @@ def _layers(curve: Curve, *, color: bool, show_d2: bool, show_numeric: bool, the
             points.append((nx, ny, pal["num"], "x", LegendEntry("xx", pal["num"], "numeric≠")))
     if curve.marks:
         fx = dict(zip(curve.x, curve.f, strict=False))
+        # f's own value at a point the detector measured (sign(0) = 0), never a line
+        # drawn across a jump between two samples
+        fx.update({k.x: k.value for k in curve.kinks})
+        jumps = [k.x for k in curve.kinks if k.kind == "jump"]
         mx, my = [], []
         for m in curve.marks:
             y = fx.get(m)
             if y is None:
-                y = _interp(curve.x, curve.f, m)
+                y = _interp(curve.x, curve.f, m, jumps)
             if y is not None and math.isfinite(y):
                 mx.append(m)
                 my.append(y)
@@ -307,8 +311,13 @@ def _break_at_kinks(curve: Curve) -> list[float]:
     return df.tolist()
 
 
-def _interp(xs: Sequence[float], ys: Sequence[float], x: float) -> float | None:
-    """Linear interpolation of ``ys`` at ``x``; ``None`` outside the range."""
+def _interp(
+    xs: Sequence[float], ys: Sequence[float], x: float, jumps: Sequence[float] = ()
+) -> float | None:
+    """Linear interpolation of ``ys`` at ``x``; ``None`` outside the range.
+
+    Across a jump there is no line to follow: the sample on ``x``'s side of it is used.
+    """
     if not xs or x < xs[0] or x > xs[-1]:
         return None
     lo, hi = 0, len(xs) - 1
@@ -321,4 +330,7 @@ def _interp(xs: Sequence[float], ys: Sequence[float], x: float) -> float | None:
     x0, x1, y0, y1 = xs[lo], xs[hi], ys[lo], ys[hi]
     if x1 == x0:
         return y0
+    for j in jumps:
+        if x0 < j < x1 or (j in (x0, x1) and x0 < x < x1):
+            return y0 if x < j else y1
     return y0 + (y1 - y0) * (x - x0) / (x1 - x0)

@@ -180,3 +180,51 @@ async def test_the_status_says_the_curve_is_computing_under_a_result_already_sho
         await pilot.press("escape")
         assert "cancelled after" in _status(app)
         await _threads_end()
+
+
+async def test_cancelled_before_any_result_the_panels_say_so_not_loading_torch() -> None:
+    """With no result yet, the stepper and the plot say the computation was cancelled
+    (they said "loading torch…" although torch had long been loaded)."""
+    app = GradApp(HEAVY, {"x": "[1.]"}, cursor_blink=False, timeout=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: app.computing, "the status line says it computes")
+        detail = app.query_one("#step-detail")
+
+        def shown() -> str:
+            return "".join(strip.text for strip in detail.lines)
+
+        assert "computing…" in shown()  # torch is loaded; the engine works
+        await pilot.press("escape")
+        await _until(pilot, lambda: "cancelled after" in _status(app), "Esc cancels")
+        assert app.result is None
+        assert shown().startswith("no result: cancelled after")
+        caption = str(app.query_one("#plot-caption").render())
+        assert caption.startswith("no curve: cancelled after")
+        assert "loading torch" not in app.screen_text()
+        await _threads_end()
+
+
+async def test_full_garbage_collections_wait_while_a_computation_runs() -> None:
+    """A full pass of the collector visits every number of every result list and holds
+    the GIL throughout (350 ms into a 20-matmul chain): none comes due while a request is
+    unanswered; the collector's own thresholds are back once it is answered, cancelled,
+    or the app has gone."""
+    import gc
+
+    from tui.compute import FULL_GC_HELD
+
+    before = gc.get_threshold()
+    app = GradApp("exp", cursor_blink=False, timeout=120)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert gc.get_threshold() == before
+        app.select_expression(HEAVY, {"x": "[1.]"})
+        assert gc.get_threshold() == (before[0], before[1], FULL_GC_HELD)
+        await _until(pilot, lambda: app.computing, "the status line says it computes")
+        assert gc.get_threshold()[2] == FULL_GC_HELD
+        await pilot.press("escape")
+        assert not app.computing and gc.get_threshold() == before
+        app.select_expression(HEAVY, {"x": "[2.]"})
+        assert gc.get_threshold()[2] == FULL_GC_HELD
+    assert gc.get_threshold() == before  # the app left mid-computation: released too
+    await _threads_end()

@@ -111,3 +111,18 @@ async def test_app_plot_has_no_legend_inside_and_caption_names_layers(
         await pilot.press("d")
         await settle(pilot)
         assert "f″" not in str(app.query_one("#plot-caption").render())
+
+
+def test_an_input_on_or_beside_a_jump_is_marked_at_f_not_across_the_jump() -> None:
+    """sign at [-1, 0, 0.01]: the marks sit at f's own values (-1, 0, 1), never on a line
+    drawn between the samples either side of the jump."""
+    from ops.curves import sample_curve
+    from tui.plotting import _layers
+
+    curve = sample_curve("sign", {"input": "[-1.0, 0.0, 0.01]"}, lo=-3.0, hi=4.0)
+    (marks,) = [
+        p
+        for p in _layers(curve, color=False, show_d2=False, show_numeric=True, theme="dark").points
+        if p[3] == "●"
+    ]
+    assert dict(zip(marks[0], marks[1], strict=True)) == {-1.0: -1.0, 0.0: 0.0, 0.01: 1.0}

@@ -174,7 +174,7 @@ def _bound_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("gradtui-bound")]
 
 
-async def _stopped_at_a_step(watch: StepWatch, modules: set[str] | None = None) -> None:
+async def _stopped_at_a_step(watch: StepWatch, *modules: str) -> None:
     """Every engine worker ends (bounded wait), and the abandoned one ended at a step
     boundary (in one of ``modules``), not at the end of its work."""
     deadline = time.monotonic() + WORKERS_GONE_S
@@ -182,8 +182,8 @@ async def _stopped_at_a_step(watch: StepWatch, modules: set[str] | None = None) 
         assert time.monotonic() < deadline, "an abandoned computation never ended"
         await asyncio.sleep(0.02)
     assert watch.stopped_in, "the abandoned computation ran its work to the end"
-    if modules is not None:
-        assert set(watch.stopped_in.values()) <= modules, watch.stopped_in
+    if modules:
+        assert set(watch.stopped_in.values()) <= set(modules), watch.stopped_in
 
 
 async def test_a_computation_abandoned_by_the_app_stops_working(monkeypatch) -> None:
@@ -203,7 +203,7 @@ async def test_a_computation_abandoned_by_the_app_stops_working(monkeypatch) -> 
         app.select_expression(HEAVY, HEAVY_VALUES)
         await settle(pilot)
         assert "gave up after 600 s" in app.query_one(StatusLine).plain
-        await _stopped_at_a_step(watch, {"language"})
+        await _stopped_at_a_step(watch, "language")
         assert app.result is good and app.is_running
 
 
@@ -229,7 +229,7 @@ async def test_a_computation_abandoned_while_recording_backward_stops(monkeypatc
         await settle(pilot)
         assert "gave up after 600 s" in app.query_one(StatusLine).plain
         # Stopped within the recording: a hook's step or the copying of its tensors.
-        await _stopped_at_a_step(watch, {"backward", "tensors"})
+        await _stopped_at_a_step(watch, "backward", "tensors")
 
 
 async def test_a_newer_edit_stops_the_computation_it_replaces(monkeypatch) -> None:
@@ -257,7 +257,7 @@ async def test_a_newer_edit_stops_the_computation_it_replaces(monkeypatch) -> No
         app.select_op("sin")
         await settle(pilot)
         assert app.result is not None and app.result.target == "sin" and not app.stale
-        await _stopped_at_a_step(watch, {"language"})
+        await _stopped_at_a_step(watch)
 
 
 # ------------------------------------------------------------------- nothing lost

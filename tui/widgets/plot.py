@@ -216,6 +216,11 @@ class PlotPanel(Vertical):
             )
         )
 
+    def show_placeholder(self, message: str) -> None:
+        """Say why no curve is shown yet (only while there is none at all)."""
+        if self.curve is None:
+            self._caption(Text(message, style="dim"))
+
     def show_message(self, message: str) -> None:
         """Say why these inputs have no curve (an older curve would mislead, so it goes)."""
         self.set_class(True, "-message")

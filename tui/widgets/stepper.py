@@ -105,6 +105,11 @@ class StepperPanel(Vertical):
         if result.steps:
             step_list.highlighted = self.index
 
+    def show_placeholder(self, message: str) -> None:
+        """Say why no backward graph is shown yet (only while there is no result at all)."""
+        if self.result is None:
+            self.query_one("#step-detail", LineView).update(Text(message, style="dim"))
+
     def step(self, delta: int) -> bool:
         """Move ``delta`` steps (clamped); returns whether the position changed."""
         if not self.steps:
