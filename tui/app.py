@@ -535,7 +535,9 @@ class GradApp(App[int]):
         bound = TimeBound(0)
         self._bounds[req.seq] = bound
         try:
-            if worker.is_cancelled or req.seq != self._seq:
+            # _abandon marks the request before it stops the bounds it can see: one
+            # registered just after that is stopped here instead of running to its end
+            if worker.is_cancelled or req.seq != self._seq or req.seq == self._abandoned:
                 return
             bound.call(
                 self._compute_in_bound,

@@ -232,7 +232,8 @@ class InputsPanel(VerticalScroll):
 
     def values(self, exclude: Sequence[str] = (GRAD_OUTPUT, EXPRESSION)) -> dict[str, str]:
         """The op's input texts (without ``v`` and the expression)."""
-        return {n: self._texts[n] for n in self._names if n not in exclude}
+        # while set_fields rebuilds the rows, a removed row's text is already gone
+        return {n: self._texts[n] for n in self._names if n not in exclude and n in self._texts}
 
     def load(self, texts: Mapping[str, str]) -> None:
         """Remember ``texts`` as already reported, without posting edits."""
