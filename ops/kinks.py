@@ -308,8 +308,9 @@ def screen(
     kink = (d2 > 0.5 * d1) & (d2 > tol)
     # a jump where both sides step the same way (sign at 0) has equal one-sided
     # differences, but they grow like 1/h as the step shrinks
-    jump = ((l2.abs() > 8 * l1.abs()) & (l2.abs() > tol)) | (
-        (r2.abs() > 8 * r1.abs()) & (r2.abs() > tol)
+    # (and a vertical tangent, sign(x) * sqrt(|x|), grows 4x on both sides)
+    jump = ((l2.abs() > 2 * l1.abs()) & (l2.abs() > tol)) | (
+        (r2.abs() > 2 * r1.abs()) & (r2.abs() > tol)
     )
     finite = torch.isfinite(d1) & torch.isfinite(d2)
     if bounds is not None:
@@ -340,8 +341,10 @@ def _continuity(f: Batched, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     rounding of the values. No plotting grid is involved.
 
     Returns:
-        ``(jumps, lo, hi)``: which points jump, and the final brackets' ends (around
-        the jump, or the cusp, where f changes fastest).
+        ``(jumps, steep, lo, hi)``: which points jump, which have a change that shrank
+        slower than any finite slope allows (jumps and cusps; ``tanh(1e7 x)`` is not
+        one), and the final brackets' ends (around the jump, or the cusp, where f
+        changes fastest).
     """
     h = H_REL * xs.abs().clamp(min=1.0)
     a, b = xs - h, xs + h
@@ -366,8 +369,12 @@ def _continuity(f: Batched, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     final = (fb - fa).abs()
     smooth = final < 0.5 * wide
     rounding = 64 * EPS * torch.maximum(fa.abs(), fb.abs())
-    jumps = ~smooth & torch.isfinite(final) & (final > rounding) & (final > 0)
-    return jumps, a, b
+    above = torch.isfinite(final) & (final > rounding) & (final > 0)
+    jumps = ~smooth & above
+    # a change that shrank less than a Lipschitz function's would (2**-20 over the
+    # lookback; sqrt's is 2**-10): f is steeper than any finite slope there
+    steep = above & (final > wide * 2.0**-19)
+    return jumps, steep, a, b
 
 
 def _tidy(values: torch.Tensor) -> torch.Tensor:
@@ -390,11 +397,12 @@ def _limits(f: Batched, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``f``'s one-sided limits at each point, or a signed infinity where f runs away.
 
     ``f`` is measured at ``x -/+ d`` for ``d`` about 1e-6, 1e-9 and 1e-12 (relative).
-    Where the values settle (each change a thousandth of the one before, up to float64
-    rounding), the limit is the closest value extrapolated linearly to ``d = 0``, so
-    ``x + (x > 0)`` gives ``0`` and ``1``, not ``1e-12``. Where they keep changing as
-    much or more (``log`` at 0: by ``log(1000)`` each time), f has no finite limit on
-    that side: ``-inf`` or ``+inf`` as it heads, ``nan`` if it heads both ways.
+    Where the values settle (each change under half the one before, up to float64
+    rounding), the limit is the closest value extrapolated linearly to ``d = 0`` and
+    rounded to the size of the last change, so ``x + (x > 0)`` gives ``0`` and ``1``,
+    not ``1e-12``. Where they grow in size by as much or more each time (``log`` at 0:
+    by ``log(1000)``), f has no finite limit on that side: ``-inf`` or ``+inf``.
+    Anything else is ``nan``: not settled, and not stated.
     """
     scale = xs.abs().clamp(min=1.0)
     ds = [2.0**-20 * scale, 2.0**-30 * scale, 2.0**-40 * scale]
@@ -404,14 +412,20 @@ def _limits(f: Batched, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         step1, step2 = v2 - v1, v3 - v2
         noise = 64 * EPS * (v2.abs() + v3.abs())
         runs = (step2.abs() > 0.5 * step1.abs()) & (step2.abs() > noise)
-        heading = torch.where(
-            torch.sign(step1) == torch.sign(step2),
-            torch.sign(step2) * float("inf"),
-            torch.tensor(float("nan"), dtype=xs.dtype),
+        nan = torch.tensor(float("nan"), dtype=xs.dtype)
+        # runs away only if it grows in size, the same way each time (log at 0); a side
+        # that changes as much but shrinks (|x|**0.01 at 0) has a limit we cannot settle
+        away = (
+            (torch.sign(step1) == torch.sign(step2))
+            & (v3.abs() > v2.abs())
+            & (v2.abs() > v1.abs())
+            & (step2.abs() >= step1.abs())
         )
-        settled = _tidy(v3 + step2 * (ds[2] / (ds[1] - ds[2])))
-        # what is left of d's own size (x**2 gives 1e-24 at d = 1e-12) is not a limit
-        settled = torch.where(settled.abs() < 1e-12 * (1.0 + v1.abs()), 0.0, settled)
+        heading = torch.where(away, torch.sign(step2) * float("inf"), nan)
+        settled = v3 + step2 * (ds[2] / (ds[1] - ds[2]))
+        # the limit is known to about the last change (sqrt's side leaves 1e-6 at
+        # d = 1e-12): the digits below that are the step's, not f's
+        settled = _tidy(_to_multiple(settled, 10 * step2.abs() + noise))
         out.append(torch.where(runs, heading, settled))
     return out[0], out[1]
 
@@ -424,8 +438,9 @@ def _slopes(f: Batched, xs: torch.Tensor, f0: torch.Tensor) -> tuple[torch.Tenso
     step), the slope on that side is infinite, with the sign it grows with. Otherwise it
     converges, and Richardson's extrapolation of the two larger steps (error ``O(h^2)``)
     is the slope, so ``abs`` reads exactly ``-1`` and ``+1`` and a curved side of a
-    corner is not biased by the step. A slope that depends on the step size is never
-    returned as a number.
+    corner is not biased by the step; it must agree with the extrapolation of the two
+    smaller steps, or the slope is ``nan`` (not measured). A slope that depends on the
+    step size is never returned as a number.
     """
     h1 = H_REL * xs.abs().clamp(min=1.0)
     hs = (h1, h1 / 16, h1 / 256)
@@ -441,7 +456,18 @@ def _slopes(f: Batched, xs: torch.Tensor, f0: torch.Tensor) -> tuple[torch.Tenso
         # float64 rounding of f blurs a quotient over h/16 by about eps*|f|/(h/16):
         # digits below that are noise, and are not printed as if they were measured
         noise = 64 * EPS * (f0.abs() + vals[1].abs() + 1.0) / hs[1]
-        finite = _tidy(_to_multiple((16 * r[1] - r[0]) / 15, noise))
+        coarse = (16 * r[1] - r[0]) / 15
+        fine = (16 * r[2] - r[1]) / 15
+        # the two extrapolations agree only where the quotient has converged; where they
+        # do not (1 / log(h) heads to 0 too slowly, a corner 1e-9 away spoils the steps)
+        # the slope is not known, and nothing is said (nan)
+        # (a corner at an irrational place, pi for abs(sin(x)), is located to ~1e-11, which
+        # moves the finest quotient by ~1e-3; 1 / log(h) moves it by 1e-2)
+        disagree = (fine - coarse).abs()
+        settled = disagree <= 3e-3 * (1.0 + fine.abs()) + 16 * noise
+        # known to about their disagreement: digits below it are the step's, not f's
+        finite = _tidy(_to_multiple(coarse, disagree + noise))
+        finite = torch.where(settled, finite, torch.tensor(float("nan"), dtype=xs.dtype))
         inf = torch.sign(r[2]) * float("inf")
         out.append(torch.where(infinite, inf, finite))
     return out[0], out[1]
@@ -486,13 +512,19 @@ def classify(
     keep = screen(f, xs, f0, bounds)
     if not bool(keep.any()):
         return ()
-    jumps, lo, hi = _continuity(f, xs)
+    jumps, steep, lo, hi = _continuity(f, xs)
     # The continuity bisection keeps the half across which f changes more, so it closes
     # in on a jump or a cusp (where f changes fastest) wherever the stencil found it: it
     # puts them at their place (``sqrt(relu(x))`` at 0, not at 1e-9). A corner's place
     # is the one the caller found (the bisection may follow the steeper side away).
     inside = (torch.minimum(lo, hi) <= xs) & (xs <= torch.maximum(lo, hi))
-    left, right = _slopes(f, xs, f0)
+    nan = torch.tensor(float("nan"), dtype=xs.dtype)
+
+    def measured(slope: torch.Tensor) -> torch.Tensor:
+        """An infinite slope only where the bisection saw f steeper than any slope."""
+        return torch.where(slope.isinf() & ~steep, nan, slope)
+
+    left, right = (measured(v) for v in _slopes(f, xs, f0))
     cusp = (~torch.isfinite(left) | ~torch.isfinite(right)) & ~(left.isnan() | right.isnan())
     moves = (jumps | cusp) & ~inside
     if fixed:
@@ -506,21 +538,24 @@ def classify(
     # at the simplest number within that step if f has a cusp there too
     # (``sqrt(relu(x))``: at 0, not at 1e-9); an element beside it has a derivative.
     h_fine = H_REL / 256 * where.abs().clamp(min=1.0)
-    near = _snap(where, cusp & ~jumps & keep, where - h_fine, where + h_fine)
-    try_near = cusp & ~jumps & (near != where) & keep
+    unsettled = left.isnan() | right.isnan()
+    near = _snap(where, (cusp | unsettled) & ~jumps & keep, where - h_fine, where + h_fine)
+    try_near = (cusp | unsettled) & ~jumps & (near != where) & keep
     if bool(try_near.any()):
         probe = torch.where(try_near, near, where)
         (fn,) = _each(f, probe)
-        ln, rn = _slopes(f, probe, fn)
+        _, steep_near, _, _ = _continuity(f, probe)
+        ln, rn = (torch.where(v.isinf() & ~steep_near, nan, v) for v in _slopes(f, probe, fn))
         there = try_near & (~ln.isfinite() | ~rn.isfinite()) & ~(ln.isnan() | rn.isnan())
         if fixed:
             keep &= ~there
         else:
             where = torch.where(there, near, where)
+            steep = torch.where(there, steep_near, steep)
             moves |= there
     (fw,) = _each(f, where)
     if bool(moves.any()) and not fixed:
-        left2, right2 = _slopes(f, where, fw)
+        left2, right2 = (measured(v) for v in _slopes(f, where, fw))
         left = torch.where(moves, left2, left)
         right = torch.where(moves, right2, right)
     before, after = _limits(f, where)
@@ -529,9 +564,22 @@ def classify(
     after = torch.where(jumps, after, fw)
     corner = torch.isfinite(left) & torch.isfinite(right)
     differ = (left - right).abs() > 1e-6 * (1.0 + left.abs() + right.abs())
+    if fixed and bool((corner & differ & keep).any()):
+        # An element 1e-12 from a corner (relu at 1e-12) has a derivative, but the
+        # stencil's steps straddle the corner. At a step of ~4e-13 the two sides of
+        # such an element agree; at the corner itself they still differ by its size.
+        ht = H_REL * 2.0**-24 * xs.abs().clamp(min=1.0)
+        ht = torch.where(xs != 0, torch.minimum(ht, xs.abs() / 4), ht)  # 1e-14 from 0
+        fl, fr = _each(f, xs - ht, xs + ht)
+        tiny_left, tiny_right = (fw - fl) / ht, (fr - fw) / ht
+        at_it = (tiny_right - tiny_left).abs() > 0.5 * (right - left).abs()
+        keep &= ~(corner & differ) | at_it
     cusp = ~torch.isfinite(left) | ~torch.isfinite(right)
     keep &= jumps | cusp | (corner & differ)
     keep &= ~(torch.isnan(left) | torch.isnan(right)) | jumps
+    # a jump is stated with both limits, measured, and they differ (or f's value does)
+    known = ~(before.isnan() | after.isnan())
+    keep &= ~jumps | (known & ((before != after) | (fw != before)))
     if not bool(keep.any()):
         return ()
     idx = torch.nonzero(keep).flatten()

@@ -226,3 +226,41 @@ def test_a_side_that_runs_away_has_an_infinite_limit_not_a_nearby_value() -> Non
     assert (k.kind, k.x, k.before, k.after) == ("jump", 0.0, 0.0, -math.inf)
     assert c.to_json()["kinks"][0]["after"] == "-inf"
     assert "f jumps from 0 to -inf" in describe(k, "x=0")
+
+
+# --- what the detector must not say (found in review) --------------------------------------
+
+
+def test_elements_beside_a_corner_are_not_corners() -> None:
+    # relu has a derivative at -1e-9, 1e-12 and 1e-14 (0 and 1): only 0 is a corner
+    result = run("relu", {"input": "[-1e-9, 1e-12, 0.0, 1e-14]"})
+    assert [k.at for k in result.kinks] == ["input[2] = 0"]
+    # sqrt(|x|) at 1e-7 has a derivative (torch: 1581.1); no kind may be claimed there
+    result = run("sqrt(abs(x))", {"x": "[1e-7, 0.0]"})
+    assert [(k.at, k.kind) for k in result.kinks] == [("x[1] = 0", "cusp")]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "tanh(10000000 * x)",  # steep but smooth: the slope is finite (1e7), no cusp
+        "abs(x) / log(abs(x))",  # the one-sided quotients 1/log(h) never settle: no slope quoted
+        "abs(x) ** 0.01",  # limits that move too slowly to settle: no jump claimed
+    ],
+)
+def test_no_kind_is_claimed_where_the_measurement_does_not_settle(target: str) -> None:
+    c = sample_curve(target, {"x": "[0.5]"}, lo=-1.0, hi=1.0)
+    assert c.kinks == ()
+
+
+def test_a_limit_is_not_a_remnant_of_the_step() -> None:
+    # where(x > 0, sqrt(x), -1) at 0: after = 0 exactly (sqrt(1e-12) = 1e-6 is the step's)
+    c = sample_curve("where(x > 0, sqrt(x), -1.0)", {"x": "[0.5]"}, lo=-1.0, hi=1.0)
+    (k,) = c.kinks
+    assert (k.kind, k.before, k.after) == ("jump", -1.0, 0.0)
+
+
+def test_a_vertical_tangent_is_a_cusp() -> None:
+    c = sample_curve("sign(x) * sqrt(abs(x))", {"x": "[0.5]"}, lo=-1.0, hi=1.0)
+    (k,) = c.kinks
+    assert (k.kind, k.x, k.left, k.right) == ("cusp", 0.0, math.inf, math.inf)
