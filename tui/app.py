@@ -508,6 +508,16 @@ class GradApp(App[int]):
         self._done_seq = seq
         self._stop_computations(before=seq + 1)
         self._end_progress()
+        if self._result_seq == seq and self.state.result is not None:
+            # Only the curve was still computing: the result on screen is for the text
+            # on screen, and stays current; the plot (an older curve, or none) says so.
+            plot = self.query_one(PlotPanel)
+            plot.set_stale(plot.curve is not None)
+            plot.show_placeholder(f"no curve: {why}")
+            self.query_one(StatusLine).show_error(
+                None, f"{why} (the curve; the result shown is for these inputs)", stale=False
+            )
+            return
         stale = self.state.result is not None
         self.state.stale = stale
         self.query_one(InputsPanel).clear_errors()

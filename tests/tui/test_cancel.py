@@ -21,7 +21,7 @@ from tui.app import GradApp
 from tui.help import HelpScreen
 from tui.widgets.inputs import InputsPanel
 from tui.widgets.status import StatusLine
-from tui.widgets.stepper import StepList
+from tui.widgets.stepper import StepList, StepperPanel
 
 
 def _balanced(n: int, leaf: str) -> str:
@@ -178,7 +178,11 @@ async def test_the_status_says_the_curve_is_computing_under_a_result_already_sho
         assert app.result is not None and app.result.output is not None
         assert app.result.output.tensor.shape == (1000, 1000)
         await pilot.press("escape")
-        assert "cancelled after" in _status(app)
+        status = _status(app)
+        assert "cancelled after" in status and "(the curve; the result shown is for these" in status
+        # only the curve was cancelled: the result on screen is current, not stale
+        assert not app.stale and app.result.output.tensor.shape == (1000, 1000)
+        assert not app.query_one(StepperPanel).has_class("-stale")
         await _threads_end()
 
 

@@ -65,8 +65,11 @@ def gradtui():
     """Start ``gradtui`` in a pty; whatever happens, kill its session afterwards."""
     apps: list[PtyApp] = []
 
-    def start(args: list[str] | None = None, **size: int) -> PtyApp:
-        app = PtyApp(args, **size)
+    def start(args: list[str] | None = None, *, patient: bool = False, **size: int) -> PtyApp:
+        # patient: the clean exit is what the test checks (the terminal restored), so
+        # the exit watchdog gets long enough never to cut it short on a loaded machine
+        env = {"GRADTUI_EXIT_GRACE": "60"} if patient else None
+        app = PtyApp(args, extra_env=env, **size)
         apps.append(app)
         return app
 
@@ -95,7 +98,7 @@ def _check_left_cleanly(app: PtyApp, signum: int, sent_at: float) -> float:
 
 @pytest.mark.parametrize("signum", EXIT_SIGNALS, ids=lambda s: signal.Signals(s).name)
 def test_signal_exits_cleanly_and_restores_the_terminal(gradtui, signum: int) -> None:
-    app = gradtui()
+    app = gradtui(patient=True)
     _first_screen(app)
     assert app.poll() is None
     mark = len(app.output)
@@ -294,7 +297,7 @@ def test_signal_during_a_heavy_computation_exits_cleanly(gradtui) -> None:
     255 products of 1000x1000 matrices run far past the app's 5 s bound; the app exits
     through its clean path (the terminal is restored) all the same.
     """
-    app = gradtui(HEAVY)
+    app = gradtui(HEAVY, patient=True)
     _first_screen(app, HEAVY_STARTED)
     app.pump(0.5)
     sent = time.monotonic()
