@@ -54,6 +54,13 @@ def _make_plot_class() -> type:
             self.curve = curve
             self._draw()
 
+        # the plot panel captions its canvas with these (the app's PlotCanvas has them)
+        def _color(self) -> bool:
+            return not self.app.no_color and self.app.console.color_system is not None
+
+        def _theme(self) -> str:
+            return "dark" if self.app.current_theme.dark else "light"
+
         def _draw(self) -> None:
             plt = self.plt
             plt.clear_data()
@@ -77,7 +84,7 @@ def _make_plot_class() -> type:
                     plt.scatter(
                         *zip(*marks, strict=True), marker="●", color=pal["mark"], label="inputs"
                     )
-                kinks = [k for k in curve.kinks if math.isfinite(k.df)]
+                kinks = [k for k in curve.kinks if k.df is not None and math.isfinite(k.df)]
                 if kinks:
                     plt.scatter(
                         [k.x for k in kinks],
