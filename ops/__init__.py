@@ -15,6 +15,6 @@ Modules:
     formulas:  ``derivative_formula``: a SymPy derivative built from the parsed tree.
 """
 
-from ops.errors import InputError
+from gradtui.ops.errors import InputError
 
 __all__ = ["InputError"]

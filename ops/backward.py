@@ -16,9 +16,9 @@ from typing import Any
 
 import torch
 
-from ops import autograd, timebound
-from ops.results import Edge, Step, TensorData
-from ops.tensors import to_data
+from gradtui.ops import autograd, timebound
+from gradtui.ops.results import Edge, Step, TensorData
+from gradtui.ops.tensors import to_data
 
 __all__ = ["graph_nodes", "record_backward", "saved_text", "saved_values", "to_data"]
 

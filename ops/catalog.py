@@ -20,7 +20,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ops.errors import InputError
+from gradtui.ops.errors import InputError
 
 __all__ = ["CATALOG", "InputSpec", "OpSpec", "by_category", "get"]
 

@@ -36,11 +36,11 @@ from typing import Any
 
 import torch
 
-from ops import autograd, timebound
-from ops.display import kinks_summary
-from ops.errors import InputError
-from ops.kinks import find_kinks, one_sided, steps
-from ops.results import Curve, Kink
+from gradtui.ops import autograd, timebound
+from gradtui.ops.display import kinks_summary
+from gradtui.ops.errors import InputError
+from gradtui.ops.kinks import find_kinks, one_sided, steps
+from gradtui.ops.results import Curve, Kink
 
 __all__ = ["CurvePath", "curve_path", "default_range", "parse_range", "sample_curve"]
 
@@ -366,7 +366,7 @@ def curve_path(
     Raises:
         InputError: As :func:`sample_curve`.
     """
-    from ops.run import prepare
+    from gradtui.ops.run import prepare
 
     prep = prepare(target, values, grad_output=grad_output, dtype="float64")
     v = _grad_output_tensor(prep)
@@ -555,7 +555,7 @@ def _grad_output_tensor(prep: Any) -> torch.Tensor | None:
     tensor = getattr(prep, "grad_output", None)
     if isinstance(tensor, torch.Tensor):
         return tensor
-    from ops.run import evaluate_grad_output  # the run module owns the parsing
+    from gradtui.ops.run import evaluate_grad_output  # the run module owns the parsing
 
     return evaluate_grad_output(prep)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ops.results import Kink, TensorData
+from gradtui.ops.results import Kink, TensorData
 
 
 def a_dtype(name: str) -> str:

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from ops.syntax import (
+from gradtui.ops.syntax import (
     CONSTRUCTORS,
     NAMED_FLOATS,
     Parsed,

@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 import torch
 
-from ops import timebound
-from ops.results import Kink
+from gradtui.ops import timebound
+from gradtui.ops.results import Kink
 
 Batched = Callable[[torch.Tensor], torch.Tensor]
 

@@ -36,9 +36,9 @@ from typing import Any
 
 import torch
 
-from ops import timebound
-from ops.errors import InputError
-from ops.syntax import (
+from gradtui.ops import timebound
+from gradtui.ops.errors import InputError
+from gradtui.ops.syntax import (
     CONSTANTS,
     CONSTRUCTORS,
     MAX_DEPTH,

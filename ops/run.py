@@ -23,15 +23,15 @@ from typing import Any
 
 import torch
 
-from ops import autograd, language, timebound
-from ops.backward import graph_nodes, record_backward
-from ops.catalog import CATALOG, OpSpec, coerce, get
-from ops.display import a_dtype, describe_kink
-from ops.errors import InputError
-from ops.formulas import derivative_formula
-from ops.kinks import classify, screen
-from ops.results import GradResult, InputValue, Kink, OutputValue, TensorData
-from ops.tensors import dtype_name, to_data
+from gradtui.ops import autograd, language, timebound
+from gradtui.ops.backward import graph_nodes, record_backward
+from gradtui.ops.catalog import CATALOG, OpSpec, coerce, get
+from gradtui.ops.display import a_dtype, describe_kink
+from gradtui.ops.errors import InputError
+from gradtui.ops.formulas import derivative_formula
+from gradtui.ops.kinks import classify, screen
+from gradtui.ops.results import GradResult, InputValue, Kink, OutputValue, TensorData
+from gradtui.ops.tensors import dtype_name, to_data
 
 __all__ = [
     "DEFAULT_FREE_INPUT",

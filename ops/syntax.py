@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ops.errors import InputError
+from gradtui.ops.errors import InputError
 
 MAX_TEXT_CHARS: int = 2000
 """Longest text accepted, in characters."""
@@ -118,7 +118,7 @@ SIZED_CONSTRUCTORS = frozenset({"zeros", "ones", "full", "rand", "randn"})
 
 def _catalog() -> Mapping[str, Any]:
     """The catalog's ops, imported on first use: its default values are written in this language."""
-    from ops import catalog
+    from gradtui.ops import catalog
 
     return getattr(catalog, "CATALOG", None) or {}  # empty only while the catalog imports
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import torch
 
-from ops import timebound
-from ops.results import TensorData
+from gradtui.ops import timebound
+from gradtui.ops.results import TensorData
 
 CHUNK = 32_768
 """Most numbers turned into Python objects in one go (about a millisecond's work).

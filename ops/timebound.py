@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ops.errors import InputError
+from gradtui.ops.errors import InputError
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -155,7 +155,7 @@ class TimeBound:
     Example::
 
         bound = TimeBound(5.0)
-        result = bound.call(ops.run.run, "x @ x", {"x": "ones(1000, 1000)"})
+        result = bound.call(gradtui.ops.run.run, "x @ x", {"x": "ones(1000, 1000)"})
         # ... from another thread, e.g. when the person edits again:
         bound.cancel()
 

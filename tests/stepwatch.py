@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from ops import timebound
+from gradtui.ops import timebound
 
 
 class StepWatch:

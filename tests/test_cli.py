@@ -15,7 +15,7 @@ ENV = {**os.environ, "NO_COLOR": "1"}
 
 def gradtui(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
+        [sys.executable, "-m", "gradtui.tui.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -166,7 +166,7 @@ def test_version_comes_from_the_installed_metadata_without_torch() -> None:
         [
             sys.executable,
             "-c",
-            "import sys; from tui.cli import main; main(['--version']); "
+            "import sys; from gradtui.tui.cli import main; main(['--version']); "
             "print('torch' in sys.modules)",
         ],
         capture_output=True,

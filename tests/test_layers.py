@@ -24,7 +24,15 @@ def _modules_after(code: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "module",
-    ["ops", "ops.language", "ops.catalog", "ops.run", "ops.backward", "ops.curves", "ops.formulas"],
+    [
+        "gradtui.ops",
+        "gradtui.ops.language",
+        "gradtui.ops.catalog",
+        "gradtui.ops.run",
+        "gradtui.ops.backward",
+        "gradtui.ops.curves",
+        "gradtui.ops.formulas",
+    ],
 )
 def test_engine_imports_no_screen(module: str) -> None:
     loaded = _modules_after(f"import {module}")
@@ -35,13 +43,15 @@ def test_engine_imports_no_screen(module: str) -> None:
 
 def test_engine_package_does_not_import_torch() -> None:
     """A front end can import ``ops`` and paint before torch has loaded."""
-    loaded = _modules_after("import ops, ops.results, ops.errors, ops.display")
+    loaded = _modules_after(
+        "import gradtui.ops, gradtui.ops.results, gradtui.ops.errors, gradtui.ops.display"
+    )
     assert "torch" not in loaded
 
 
 def test_app_module_does_not_import_torch() -> None:
     """``tui.app`` defers torch to a background worker, so the first frame is not held up."""
-    loaded = _modules_after("import tui.app, tui.cli")
-    assert "tui.app" in loaded
+    loaded = _modules_after("import gradtui.tui.app, gradtui.tui.cli")
+    assert "gradtui.tui.app" in loaded
     assert "torch" not in loaded
     assert "sympy" not in loaded

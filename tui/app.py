@@ -44,11 +44,11 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from ops.errors import InputError
-from ops.results import Curve, GradResult
-from ops.timebound import ComputationTimeout, TimeBound, resolve_timeout
-from tui.commands import GradCommands, PaletteCommand, SafeCommandPalette
-from tui.compute import (
+from gradtui.ops.errors import InputError
+from gradtui.ops.results import Curve, GradResult
+from gradtui.ops.timebound import ComputationTimeout, TimeBound, resolve_timeout
+from gradtui.tui.commands import GradCommands, PaletteCommand, SafeCommandPalette
+from gradtui.tui.compute import (
     Catalog,
     Computed,
     CurveDone,
@@ -61,11 +61,11 @@ from tui.compute import (
     load_engine,
     lower_priority,
 )
-from tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, InputsPanel
-from tui.widgets.op_picker import EXPRESSION_ID, OpPicker
-from tui.widgets.plot import PlotPanel
-from tui.widgets.status import StatusLine
-from tui.widgets.stepper import StepList, StepperPanel
+from gradtui.tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, InputsPanel
+from gradtui.tui.widgets.op_picker import EXPRESSION_ID, OpPicker
+from gradtui.tui.widgets.plot import PlotPanel
+from gradtui.tui.widgets.status import StatusLine
+from gradtui.tui.widgets.stepper import StepList, StepperPanel
 
 MIN_WIDTH, MIN_HEIGHT = 60, 20
 """Below this the app shows "terminal too small" instead of a broken layout."""
@@ -307,7 +307,7 @@ class GradApp(App[int]):
         """
         if self.is_headless or threading.current_thread() is not threading.main_thread():
             return
-        from tui.terminal import ExitWatchdog
+        from gradtui.tui.terminal import ExitWatchdog
 
         loop = asyncio.get_running_loop()
 
@@ -329,7 +329,7 @@ class GradApp(App[int]):
             "textual.drivers.linux_driver",
             "LinuxDriver",
         ):
-            from tui.terminal import TerminalDriver
+            from gradtui.tui.terminal import TerminalDriver
 
             return TerminalDriver
         return driver_class
@@ -394,7 +394,7 @@ class GradApp(App[int]):
         self._engine_ready.set()
         self.post_message(EngineLoaded(catalog))
         # Help's modules (Markdown and its parser) too, here rather than on the first ``?``.
-        import tui.help  # noqa: F401
+        import gradtui.tui.help  # noqa: F401
 
     def on_engine_loaded(self, message: EngineLoaded) -> None:
         """Fill the op picker; the panels waiting for a first result now wait for the engine."""
@@ -902,7 +902,7 @@ class GradApp(App[int]):
         It is built once and kept (installed): composing its Markdown cost 150-370 ms of
         the UI thread on every open, so ``?`` waited that long each time.
         """
-        from tui.help import HelpScreen
+        from gradtui.tui.help import HelpScreen
 
         if isinstance(self.screen, HelpScreen):
             return

@@ -138,7 +138,7 @@ def _emit_error(message: str, as_json: bool) -> int:
 
 
 def cmd_ops(args: argparse.Namespace) -> int:
-    from ops.catalog import by_category
+    from gradtui.ops.catalog import by_category
 
     groups = by_category()
     if args.json:
@@ -175,8 +175,8 @@ def cmd_ops(args: argparse.Namespace) -> int:
 
 def format_grad(result: Any) -> str:
     """The text report of ``gradtui grad``."""
-    from ops.backward import enum_name, saved_text
-    from ops.display import format_value
+    from gradtui.ops.backward import enum_name, saved_text
+    from gradtui.ops.display import format_value
 
     lines = [result.expression]
     for name, inp in result.inputs.items():
@@ -238,7 +238,7 @@ def format_grad(result: Any) -> str:
 
 
 def cmd_grad(args: argparse.Namespace) -> int:
-    from ops.run import run
+    from gradtui.ops.run import run
 
     result = run(
         args.target,
@@ -259,7 +259,7 @@ def _use_color() -> bool:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from ops.curves import parse_range, sample_curve
+    from gradtui.ops.curves import parse_range, sample_curve
 
     lo = hi = None
     if args.range_:
@@ -284,8 +284,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(curve.to_json(), ensure_ascii=False))
         return 0
-    from ops.display import describe_kink
-    from tui.plotting import render_curve
+    from gradtui.ops.display import describe_kink
+    from gradtui.tui.plotting import render_curve
 
     cols, rows = os.get_terminal_size(1) if sys.stdout.isatty() else (80, 24)
     width = args.width or min(cols, 100)
@@ -309,7 +309,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         raise UsageError(
             "the app needs a terminal; for a pipe use `gradtui grad TARGET` or `gradtui plot TARGET`"
         )
-    from tui.app import run_app
+    from gradtui.tui.app import run_app
 
     return run_app(args.op, parse_sets(args.sets), mouse=not args.no_mouse) or 0
 
@@ -354,8 +354,8 @@ def mistyped_command(argv: Sequence[str]) -> str | None:
     if not close:
         return None
     if not any(not a.startswith("-") for a in _glue_values(list(argv[1:]))):
-        from ops.catalog import get
-        from ops.errors import InputError
+        from gradtui.ops.catalog import get
+        from gradtui.ops.errors import InputError
 
         try:
             get(argv[0])
@@ -380,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 as_json,
             )
     if command == "demo":
-        from tui.demo import main as demo_main
+        from gradtui.tui.demo import main as demo_main
 
         return demo_main(rest)
     parser = build_parsers()[command]
@@ -393,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence: no tracebacks
-        from ops.errors import InputError
+        from gradtui.ops.errors import InputError
 
         if isinstance(exc, InputError):
             return _emit_error(str(exc), as_json)
@@ -409,8 +409,8 @@ def run() -> None:
     if it does not, leaves with ``os._exit`` rather than shutting torch down under it.
     """
     code = main()
-    if "ops.timebound" in sys.modules:
-        from ops.timebound import join_abandoned
+    if "gradtui.ops.timebound" in sys.modules:
+        from gradtui.ops.timebound import join_abandoned
 
         if not join_abandoned(2.0):
             sys.stdout.flush()

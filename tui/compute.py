@@ -19,10 +19,10 @@ from dataclasses import dataclass, field, replace
 
 from textual.message import Message
 
-from ops.errors import InputError
-from ops.results import Curve, GradResult
-from tui.format import prescan
-from tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, FieldSpec
+from gradtui.ops.errors import InputError
+from gradtui.ops.results import Curve, GradResult
+from gradtui.tui.format import prescan
+from gradtui.tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, FieldSpec
 
 Groups = list[tuple[str, list[tuple[str, str]]]]
 """The catalog as plain data: ``(category, [(op name, summary), ...])``, seed ops first."""
@@ -137,7 +137,7 @@ def load_engine() -> Catalog:
     if first:
         gc.disable()
     try:
-        from ops import catalog, curves, run  # noqa: F401 - imported here, off the UI thread
+        from gradtui.ops import catalog, curves, run  # noqa: F401 - imported here, off the UI thread
     finally:
         if first:
             gc.freeze()
@@ -176,7 +176,7 @@ def compute(
         post: Thread-safe message delivery to the app.
         still_wanted: Whether a newer request has replaced this one.
     """
-    from ops import curves, formulas, run
+    from gradtui.ops import curves, formulas, run
 
     started = time.perf_counter()
     grad_output = req.v_text.strip() or None
@@ -315,7 +315,7 @@ def expression_target(text: str) -> str:
     Raises:
         InputError: The language refuses the bare name (``'exp' is a function: call it``).
     """
-    from ops import language
+    from gradtui.ops import language
 
     name = text.strip()
     if not (name.isascii() and name.isidentifier()):

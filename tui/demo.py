@@ -32,10 +32,10 @@ from typing import Any, TextIO
 from textual.binding import Binding, BindingType
 from textual.pilot import Pilot
 
-from ops.results import TensorData
-from tui.app import GradApp
-from tui.cli import UsageError, _Parser
-from tui.demo_script import (
+from gradtui.ops.results import TensorData
+from gradtui.tui.app import GradApp
+from gradtui.tui.cli import UsageError, _Parser
+from gradtui.tui.demo_script import (
     EXPRESSION,
     GRAD_OUTPUT,
     Action,
@@ -48,10 +48,10 @@ from tui.demo_script import (
     load_script,
     slugify,
 )
-from tui.format import format_tensor
-from tui.widgets.caption import CaptionBar
-from tui.widgets.inputs import InputsPanel
-from tui.widgets.status import StatusLine
+from gradtui.tui.format import format_tensor
+from gradtui.tui.widgets.caption import CaptionBar
+from gradtui.tui.widgets.inputs import InputsPanel
+from gradtui.tui.widgets.status import StatusLine
 
 TYPE_DELAY = 0.07
 """Seconds between typed characters in live mode (at speed 1)."""
@@ -108,7 +108,7 @@ def screen_values(app: GradApp) -> dict[str, str]:
     curve = app.curve
     if curve is not None and curve.target == app.target:
         values["plot"] = f"{curve.label or curve.target} along {curve.var}"
-        from ops.display import describe_kink
+        from gradtui.ops.display import describe_kink
 
         values["kinks"] = (
             "; ".join(describe_kink(k, f"{curve.var}={k.x:.6g}") for k in curve.kinks) or "none"
@@ -158,7 +158,7 @@ def screen_values(app: GradApp) -> dict[str, str]:
             values["grad_in"] = _fmt(step.grad_outputs[0])
         for k, grad in enumerate(step.grad_inputs):
             values[f"grad_out.{k}"] = _fmt(grad)
-        from ops.backward import saved_text  # torch is loaded: a result exists
+        from gradtui.ops.backward import saved_text  # torch is loaded: a result exists
 
         for name, saved in step.saved.items():
             values[f"saved.{name}"] = (

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tui.demo_lines import key_lines, line_of
+from gradtui.tui.demo_lines import key_lines, line_of
 
 VERBS = ("type", "step", "step_to", "layer", "view", "plot_var", "pause")
 """What an action can do; each action table has exactly one of these keys."""
@@ -251,7 +251,7 @@ def builtin_path(name: str) -> Path | None:
 
     if not re.fullmatch(r"[a-z0-9_-]+", name):
         return None
-    candidate = Path(str(files("tui") / "demos" / f"{name}.toml"))
+    candidate = Path(str(files("gradtui.tui") / "demos" / f"{name}.toml"))
     return candidate if candidate.is_file() else None
 
 
@@ -401,10 +401,10 @@ class _Loader:
         """Every input's text, as the engine fills defaults; engine errors blamed on lines."""
         if not self.check_engine:
             return dict(texts)
-        from ops.errors import InputError
+        from gradtui.ops.errors import InputError
 
         if not is_expr:
-            from ops.catalog import get
+            from gradtui.ops.catalog import get
 
             try:
                 get(target)
@@ -538,8 +538,8 @@ class _Loader:
         if state.broken - {into}:
             state.adopt(new, into, ok=True)  # another field holds refused text: cannot judge
             return
-        from ops.errors import InputError
-        from ops.run import default_values
+        from gradtui.ops.errors import InputError
+        from gradtui.ops.run import default_values
 
         try:
             if into == EXPRESSION:
@@ -606,8 +606,8 @@ def engine_check(target: str, texts: Mapping[str, str], v: str) -> Any:
 
     import torch
 
-    from ops.errors import InputError
-    from ops.run import prepare
+    from gradtui.ops.errors import InputError
+    from gradtui.ops.run import prepare
 
     prepared = prepare(target, texts, grad_output=v or None)
     try:

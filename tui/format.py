@@ -15,8 +15,8 @@ from typing import Any
 
 from rich.text import Text
 
-from ops import display
-from ops.results import GradResult, TensorData
+from gradtui.ops import display
+from gradtui.ops.results import GradResult, TensorData
 
 NAN_STYLE = "bold underline magenta"
 """Style for ``nan``: bold and underlined so it survives ``NO_COLOR``."""

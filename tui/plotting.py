@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ops.results import Curve
+from gradtui.ops.results import Curve
 
 _LOCK = threading.Lock()
 

@@ -22,9 +22,9 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from ops.results import Curve
-from tui.app import GradApp
-from tui.widgets.plot import PlotPanel
+from gradtui.ops.results import Curve
+from gradtui.tui.app import GradApp
+from gradtui.tui.widgets.plot import PlotPanel
 
 
 def available() -> str | None:
@@ -39,7 +39,7 @@ def available() -> str | None:
 def _make_plot_class() -> type:
     from textual_plotext import PlotextPlot
 
-    from tui.plotting import PALETTES, _break_at_kinks, _finite_runs, disagreements
+    from gradtui.tui.plotting import PALETTES, _break_at_kinks, _finite_runs, disagreements
 
     class CurvePlotextPlot(PlotextPlot):
         """``PlotextPlot`` fed with a :class:`Curve` (it rebuilds the figure on every render)."""
@@ -106,7 +106,7 @@ def _make_plot_class() -> type:
             yield curve.x, curve.d2f, "f″", pal["d2f"]
 
     def _marks(curve: Curve) -> Iterator[tuple[float, float]]:
-        from tui.plotting import _interp
+        from gradtui.tui.plotting import _interp
 
         for m in curve.marks:
             y = _interp(curve.x, curve.f, m)

@@ -51,7 +51,7 @@ def curve_ratios(repeats: int) -> dict[str, tuple[float, float]]:
 def _ratios(repeats: int) -> dict[str, tuple[float, float]]:
     import torch
 
-    from ops.curves import curve_path, default_range
+    from gradtui.ops.curves import curve_path, default_range
 
     out: dict[str, tuple[float, float]] = {}
     for target, values in TARGETS:

@@ -58,8 +58,8 @@ def _product_ms() -> float:
 
 
 def _abandon_ms(repeats: int) -> list[float]:
-    from ops.run import run
-    from ops.timebound import ComputationTimeout
+    from gradtui.ops.run import run
+    from gradtui.ops.timebound import ComputationTimeout
 
     heavy = f"sum({_balanced(256, 'x')})"
     out = []
@@ -87,7 +87,7 @@ def _refusals() -> tuple[float, float]:
 
 
 def _deep_formula_ms() -> float:
-    from ops.formulas import derivative_formula
+    from gradtui.ops.formulas import derivative_formula
 
     derivative_formula("x", "x")  # SymPy's import is not the figure
     start = time.perf_counter()
@@ -117,7 +117,7 @@ def _signal_exit_ms(repeats: int) -> list[float]:
 
 def measure(quick: bool) -> dict[str, object]:
     """Every figure above: ``{"figures": {...}, "rows": [(name, value, target, ok), ...]}``."""
-    from tui.terminal import EXIT_GRACE_S
+    from gradtui.tui.terminal import EXIT_GRACE_S
 
     med = statistics.median
     product = _product_ms()

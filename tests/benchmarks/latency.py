@@ -14,7 +14,7 @@ import asyncio
 import statistics
 import time
 
-from tui.app import GradApp
+from gradtui.tui.app import GradApp
 
 SIZE = (160, 48)
 """The terminal size the issue names for update latency."""

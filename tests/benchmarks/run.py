@@ -177,8 +177,8 @@ def session(repeats: int) -> dict[str, object]:
 
 def _forward_value(op: str, text: str) -> bytes:
     """The output value of ``op`` at input ``text`` as the stepper prints it."""
-    from ops.run import run
-    from tui.format import format_tensor
+    from gradtui.ops.run import run
+    from gradtui.tui.format import format_tensor
 
     result = run(op, {"input": text})
     assert result.output is not None
@@ -189,7 +189,7 @@ def latency(edits: int) -> dict[str, list[float] | str]:
     """Update latency of the app and of the baseline (or why the baseline is missing)."""
     from latency import update_latency
 
-    from tui.app import GradApp
+    from gradtui.tui.app import GradApp
 
     out: dict[str, list[float] | str] = {"app": update_latency(GradApp, edits)}
     why = ensure_baseline()

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from hypothesis import strategies as st
 
-from ops import language
+from gradtui.ops import language
 
 VEC, SCALAR = "vec", "scalar"
 N = 3  # elements of x and y

@@ -14,8 +14,8 @@ import torch
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from ops import language
-from ops.run import run
+from gradtui.ops import language
+from gradtui.ops.run import run
 from tests.fuzz.grammar import POINT, Expr, expressions, guards_hold
 
 F64 = torch.float64

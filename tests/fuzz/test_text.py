@@ -13,10 +13,10 @@ from __future__ import annotations
 import torch
 from hypothesis import strategies as st
 
-from ops import language
-from ops.errors import InputError
-from ops.results import GradResult
-from ops.run import run
+from gradtui.ops import language
+from gradtui.ops.errors import InputError
+from gradtui.ops.results import GradResult
+from gradtui.ops.run import run
 from tests.fuzz.grammar import expressions
 
 ENV = {"x": torch.tensor([0.5, -1.0, 2.0]), "y": torch.tensor([1.5, 0.25, -3.0])}

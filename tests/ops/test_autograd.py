@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ops import autograd, formulas, run
+from gradtui.ops import autograd, formulas, run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ def test_a_wrong_shape_gets_torchs_own_error() -> None:
 
 def test_the_first_graph_of_a_process_does_not_import_sympy() -> None:
     code = (
-        "import sys; from ops import run; r = run.run('exp', {}, formula=False); "
+        "import sys; from gradtui.ops import run; r = run.run('exp', {}, formula=False); "
         "print([s.node for s in r.steps], r.formula, 'sympy' in sys.modules)"
     )
     out = subprocess.run(

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-import ops.backward as backward
-from ops.backward import record_backward
-from ops.results import TensorData
+import gradtui.ops.backward as backward
+from gradtui.ops.backward import record_backward
+from gradtui.ops.results import TensorData
 
 V = [1.0, -2.0]
 

@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ops.catalog import CATALOG, SEED_CATEGORY, by_category, coerce, get
-from ops.errors import InputError
-from ops.run import prepare, run
+from gradtui.ops.catalog import CATALOG, SEED_CATEGORY, by_category, coerce, get
+from gradtui.ops.errors import InputError
+from gradtui.ops.run import prepare, run
 
 SEED_OPS = [
     "lt",

@@ -14,9 +14,9 @@ import sys
 import pytest
 import torch
 
-from ops.errors import InputError
-from ops.formulas import ELEMENTWISE_FUNCTIONS, derivative, derivative_formula
-from ops.language import evaluate, parse
+from gradtui.ops.errors import InputError
+from gradtui.ops.formulas import ELEMENTWISE_FUNCTIONS, derivative, derivative_formula
+from gradtui.ops.language import evaluate, parse
 
 # (expression, variable, points for the variable, other inputs' values)
 CASES = [
@@ -136,7 +136,7 @@ def test_refused_text_raises_input_error() -> None:
 
 
 def test_every_mapped_function_is_offered_by_the_language() -> None:
-    import ops.language as language
+    import gradtui.ops.language as language
 
     assert ELEMENTWISE_FUNCTIONS <= language.FUNCTION_NAMES
 
@@ -154,10 +154,10 @@ def test_deep_expressions_get_their_formula() -> None:
 
 def test_importing_formulas_does_not_import_sympy() -> None:
     """The TUI's first paint must not wait for SymPy."""
-    code = "import ops.formulas, sys, json; print(json.dumps(sorted(sys.modules)))"
+    code = "import gradtui.ops.formulas, sys, json; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
-    assert "ops.formulas" in loaded
+    assert "gradtui.ops.formulas" in loaded
     assert "sympy" not in loaded

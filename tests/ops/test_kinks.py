@@ -12,10 +12,10 @@ import math
 import pytest
 import torch
 
-from ops.curves import sample_curve
-from ops.display import describe_kink as describe
-from ops.kinks import classify
-from ops.run import run
+from gradtui.ops.curves import sample_curve
+from gradtui.ops.display import describe_kink as describe
+from gradtui.ops.kinks import classify
+from gradtui.ops.run import run
 
 F64 = torch.float64
 

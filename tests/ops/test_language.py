@@ -18,10 +18,10 @@ import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import ops.language as language
-from ops.catalog import CATALOG
-from ops.errors import InputError
-from ops.language import (
+import gradtui.ops.language as language
+from gradtui.ops.catalog import CATALOG
+from gradtui.ops.errors import InputError
+from gradtui.ops.language import (
     CONSTANTS,
     MAX_DEPTH,
     MAX_ELEMENTS,
@@ -504,7 +504,7 @@ def test_many_parts_are_refused() -> None:
 
 def test_a_flat_chain_is_one_level_of_nesting() -> None:
     """65 terms of one sum: Python's tree is 65 levels deep, a person sees one."""
-    from ops.run import run
+    from gradtui.ops.run import run
 
     terms = MAX_DEPTH + 1
     text = " + ".join(f"sin(x*{i})" for i in range(1, terms + 1))
@@ -545,7 +545,7 @@ def test_a_2000_character_flat_chain_needs_no_deep_recursion() -> None:
     import inspect
     import sys
 
-    from ops.run import run
+    from gradtui.ops.run import run
 
     text = "+".join(["xyz"] * 500)
     assert len(text) == MAX_TEXT_CHARS - 1
@@ -728,7 +728,7 @@ def test_parsed_is_reusable_and_hashable_by_text() -> None:
 
 def test_plain_numbers_reach_torch_as_python_scalars() -> None:
     """`x**2` must build the node PyTorch code builds (PowBackward0), not a tensor-exponent pow."""
-    from ops.run import run
+    from gradtui.ops.run import run
 
     nodes = [s.node for s in run("x**2", {"x": "[1.0, 2.0]"}).steps]
     assert nodes[0] == "PowBackward0"

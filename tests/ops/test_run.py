@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ops.errors import InputError
-from ops.run import DEFAULT_FREE_INPUT, default_values, input_names, prepare, run
+from gradtui.ops.errors import InputError
+from gradtui.ops.run import DEFAULT_FREE_INPUT, default_values, input_names, prepare, run
 
 
 def _t(data, dtype=torch.float64):
@@ -98,7 +98,7 @@ def test_exp_gradient_is_exp_and_expbackward_saves_its_result():
 
 
 def CATALOG_RULE(name):
-    from ops.catalog import CATALOG
+    from gradtui.ops.catalog import CATALOG
 
     return CATALOG[name].rule
 

@@ -8,8 +8,8 @@ import threading
 import pytest
 import torch
 
-from ops import timebound
-from ops.tensors import CHUNK, to_data, to_list
+from gradtui.ops import timebound
+from gradtui.ops.tensors import CHUNK, to_data, to_list
 
 SHAPES = [(), (5,), (CHUNK * 3 + 7,), (1000, 1000), (3, CHUNK + 1), (2, 3, CHUNK // 2 + 5)]
 SHAPES += [(0,), (CHUNK + 1, 0), (CHUNK * 2, 1), (2, 2, 2)]

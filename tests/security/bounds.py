@@ -103,9 +103,9 @@ def _peak() -> int:
 
 
 def _call(case: Case) -> Callable[[], Any]:
-    from ops import language
-    from ops.curves import sample_curve
-    from ops.run import run
+    from gradtui.ops import language
+    from gradtui.ops.curves import sample_curve
+    from gradtui.ops.run import run
 
     kwargs = dict(case.kwargs)
     if case.route == "language":
@@ -117,7 +117,7 @@ def _call(case: Case) -> Callable[[], Any]:
 
 def measure(case: Case) -> dict[str, Any]:
     """Run one case and report outcome, time and memory."""
-    from ops.errors import InputError
+    from gradtui.ops.errors import InputError
 
     call = _call(case)
     rss0, peak0 = _rss(), _peak()
@@ -145,9 +145,9 @@ def measure(case: Case) -> dict[str, Any]:
 
 def warm_up() -> None:
     """Pay the one-time costs (imports, catalog, node rules, SymPy, meta device) first."""
-    from ops import language
-    from ops.curves import sample_curve
-    from ops.run import run
+    from gradtui.ops import language
+    from gradtui.ops.curves import sample_curve
+    from gradtui.ops.run import run
 
     run("exp")
     run("x**2 * sin(x)")

@@ -11,7 +11,7 @@ from pathlib import Path
 def cli_many(
     commands: list[list[str]], cwd: Path, env: dict[str, str] | None = None
 ) -> list[subprocess.CompletedProcess[str]]:
-    """Run ``python -m tui.cli ARGS`` for each command, two at a time (they are torch-bound)."""
+    """Run ``python -m gradtui.tui.cli ARGS`` for each command, two at a time (they are torch-bound)."""
     root = Path(__file__).resolve().parents[2]
     full_env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(root), **(env or {})}
     results: list[subprocess.CompletedProcess[str]] = []
@@ -20,7 +20,7 @@ def cli_many(
             (
                 args,
                 subprocess.Popen(
-                    [sys.executable, "-m", "tui.cli", *args],
+                    [sys.executable, "-m", "gradtui.tui.cli", *args],
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     stdin=subprocess.DEVNULL,

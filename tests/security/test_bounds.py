@@ -26,11 +26,11 @@ from pathlib import Path
 
 import pytest
 
-from ops import timebound
-from ops.curves import sample_curve
-from ops.errors import InputError
-from ops.run import run
-from ops.timebound import DEFAULT_TIMEOUT_S, ComputationTimeout, TimeBound, resolve_timeout
+from gradtui.ops import timebound
+from gradtui.ops.curves import sample_curve
+from gradtui.ops.errors import InputError
+from gradtui.ops.run import run
+from gradtui.ops.timebound import DEFAULT_TIMEOUT_S, ComputationTimeout, TimeBound, resolve_timeout
 from tests.security.bounds import CASES
 from tests.security.clirun import cli_many
 from tests.stepwatch import StepWatch
@@ -126,7 +126,7 @@ def _no_leftover_workers():
 
 def test_the_heavy_input_is_really_heavy() -> None:
     """It is allowed, and it is 255 products of 1000x1000 matrices (5*10^11 flops)."""
-    from ops import language
+    from gradtui.ops import language
 
     assert len(HEAVY) <= language.MAX_TEXT_CHARS
     language.parse(HEAVY)  # allowed: no size or depth cap refuses it

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from gradtui.tui.cli import main
 from tests.security.clirun import cli_many
 from tests.security.corpus import payloads
-from tui.cli import main
 
 CANARY = Path("/nonexistent-dir/CANARY")
 CORPUS = [p.text for p in payloads(CANARY)]

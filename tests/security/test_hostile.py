@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from ops import language
-from ops.curves import sample_curve
-from ops.errors import InputError
-from ops.formulas import derivative_formula
-from ops.run import run
+from gradtui.ops import language
+from gradtui.ops.curves import sample_curve
+from gradtui.ops.errors import InputError
+from gradtui.ops.formulas import derivative_formula
+from gradtui.ops.run import run
 from tests.security.clirun import cli_many
 from tests.security.corpus import payloads
 

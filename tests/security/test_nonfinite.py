@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ops.curves import sample_curve
-from ops.run import run
+from gradtui.ops.curves import sample_curve
+from gradtui.ops.run import run
 from tests.security.clirun import cli_many
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from tui.app import GradApp
+from gradtui.tui.app import GradApp
 
 
 async def settle(pilot: Pilot) -> GradApp:

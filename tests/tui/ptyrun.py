@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def gradtui_command() -> list[str]:
-    """The installed console script next to this interpreter, else ``python -m tui.cli``."""
+    """The installed console script next to this interpreter, else ``python -m gradtui.tui.cli``."""
     script = Path(sys.executable).with_name("gradtui")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "tui.cli"]
+    return [sys.executable, "-m", "gradtui.tui.cli"]
 
 
 def _stat(pid: int) -> tuple[int, int, int] | None:

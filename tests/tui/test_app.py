@@ -13,15 +13,15 @@ from pathlib import Path
 
 from textual.widgets import Input, Markdown
 
+from gradtui.tui.app import GradApp
+from gradtui.tui.format import format_tensor
+from gradtui.tui.help import HelpScreen
+from gradtui.tui.widgets.inputs import InputsPanel
+from gradtui.tui.widgets.op_picker import OpPicker
+from gradtui.tui.widgets.plot import PlotPanel
+from gradtui.tui.widgets.status import StatusLine
+from gradtui.tui.widgets.stepper import StepList, StepperPanel
 from tests.tui.conftest import settle, type_text, wait_for_text
-from tui.app import GradApp
-from tui.format import format_tensor
-from tui.help import HelpScreen
-from tui.widgets.inputs import InputsPanel
-from tui.widgets.op_picker import OpPicker
-from tui.widgets.plot import PlotPanel
-from tui.widgets.status import StatusLine
-from tui.widgets.stepper import StepList, StepperPanel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +32,7 @@ def _detail(app: GradApp) -> str:
 
     from rich.console import Console
 
-    from tui.widgets.stepper import render_step
+    from gradtui.tui.widgets.stepper import render_step
 
     stepper = app.query_one(StepperPanel)
     assert stepper.result is not None
@@ -44,8 +44,8 @@ def _detail(app: GradApp) -> str:
 def test_importing_the_app_does_not_import_torch() -> None:
     """The first screen can paint before torch loads: the app module must not pull it in."""
     code = (
-        "import sys; import tui.app; app = tui.app.GradApp(); "
-        "print(sorted(m for m in ('torch', 'ops.run', 'ops.catalog', 'plotext') if m in sys.modules))"
+        "import sys; import gradtui.tui.app; app = gradtui.tui.app.GradApp(); "
+        "print(sorted(m for m in ('torch', 'gradtui.ops.run', 'gradtui.ops.catalog', 'plotext') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
@@ -501,8 +501,8 @@ async def test_first_screen_paints_and_answers_keys_while_torch_loads(monkeypatc
     """The engine loads in a worker: until it is ready the screen says so and keys work."""
     import threading
 
-    import tui.app
-    from tui.compute import load_engine
+    import gradtui.tui.app
+    from gradtui.tui.compute import load_engine
 
     gate = threading.Event()
 
@@ -510,7 +510,7 @@ async def test_first_screen_paints_and_answers_keys_while_torch_loads(monkeypatc
         gate.wait(30)
         return load_engine()
 
-    monkeypatch.setattr(tui.app, "load_engine", slow_load)
+    monkeypatch.setattr(gradtui.tui.app, "load_engine", slow_load)
     app = GradApp(cursor_blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause(0.2)

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from gradtui.tui.app import GradApp
+from gradtui.tui.help import HelpScreen
+from gradtui.tui.widgets.inputs import InputsPanel
+from gradtui.tui.widgets.status import StatusLine
+from gradtui.tui.widgets.stepper import StepList, StepperPanel
 from tests.tui.conftest import settle
-from tui.app import GradApp
-from tui.help import HelpScreen
-from tui.widgets.inputs import InputsPanel
-from tui.widgets.status import StatusLine
-from tui.widgets.stepper import StepList, StepperPanel
 
 
 def _balanced(n: int, leaf: str) -> str:
@@ -215,7 +215,7 @@ async def test_full_garbage_collections_wait_while_a_computation_runs() -> None:
     or the app has gone."""
     import gc
 
-    from tui.compute import FULL_GC_HELD
+    from gradtui.tui.compute import FULL_GC_HELD
 
     before = gc.get_threshold()
     app = GradApp("exp", cursor_blink=False, timeout=120)

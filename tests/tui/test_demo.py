@@ -20,11 +20,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ops.display import format_value
-from tui.demo import DemoApp, Player, main, play_headless, typing_units
-from tui.demo_lines import key_lines
-from tui.demo_script import CaptionError, builtin_path, fill, load_script, placeholders
-from tui.widgets.inputs import InputsPanel
+from gradtui.ops.display import format_value
+from gradtui.tui.demo import DemoApp, Player, main, play_headless, typing_units
+from gradtui.tui.demo_lines import key_lines
+from gradtui.tui.demo_script import CaptionError, builtin_path, fill, load_script, placeholders
+from gradtui.tui.widgets.inputs import InputsPanel
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "NO_COLOR": "1"}
@@ -33,7 +33,7 @@ SIZE = "100x30"
 
 def gradtui(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
+        [sys.executable, "-m", "gradtui.tui.cli", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from gradtui.tui.app import GradApp
+from gradtui.tui.help import HelpScreen
 from tests.tui.conftest import settle, wait_for_text
-from tui.app import GradApp
-from tui.help import HelpScreen
 
 
 async def test_help_is_built_once_and_shown_again_whole() -> None:

@@ -40,15 +40,15 @@ from textual.drivers.headless_driver import HeadlessDriver
 from textual.geometry import Size
 from textual.pilot import Pilot
 
-from ops import run
-from ops.errors import InputError
+from gradtui.ops import run
+from gradtui.ops.errors import InputError
+from gradtui.tui.app import MIN_HEIGHT, MIN_WIDTH, GradApp
+from gradtui.tui.compute import expression_target
+from gradtui.tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, InputsPanel
+from gradtui.tui.widgets.op_picker import EXPRESSION_ID, OpPicker
+from gradtui.tui.widgets.status import StatusLine
+from gradtui.tui.widgets.stepper import StepList, StepperPanel
 from tests.tui.conftest import settle
-from tui.app import MIN_HEIGHT, MIN_WIDTH, GradApp
-from tui.compute import expression_target
-from tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, InputsPanel
-from tui.widgets.op_picker import EXPRESSION_ID, OpPicker
-from tui.widgets.status import StatusLine
-from tui.widgets.stepper import StepList, StepperPanel
 
 SEED = int(os.environ.get("GRADTUI_MONKEY_SEED", "0"))
 EVENTS = 2_000

@@ -13,10 +13,10 @@ import os
 import re
 import time
 
+from gradtui.tui.app import GradApp
+from gradtui.tui.widgets.inputs import FieldRow
 from tests.tui.conftest import settle
 from tests.tui.ptyrun import PtyApp
-from tui.app import GradApp
-from tui.widgets.inputs import FieldRow
 
 SHIFT_TAB = b"\x1b[Z"
 CTRL_Q = b"\x11"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from gradtui.tui.app import SCREENSHOT_DIR_ENV, GradApp
 from tests.tui.conftest import settle, type_text
-from tui.app import SCREENSHOT_DIR_ENV, GradApp
 
 HATCH = "╱"
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from gradtui.tui.app import GradApp
+from gradtui.tui.widgets.line_view import LineView
+from gradtui.tui.widgets.op_picker import middle_ellipsis
 from tests.tui.conftest import settle
-from tui.app import GradApp
-from tui.widgets.line_view import LineView
-from tui.widgets.op_picker import middle_ellipsis
 
 
 def test_middle_ellipsis_keeps_both_ends() -> None:

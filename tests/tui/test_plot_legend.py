@@ -12,11 +12,11 @@ import functools
 
 import pytest
 
-from ops.curves import sample_curve
+from gradtui.ops.curves import sample_curve
+from gradtui.tui.app import GradApp
+from gradtui.tui.plotting import render_curve
+from gradtui.tui.widgets.plot import PlotPanel
 from tests.tui.conftest import settle
-from tui.app import GradApp
-from tui.plotting import render_curve
-from tui.widgets.plot import PlotPanel
 
 TARGETS = ("abs", "exp", "sin", "relu", "log", "sign", "binary_cross_entropy")
 MARKS = set(" •+●◆x")
@@ -49,7 +49,7 @@ def test_the_check_sees_a_legend_inside_the_frame() -> None:
     """plotext's own legend (what gradtui drew before) fails the check: the check can fail."""
     import plotext as plt
 
-    from tui.plotting import _LOCK
+    from gradtui.tui.plotting import _LOCK
 
     c = curve("abs")
     with _LOCK:
@@ -116,8 +116,8 @@ async def test_app_plot_has_no_legend_inside_and_caption_names_layers(
 def test_an_input_on_or_beside_a_jump_is_marked_at_f_not_across_the_jump() -> None:
     """sign at [-1, 0, 0.01]: the marks sit at f's own values (-1, 0, 1), never on a line
     drawn between the samples either side of the jump."""
-    from ops.curves import sample_curve
-    from tui.plotting import _layers
+    from gradtui.ops.curves import sample_curve
+    from gradtui.tui.plotting import _layers
 
     curve = sample_curve("sign", {"input": "[-1.0, 0.0, 0.01]"}, lo=-3.0, hi=4.0)
     (marks,) = [

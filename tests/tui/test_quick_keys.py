@@ -13,10 +13,10 @@ import asyncio
 import pytest
 from textual.command import CommandPalette
 
+from gradtui.tui.app import GradApp
+from gradtui.tui.help import HelpScreen
 from tests.tui.conftest import settle
 from tests.tui.test_monkey import _key_event
-from tui.app import GradApp
-from tui.help import HelpScreen
 
 SEQUENCES = {
     # Page keys before the palette's list is laid out: KeyError in OptionList._move_page.
@@ -115,7 +115,7 @@ async def test_a_click_on_a_widget_removed_since_the_last_paint_does_no_harm() -
     test). The press is handled as the app handles one from the terminal."""
     from textual import events
 
-    from tui.widgets.inputs import InputsPanel
+    from gradtui.tui.widgets.inputs import InputsPanel
 
     app = GradApp(cursor_blink=False)
     async with app.run_test(size=(120, 40)) as pilot:

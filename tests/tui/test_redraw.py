@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from textual.geometry import Region
 
+from gradtui.tui.app import GradApp
+from gradtui.tui.widgets.line_view import LineView
+from gradtui.tui.widgets.plot import PlotCanvas, PlotPanel
+from gradtui.tui.widgets.stepper import StepperPanel
 from tests.tui.conftest import settle
-from tui.app import GradApp
-from tui.widgets.line_view import LineView
-from tui.widgets.plot import PlotCanvas, PlotPanel
-from tui.widgets.stepper import StepperPanel
 
 
 def _record(app: GradApp) -> list[Region]:

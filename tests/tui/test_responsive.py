@@ -33,17 +33,17 @@ from textual import events
 from textual.app import _get_unicode_name_from_key
 from textual.widgets import Input
 
-import tui.app
-import tui.format
-from ops.results import TensorData
+import gradtui.tui.app
+import gradtui.tui.format
+from gradtui.ops.results import TensorData
+from gradtui.tui.app import GradApp
+from gradtui.tui.format import has_non_finite
+from gradtui.tui.help import HelpScreen
+from gradtui.tui.widgets.inputs import InputsPanel
+from gradtui.tui.widgets.status import StatusLine
+from gradtui.tui.widgets.stepper import StepperPanel
 from tests.stepwatch import StepWatch
 from tests.tui.conftest import settle
-from tui.app import GradApp
-from tui.format import has_non_finite
-from tui.help import HelpScreen
-from tui.widgets.inputs import InputsPanel
-from tui.widgets.status import StatusLine
-from tui.widgets.stepper import StepperPanel
 
 KEYS_WHILE_COMPUTING = 10
 """Keys that must be answered before the heavy computation ends (each one is sent only
@@ -121,7 +121,7 @@ async def test_keys_are_answered_while_a_heavy_computation_runs(
         good = app.result
         assert good is not None and len(good.steps) >= 2  # something for n and p to step
         # The app freezes what importing torch made out of the garbage collector's way
-        # (tui.compute.load_engine); this process imported torch before the app, so the
+        # (gradtui.tui.compute.load_engine); this process imported torch before the app, so the
         # same is done here, or a full collection of torch's objects (0.1 s) would count.
         gc.freeze()
         request.addfinalizer(gc.unfreeze)
@@ -277,12 +277,12 @@ async def test_an_engine_exception_is_a_message_and_nothing_is_lost(monkeypatch)
         good = app.result
         assert good is not None and not app.stale
 
-        import ops.run
+        import gradtui.ops.run
 
         def broken(*args, **kwargs):
             raise RuntimeError("the engine broke")
 
-        monkeypatch.setattr(ops.run, "run", broken)
+        monkeypatch.setattr(gradtui.ops.run, "run", broken)
         await pilot.press("backspace", "backspace", "backspace", *"4.]")
         await settle(pilot)
         status = app.query_one(StatusLine).plain
@@ -310,7 +310,7 @@ async def test_a_worker_that_raises_never_exits_the_app(monkeypatch) -> None:
         def broken(*args, **kwargs):
             raise ZeroDivisionError("bridge failure")
 
-        monkeypatch.setattr(tui.app, "compute", broken)
+        monkeypatch.setattr(gradtui.tui.app, "compute", broken)
         field = app.query_one("#field-input", Input)
         field.focus()
         field.value = "[5.]"
@@ -328,12 +328,12 @@ async def test_a_worker_that_raises_never_exits_the_app(monkeypatch) -> None:
 
 
 async def test_a_failing_curve_keeps_the_result(monkeypatch) -> None:
-    import ops.curves
+    import gradtui.ops.curves
 
     def broken(*args, **kwargs):
         raise MemoryError("no room for the curve")
 
-    monkeypatch.setattr(ops.curves, "sample_curve", broken)
+    monkeypatch.setattr(gradtui.ops.curves, "sample_curve", broken)
     app = GradApp("sin", cursor_blink=False)
     async with app.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
@@ -369,7 +369,7 @@ def test_the_fast_non_finite_scan_agrees_with_a_plain_one(value: list) -> None:
 def test_the_non_finite_scan_is_done_on_the_worker_thread(monkeypatch) -> None:
     """The compute bridge scans every step gradient before the result reaches the UI,
     so the stepper's flags on the UI thread are answered from what it found."""
-    from tui.compute import Catalog, Computed, Request, compute
+    from gradtui.tui.compute import Catalog, Computed, Request, compute
 
     posted: list[object] = []
     req = Request(1, "log", {"input": "zeros(300, 300)"}, "", False, True)
@@ -380,7 +380,7 @@ def test_the_non_finite_scan_is_done_on_the_worker_thread(monkeypatch) -> None:
     def no_scan_on_the_ui_thread(value: object) -> bool:
         raise AssertionError("scanned again after the worker had scanned it")
 
-    monkeypatch.setattr(tui.format, "_any_non_finite", no_scan_on_the_ui_thread)
+    monkeypatch.setattr(gradtui.tui.format, "_any_non_finite", no_scan_on_the_ui_thread)
     flags = [has_non_finite(g) for s in result.steps for g in (*s.grad_outputs, *s.grad_inputs)]
     assert any(flags)  # log at 0: infinite gradients, found by the worker scan
 
@@ -398,7 +398,7 @@ async def test_a_palette_closed_before_its_search_began_does_not_crash_the_app()
     """
     from textual.command import CommandList
 
-    from tui.commands import SafeCommandPalette
+    from gradtui.tui.commands import SafeCommandPalette
 
     app = GradApp(cursor_blink=False)
     async with app.run_test(size=(100, 30)) as pilot:

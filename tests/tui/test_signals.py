@@ -36,9 +36,9 @@ from functools import partial
 import pytest
 from textual.drivers._writer_thread import WriterThread
 
+from gradtui.tui.app import EXIT_SIGNALS
+from gradtui.tui.terminal import EXIT_GRACE_S, TerminalOutput
 from tests.tui.ptyrun import PtyApp, gradtui_command, related_processes
-from tui.app import EXIT_SIGNALS
-from tui.terminal import EXIT_GRACE_S, TerminalOutput
 
 FIRST_SCREEN_S = 90.0
 """Generous: torch's first import on a loaded 2-core machine."""

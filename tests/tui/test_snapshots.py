@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
+from gradtui.tui.app import GradApp
 from tests.tui.conftest import settle
-from tui.app import GradApp
 
 
 async def _settled(pilot: Pilot) -> None:

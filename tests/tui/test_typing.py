@@ -11,11 +11,11 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from ops.display import a_dtype
+from gradtui.ops.display import a_dtype
+from gradtui.tui.app import GradApp
+from gradtui.tui.widgets.inputs import InputsPanel
+from gradtui.tui.widgets.status import StatusLine
 from tests.tui.conftest import settle
-from tui.app import GradApp
-from tui.widgets.inputs import InputsPanel
-from tui.widgets.status import StatusLine
 
 
 async def _clear_expression(pilot, app: GradApp) -> Input:

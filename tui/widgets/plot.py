@@ -22,7 +22,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ops.results import Curve
+from gradtui.ops.results import Curve
 
 CacheKey = tuple[int, int, int, str, bool, bool, bool]
 
@@ -120,7 +120,7 @@ class PlotCanvas(Widget):
         return strips
 
     def _render_strips(self, curve: Curve, key: CacheKey) -> list[Strip]:
-        from tui.plotting import render_curve
+        from gradtui.tui.plotting import render_curve
 
         _, width, height, theme, show_d2, show_numeric, color = key
         self.renders += 1
@@ -260,8 +260,8 @@ def caption(
 
     The legend lives here, outside the canvas, so it never hides a point of a curve.
     """
-    from ops.display import kinks_summary
-    from tui.plotting import disagreements, legend_entries, legend_text
+    from gradtui.ops.display import kinks_summary
+    from gradtui.tui.plotting import disagreements, legend_entries, legend_text
 
     text = Text()
     text.append(curve.label or curve.target, style="bold")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ops.display import a_dtype, describe_kink
-from ops.results import GradResult
-from tui.format import describe
+from gradtui.ops.display import a_dtype, describe_kink
+from gradtui.ops.results import GradResult
+from gradtui.tui.format import describe
 
 
 class StatusLine(Static):

@@ -22,10 +22,10 @@ from textual.reactive import reactive
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from ops.results import GradResult, Step, TensorData
-from tui.format import describe, format_tensor, has_non_finite
-from tui.widgets.line_view import LineView
-from tui.widgets.paged_list import PagedOptionList
+from gradtui.ops.results import GradResult, Step, TensorData
+from gradtui.tui.format import describe, format_tensor, has_non_finite
+from gradtui.tui.widgets.line_view import LineView
+from gradtui.tui.widgets.paged_list import PagedOptionList
 
 
 class StepList(PagedOptionList):
@@ -248,7 +248,7 @@ def render_step(result: GradResult, step: Step | None) -> Group:
             if isinstance(value, TensorData):
                 lines.append(_tensor_line(name, value, same_as=ref))
             else:
-                from ops.backward import saved_text  # torch is loaded: a result exists
+                from gradtui.ops.backward import saved_text  # torch is loaded: a result exists
 
                 line = Text(f"  {name}", style="bold")
                 line.append(f"  {saved_text(name, value)}")
