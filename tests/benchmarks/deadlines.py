@@ -30,7 +30,6 @@ import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -75,14 +74,9 @@ def _abandon_ms(repeats: int) -> list[float]:
 
 
 def _refusals() -> tuple[float, float]:
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.security.bounds"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=ROOT,
-    )
-    rows = json.loads(done.stdout)
+    from tests.security.bounds import run_fresh
+
+    rows = json.loads(run_fresh(timeout=600).stdout)
     return max(r["wall_s"] for r in rows) * 1000, max(r["cpu_s"] for r in rows) * 1000
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -158,6 +159,22 @@ def warm_up() -> None:
         pass
     language.tensor_from_text("ones(1000,1000) @ ones(1000,1000)")
     language.tensor_from_text("softmax(randn(1000, 1000), 1)")
+
+
+def run_fresh(timeout: float) -> subprocess.CompletedProcess[str]:
+    """This module run in a fresh interpreter (clean peak RSS): its JSON rows on stdout.
+
+    The one way the bounds test and the benchmark (``tests/benchmarks/deadlines.py``)
+    take the measurements.
+    """
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return subprocess.run(
+        [sys.executable, "-m", "tests.security.bounds"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=root,
+    )
 
 
 def measure_all() -> list[dict[str, Any]]:

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -31,7 +29,7 @@ from gradtui.ops.curves import sample_curve
 from gradtui.ops.errors import InputError
 from gradtui.ops.run import run
 from gradtui.ops.timebound import DEFAULT_TIMEOUT_S, ComputationTimeout, TimeBound, resolve_timeout
-from tests.security.bounds import CASES
+from tests.security.bounds import CASES, run_fresh
 from tests.security.clirun import cli_many
 from tests.stepwatch import StepWatch
 
@@ -56,13 +54,7 @@ HEAVY_CURVE = "sum(x * (ones(1000,1000) @ ones(1000,1000)))"
 
 @pytest.fixture(scope="module")
 def measured() -> dict[str, dict]:
-    out = subprocess.run(
-        [sys.executable, "-m", "tests.security.bounds"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+    out = run_fresh(timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     return {row["id"]: row for row in json.loads(out.stdout)}
 
