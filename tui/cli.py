@@ -15,7 +15,9 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import NoReturn
+
+from gradtui.tui.report import curve_title, format_grad, format_ops, plot_notes
 
 COMMANDS = ("ops", "grad", "plot", "demo")
 
@@ -164,77 +166,8 @@ def cmd_ops(args: argparse.Namespace) -> int:
         ]
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
-    for category, specs in groups:
-        print(f"{category}:")
-        width = max(len(s.call_text()) for s in specs)
-        for spec in specs:
-            print(f"  {spec.call_text():<{width}}  {spec.rule}")
-        print()
+    print(format_ops(groups))
     return 0
-
-
-def format_grad(result: Any) -> str:
-    """The text report of ``gradtui grad``."""
-    from gradtui.ops.backward import enum_name, saved_text
-    from gradtui.ops.display import format_value
-
-    lines = [result.expression]
-    for name, inp in result.inputs.items():
-        grad_note = "requires_grad" if inp.requires_grad else "no grad"
-        lines.append(
-            f"  {name:<8} = {format_value(inp.tensor.value)}  ({inp.tensor.dtype}, {grad_note})"
-        )
-    if result.output is not None:
-        fn = result.output.grad_fn or "None"
-        lines.append(
-            f"  {'output':<8} = {format_value(result.output.tensor.value)}  "
-            f"({result.output.tensor.dtype}, grad_fn={fn})"
-        )
-    if result.grad_output is not None:
-        lines.append(f"  {'v':<8} = {format_value(result.grad_output.value)}")
-    lines.append("")
-    if result.differentiable:
-        lines.append("differentiable: yes")
-    else:
-        lines.append("differentiable: no")
-    if result.reason:
-        lines.append(f"  why: {result.reason}")
-    if result.steps:
-        lines.append("")
-        lines.append("backward, in the engine's order:")
-        for step in result.steps:
-            title = step.node + (f" ({step.leaf})" if step.leaf else "")
-            lines.append(f"  [{step.index}] {title}")
-            for g in step.grad_outputs:
-                lines.append(f"        in   {format_value(g.value) if g is not None else 'None'}")
-            for g, edge in zip(step.grad_inputs, step.next, strict=False):
-                dest = edge.node or "(no grad needed)"
-                if edge.input:
-                    dest += f" ({edge.input})"
-                shown = format_value(g.value) if g is not None else "None"
-                lines.append(f"        out  {shown}  → {dest}")
-            if step.leaf is None and len(step.grad_inputs) > len(step.next):
-                for g in step.grad_inputs[len(step.next) :]:
-                    lines.append(
-                        f"        out  {format_value(g.value) if g is not None else 'None'}"
-                    )
-            for key, val in step.saved.items():
-                shown = saved_text(key, val) if enum_name(key, val) else format_value(val)
-                lines.append(f"        saved {key} = {shown}")
-            if step.rule:
-                lines.append(f"        rule {step.rule}")
-    lines.append("")
-    lines.append("gradients:")
-    for name, g in result.grads.items():
-        lines.append(f"  {name}.grad = {format_value(g.value) if g is not None else 'None'}")
-    for key, val in result.extras.items():
-        lines.append(f"  {key} = {format_value(val)}")
-    if result.formula:
-        lines.append("")
-        lines.append(f"formula: {result.formula}")
-    for note in result.notes:
-        lines.append(f"note: {note}")
-    return "\n".join(lines)
 
 
 def cmd_grad(args: argparse.Namespace) -> int:
@@ -284,7 +217,6 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(curve.to_json(), ensure_ascii=False))
         return 0
-    from gradtui.ops.display import describe_kink
     from gradtui.tui.plotting import render_curve
 
     cols, rows = os.get_terminal_size(1) if sys.stdout.isatty() else (80, 24)
@@ -292,12 +224,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
     height = args.height or max(min(rows - 4, 24), 10)
     if not (20 <= width <= 1000 and 6 <= height <= 500):
         raise UsageError("--width must be 20..1000 and --height 6..500")
-    print(curve.label or curve.target)
+    print(curve_title(curve))
     print(render_curve(curve, width, height, color=_use_color(), show_d2=args.d2))
-    if curve.df is None:
-        print(f"no gradient: {curve.reason}")
-    for k in curve.kinks:
-        print(describe_kink(k, f"{curve.var}={k.x:.6g}"))
+    for note in plot_notes(curve):
+        print(note)
     return 0
 
 

@@ -49,6 +49,7 @@ from gradtui.tui.demo_script import (
     slugify,
 )
 from gradtui.tui.format import format_tensor
+from gradtui.tui.report import curve_title, grad_fn_name, kink_lines, yes_no
 from gradtui.tui.widgets.caption import CaptionBar
 from gradtui.tui.widgets.inputs import InputsPanel
 from gradtui.tui.widgets.status import StatusLine
@@ -107,23 +108,19 @@ def screen_values(app: GradApp) -> dict[str, str]:
             values[f"error.{name}"] = error
     curve = app.curve
     if curve is not None and curve.target == app.target:
-        values["plot"] = f"{curve.label or curve.target} along {curve.var}"
-        from gradtui.ops.display import describe_kink
-
-        values["kinks"] = (
-            "; ".join(describe_kink(k, f"{curve.var}={k.x:.6g}") for k in curve.kinks) or "none"
-        )
+        values["plot"] = f"{curve_title(curve)} along {curve.var}"
+        values["kinks"] = "; ".join(kink_lines(curve)) or "none"
     result = app.result
     if result is None:
         return values
     values["expression"] = result.expression
-    values["differentiable"] = "yes" if result.differentiable else "no"
+    values["differentiable"] = yes_no(result.differentiable)
     if result.output is not None:
         out = result.output
         values["output"] = _fmt(out.tensor)
         values["dtype"] = out.tensor.dtype
         values["shape"] = "[" + ", ".join(str(d) for d in out.tensor.shape) + "]"
-        values["grad_fn"] = out.grad_fn or "None"
+        values["grad_fn"] = grad_fn_name(out)
     if result.reason:
         values["reason"] = result.reason
         quoted = re.findall(r'"([^"]+)"', result.reason)
