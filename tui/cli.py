@@ -2,9 +2,11 @@
 
 ``gradtui [OP] [--set NAME=TEXT]...`` opens the Textual app; ``gradtui ops``,
 ``gradtui grad`` and ``gradtui plot`` answer from a shell or a pipe, as text or as
-JSON (the contract is in the README). Bad input exits 2 with one ``error: …`` line
-on stderr (or ``{"error": …}`` on stdout under ``--json``); nothing ever prints a
-traceback.
+JSON (the contract is in the README), and import no Textual; ``gradtui demo`` hands
+over to :mod:`tui.demo` once its command line is checked. Every command's parser is
+here (:func:`build_parsers`), and every error is printed here: bad input exits 2 with
+one ``error: …`` line on stderr (or ``{"error": …}`` on stdout under ``--json``);
+nothing ever prints a traceback.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import argparse
 import difflib
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from gradtui.tui.report import curve_title, format_grad, format_ops, plot_notes
@@ -28,8 +32,19 @@ SET_HELP = (
 )
 
 
-class UsageError(Exception):
-    """A command line that cannot be understood (exit 2)."""
+class CommandError(Exception):
+    """A command that cannot do what it was asked (exit ``status``, 2 unless told).
+
+    Printed as it is, on one ``error: …`` line (or ``{"error": …}`` under ``--json``).
+    """
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UsageError(CommandError):
+    """A command line that cannot be understood (exit 2); printed with a pointer to --help."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -112,7 +127,32 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     plot.add_argument("--height", type=int, default=None)
     plot.add_argument("--d2", action="store_true", help="also plot f''")
     plot.add_argument("--json", action="store_true")
-    return {"app": app, "ops": ops_p, "grad": grad, "plot": plot}
+
+    demo = _Parser(
+        prog="gradtui demo",
+        description="Play a scripted demo of gradtui: the built-in tour of the seed page's "
+        "questions, or a TOML script. Live in the terminal (space pause/resume, → next "
+        "scene, q quit) or headless to SVG and text frames.",
+    )
+    demo.add_argument(
+        "script",
+        nargs="?",
+        default="tour",
+        help="a TOML script, or a built-in: tour (default), example",
+    )
+    demo.add_argument(
+        "--speed", type=float, default=1.0, help="scale the timing (2 = twice as fast)"
+    )
+    demo.add_argument("--headless", action="store_true", help="no terminal: render frames instead")
+    demo.add_argument("--frames", metavar="DIR", help="headless: write NNN-slug.svg/.txt here")
+    demo.add_argument("--size", metavar="COLSxROWS", help="headless screen size (default 120x36)")
+    demo.add_argument(
+        "--check",
+        action="store_true",
+        help="check the script and exit: play it headless, with no frames, so every "
+        "caption is filled from torch's results; nothing is shown",
+    )
+    return {"app": app, "ops": ops_p, "grad": grad, "plot": plot, "demo": demo}
 
 
 def parse_sets(sets: Sequence[str]) -> dict[str, str]:
@@ -127,13 +167,19 @@ def parse_sets(sets: Sequence[str]) -> dict[str, str]:
     return values
 
 
-def _emit_error(message: str, as_json: bool) -> int:
-    """Print one error line (or JSON object) and return the bad-input status, 2."""
+def _emit_error(message: str, as_json: bool, status: int = 2) -> int:
+    """Print one error line (or JSON object) and return ``status`` (bad input: 2)."""
     if as_json:
         print(json.dumps({"error": message}))
     else:
         print(f"error: {message}", file=sys.stderr)
-    return 2
+    return status
+
+
+def _require_terminal(error: CommandError) -> None:
+    """Raise ``error`` unless stdin and stdout are a terminal (the app and the live demo)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise error
 
 
 # --- commands -------------------------------------------------------------------
@@ -235,13 +281,75 @@ def cmd_app(args: argparse.Namespace) -> int:
     if args.version:
         print(f"gradtui {version()}")
         return 0
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError(
+    _require_terminal(
+        UsageError(
             "the app needs a terminal; for a pipe use `gradtui grad TARGET` or `gradtui plot TARGET`"
         )
+    )
     from gradtui.tui.app import run_app
 
     return run_app(args.op, parse_sets(args.sets), mouse=not args.no_mouse) or 0
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"100x30"`` → ``(100, 30)``; refuses sizes a screen cannot have."""
+    found = re.fullmatch(r"\s*(\d{1,4})\s*[xX]\s*(\d{1,4})\s*", text)
+    if not found:
+        raise UsageError(f"--size expects COLSxROWS, e.g. 100x30, not {text!r}")
+    cols, rows = int(found.group(1)), int(found.group(2))
+    if not (20 <= cols <= 1000 and 10 <= rows <= 500):
+        raise UsageError("--size must be 20..1000 columns by 10..500 rows")
+    return cols, rows
+
+
+def resolve_script(name: str) -> Path:
+    """A script path, or a built-in's path (``tour``, ``example``)."""
+    from gradtui.tui.demo.script import builtin_path
+
+    path = Path(name)
+    if path.is_file():
+        return path
+    builtin = builtin_path(name)
+    if builtin is not None:
+        return builtin
+    raise UsageError(f"no script {name!r}: not a file and not a built-in (tour, example)")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``gradtui demo``: check the command line here, then hand over to :mod:`tui.demo`."""
+    if not 0 < args.speed <= 100:
+        raise UsageError("--speed must be above 0 and at most 100")
+    if args.frames and not args.headless:
+        raise UsageError("--frames needs --headless (live mode plays in the terminal)")
+    if args.size and not (args.headless or args.check):
+        raise UsageError("--size needs --headless (live mode uses the terminal's size)")
+    size = parse_size(args.size) if args.size else None
+    path = resolve_script(args.script)
+    if not (args.headless or args.check):
+        _require_terminal(
+            CommandError(
+                "the live demo needs a terminal; without one use "
+                "`gradtui demo --headless --frames DIR`"
+            )
+        )
+    from gradtui.tui.demo.runner import play
+    from gradtui.tui.demo.script import ScriptError
+
+    try:
+        return play(
+            path,
+            check=args.check,
+            headless=args.headless,
+            size=size,
+            frames=Path(args.frames) if args.frames else None,
+            speed=args.speed,
+        )
+    except ScriptError as exc:
+        raise CommandError(str(exc), exc.status) from None
+
+
+HANDLERS = {"app": cmd_app, "ops": cmd_ops, "grad": cmd_grad, "plot": cmd_plot, "demo": cmd_demo}
+"""Each command's handler, by the name :func:`build_parsers` gives its parser."""
 
 
 def _glue_values(argv: list[str]) -> list[str]:
@@ -300,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv and argv[0] in COMMANDS else "app"
     rest = argv[1:] if command != "app" else argv
-    as_json = "--json" in rest
+    as_json = command != "demo" and "--json" in rest  # the demo has no --json
     if command == "app":
         meant = mistyped_command(argv)
         if meant is not None:
@@ -309,17 +417,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"(commands: {', '.join(COMMANDS)}; see `gradtui --help`)",
                 as_json,
             )
-    if command == "demo":
-        from gradtui.tui.demo import main as demo_main
-
-        return demo_main(rest)
     parser = build_parsers()[command]
     try:
-        args = parser.parse_args(_glue_values(rest))
-        handler = {"app": cmd_app, "ops": cmd_ops, "grad": cmd_grad, "plot": cmd_plot}[command]
-        return handler(args)
+        args = parser.parse_args(_glue_values(rest) if command != "demo" else rest)
+        return HANDLERS[command](args)
     except UsageError as exc:
         return _emit_error(f"{exc} (see `{parser.prog} --help`)", as_json)
+    except CommandError as exc:
+        return _emit_error(str(exc), as_json, exc.status)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence: no tracebacks

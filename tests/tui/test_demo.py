@@ -21,9 +21,12 @@ import torch
 import torch.nn.functional as F
 
 from gradtui.ops.display import format_value
-from gradtui.tui.demo import DemoApp, Player, main, play_headless, typing_units
-from gradtui.tui.demo_lines import key_lines
-from gradtui.tui.demo_script import CaptionError, builtin_path, fill, load_script, placeholders
+from gradtui.tui.cli import main
+from gradtui.tui.demo.captions import CaptionError, fill, placeholders
+from gradtui.tui.demo.lines import key_lines
+from gradtui.tui.demo.player import DemoApp, Player, typing_units
+from gradtui.tui.demo.runner import play_headless
+from gradtui.tui.demo.script import builtin_path, load_script
 from gradtui.tui.widgets.inputs import InputsPanel
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -315,7 +318,7 @@ def test_a_broken_script_is_refused_with_its_line(
     text, line, what = BROKEN[case]
     path = tmp_path / "broken.toml"
     path.write_text(text, encoding="utf-8")
-    status = main([str(path), "--headless", "--frames", str(tmp_path / "frames")])
+    status = main(["demo", str(path), "--headless", "--frames", str(tmp_path / "frames")])
     out, err = capsys.readouterr()
     assert status == 2
     assert out == ""
@@ -344,13 +347,13 @@ def test_live_mode_without_a_terminal_says_what_to_do_instead() -> None:
 
 
 def test_check_only_and_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["example", "--check"]) == 0
+    assert main(["demo", "example", "--check"]) == 0
     # The example's 9 captions (as in test_the_shipped_example_plays) were all filled.
     assert "2 scenes, 9 captions filled from torch's results, ok" in capsys.readouterr().out
-    assert main(["--speed", "0", "--headless"]) == 2
-    assert main(["--frames", "x"]) == 2
-    assert main(["--headless", "--size", "big"]) == 2
-    assert main(["no-such-script"]) == 2
+    assert main(["demo", "--speed", "0", "--headless"]) == 2
+    assert main(["demo", "--frames", "x"]) == 2
+    assert main(["demo", "--headless", "--size", "big"]) == 2
+    assert main(["demo", "no-such-script"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 4 and all(line.startswith("error: ") for line in err)
 

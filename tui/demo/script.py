@@ -6,16 +6,15 @@ the backward pass, toggle a plot layer, switch the view, pause), any of which ma
 its own caption. The README's "Demo mode" section documents the format with a complete
 example; ``tui/demos/tour.toml`` is the built-in tour.
 
-Captions state facts about the screen, so numbers and torch's words in them are never
-typed by hand: a caption is a template whose ``{placeholders}`` (``{grad_fn}``,
-``{grad.input}``, ``{quoted.last}``, ...) are filled from the engine's result on screen
-when the caption is shown (:mod:`tui.demo` does the filling).
+Captions are templates (:mod:`tui.demo.captions`); loading checks their placeholders,
+playing fills them.
 
 A bad script is refused before anything plays, with one line that names the file, the
 line and what is wrong (:class:`ScriptError`). Inputs and typed text are checked by the
 engine itself (:func:`ops.run.run`, i.e. the input language and torch's forward pass),
-never by a second parser. ``tomllib`` gives no positions for values, so lines come from
-:mod:`tui.demo_lines`, which scans the raw text for each key's path.
+never by a second parser. ``tomllib`` gives no positions
+for values, so lines come from :mod:`tui.demo.lines`, which scans the raw text for each
+key's path.
 """
 
 from __future__ import annotations
@@ -27,7 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gradtui.tui.demo_lines import key_lines, line_of
+from gradtui.tui.demo.captions import placeholders
+from gradtui.tui.demo.lines import key_lines, line_of
 
 VERBS = ("type", "step", "step_to", "layer", "view", "plot_var", "pause")
 """What an action can do; each action table has exactly one of these keys."""
@@ -48,57 +48,21 @@ EXPRESSION = "expression"
 MAX_PAUSE = 60.0
 MAX_REPEAT = 100
 
-PLAIN_FIELDS = {
-    "target": "the op name or expression on screen",
-    "expression": "the call, e.g. exp(input)",
-    "output": "the forward output's value",
-    "dtype": "the output's dtype",
-    "shape": "the output's shape",
-    "grad_fn": "the output's grad_fn (None when it has none)",
-    "differentiable": "yes or no",
-    "reason": "why not differentiable, in the engine's words (quoting torch)",
-    "v": "the upstream gradient fed to backward",
-    "formula": "the symbolic derivative",
-    "steps": "how many backward nodes torch ran",
-    "nodes": "the backward nodes in the engine's order, joined by →",
-    "step": "the current step's number (1-based)",
-    "node": "the current step's node",
-    "rule": "the current node's rule",
-    "grad_in": "the gradient flowing into the current node",
-    "status": "the status line's text",
-    "kinks": "the kinks the plot found, with the derivative torch returns there",
-    "plot": "what the plot shows, e.g. exp(input) along input",
-    "note": "the engine's first note",
-}
-"""Placeholders without a key, and what each is filled with."""
-KEYED_FIELDS = {
-    "quoted": "torch's words quoted in the reason: 1, 2, ... or last",
-    "grad": "an input's .grad after backward, e.g. {grad.input}",
-    "input": "an input's value, e.g. {input.x}",
-    "extra": "a derived tensor of the op, e.g. {extra.l1_grad}",
-    "note": "the engine's Nth note (1-based)",
-    "saved": "a tensor the current node saved, e.g. {saved.result}",
-    "grad_out": "the Nth gradient the current node sends on (0-based, as on screen)",
-    "error": "the error shown under a field, e.g. {error.input}",
-}
-"""Placeholders that take a key (``{grad.input}``), and what each is filled with."""
-
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
-_NAME = re.compile(r"^(before\.)?([a-z_]+)(?:\.([A-Za-z0-9_]+))?$")
-
 
 class ScriptError(Exception):
-    """A script that cannot play: the file, the line and what is wrong."""
+    """A script that cannot play: the file, the line and what is wrong.
 
-    def __init__(self, path: str, line: int, message: str) -> None:
+    Attributes:
+        status: The exit status of the command that met it: 2 for a script refused
+            before it plays (or by ``--check``), 1 for a headless play that failed part-way.
+    """
+
+    def __init__(self, path: str, line: int, message: str, *, status: int = 2) -> None:
         self.path = path
         self.line = line
         self.message = message
+        self.status = status
         super().__init__(f"{path}:{line}: {message}")
-
-
-class CaptionError(Exception):
-    """A caption placeholder with no value on the screen at the time it is shown."""
 
 
 # ----------------------------------------------------------------- the format
@@ -178,68 +142,6 @@ def slugify(text: str, limit: int = 32) -> str:
     """``"BCE vs logits!"`` → ``"bce-vs-logits"`` (for frame file names)."""
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug[:limit].strip("-") or "scene"
-
-
-# ----------------------------------------------------------------- captions
-
-
-def placeholders(template: str) -> list[str]:
-    """The placeholder names in ``template`` (``"grad.input"``, ``"before.output"``).
-
-    Raises:
-        ValueError: A stray ``{`` or ``}``, or an unknown placeholder.
-    """
-    names: list[str] = []
-    for match in _PLACEHOLDER.finditer(template):
-        token = match.group(0)
-        if token in ("{{", "}}"):
-            continue
-        if match.group(1) is None:
-            raise ValueError(f"stray {token!r} in caption (write {token * 2} for a literal one)")
-        name = match.group(1).strip()
-        parsed = _NAME.match(name)
-        if parsed is None:
-            raise ValueError(f"bad placeholder {{{name}}}")
-        _, root, key = parsed.groups()
-        if key is None and root not in PLAIN_FIELDS:
-            hint = f"; write {{{root}.NAME}}" if root in KEYED_FIELDS else ""
-            raise ValueError(f"unknown placeholder {{{name}}}{hint}; known: {_known()}")
-        if key is not None and root not in KEYED_FIELDS:
-            raise ValueError(f"unknown placeholder {{{name}}}; known: {_known()}")
-        names.append(name)
-    return names
-
-
-def _known() -> str:
-    plain = [f"{{{k}}}" for k in PLAIN_FIELDS]
-    keyed = [f"{{{k}.KEY}}" for k in KEYED_FIELDS]
-    return ", ".join(plain + keyed) + " (each also as {before.…})"
-
-
-def fill(template: str, values: Mapping[str, str], before: Mapping[str, str]) -> str:
-    """Fill ``template`` from ``values`` (and ``before.X`` from ``before``).
-
-    Raises:
-        CaptionError: A placeholder whose value is not on the screen (e.g. ``{grad.x}``
-            when there is no input ``x``).
-    """
-
-    def one(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token == "{{":
-            return "{"
-        if token == "}}":
-            return "}"
-        name = (match.group(1) or "").strip()
-        source, key = (
-            (before, name[len("before.") :]) if name.startswith("before.") else (values, name)
-        )
-        if key not in source:
-            where = "at the previous caption" if source is before else "on screen"
-            raise CaptionError(f"caption placeholder {{{name}}} has no value {where}")
-        return source[key]
-
-    return _PLACEHOLDER.sub(one, template)
 
 
 # ----------------------------------------------------------------- loading

@@ -1,55 +1,30 @@
-"""``gradtui demo``: the app plays itself, from a script, live or headless.
+"""The runner that plays a script, and the app it plays on.
 
-One runner (:class:`Player`) drives the real :class:`tui.app.GradApp` (as
-:class:`DemoApp`, which only adds a caption bar and the viewer's keys) through the app's
-scripting API and Textual's own :class:`~textual.pilot.Pilot`:
-
-- live (``gradtui demo [SCRIPT]``): the app runs normally in the terminal and the runner
-  plays from an async worker inside it, typing key by key; ``space`` pauses
-  and resumes, ``right`` jumps to the next scene, ``q`` quits, ``--speed`` scales time;
-- headless (``--headless --frames DIR``): the same app under ``App.run_test`` with no
-  delays; every captioned step is written as ``NNN-slug.svg`` (Textual's own screenshot)
-  and ``NNN-slug.txt`` (the same screen as plain text), one printed line per frame.
-
-There is no second rendering path: a frame is the screen a person would see.
-
-Captions are templates filled from the engine's result on screen at the moment they are
-shown (see :mod:`tui.demo_script`), so what a caption says about torch is what the
-installed torch said.
+:class:`Player` drives a :class:`DemoApp` (the real :class:`tui.app.GradApp` plus a
+caption bar and the viewer's keys) through the app's public scripting API
+(``select_op``, ``set_input``, ``step``, ``settle``, ``screen_text``, ...) and Textual's
+own :class:`~textual.pilot.Pilot`, live (real time, typing key by key, the viewer's keys)
+or headless (no delays, one frame per caption). The two live together because each is
+the other's counterpart: the app's keys call the player, the player drives the app.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import inspect
 import re
-import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from textual.binding import Binding, BindingType
 from textual.pilot import Pilot
 
-from gradtui.ops.results import TensorData
 from gradtui.tui.app import GradApp
-from gradtui.tui.cli import UsageError, _Parser
-from gradtui.tui.demo_script import (
-    EXPRESSION,
-    GRAD_OUTPUT,
-    Action,
-    CaptionError,
-    Scene,
-    Script,
-    ScriptError,
-    builtin_path,
-    fill,
-    load_script,
-    slugify,
-)
-from gradtui.tui.format import format_tensor
-from gradtui.tui.report import curve_title, grad_fn_name, kink_lines, yes_no
+from gradtui.tui.demo.captions import CaptionError, fill
+from gradtui.tui.demo.script import EXPRESSION, GRAD_OUTPUT, Action, Scene, Script, slugify
+from gradtui.tui.demo.values import screen_values
 from gradtui.tui.widgets.caption import CaptionBar
 from gradtui.tui.widgets.inputs import InputsPanel
 from gradtui.tui.widgets.status import StatusLine
@@ -62,8 +37,6 @@ READ_BASE, READ_RATE = 2.0, 18.0
 """A caption stays ``READ_BASE + len / READ_RATE`` seconds unless it says ``hold``."""
 SETTLE_TIMEOUT = 120.0
 """Seconds the runner waits for the engine before calling a step failed."""
-DEFAULT_SIZE = (120, 36)
-"""Headless screen size: wide enough that the steps and the plot show side by side."""
 END_CAPTION = (
     "End of the demo. The app is yours now: n/p step, / picks an op, l swaps plot and "
     "steps, q quits."
@@ -84,86 +57,6 @@ class _Skip(Exception):
     """The viewer asked for the next scene."""
 
 
-# ------------------------------------------------------------ caption values
-
-
-def _fmt(tensor: TensorData | None) -> str:
-    """A tensor as the panels write it (same digits, same eliding)."""
-    return format_tensor(tensor).plain
-
-
-def screen_values(app: GradApp) -> dict[str, str]:
-    """Everything a caption placeholder can name, read from what the app shows now.
-
-    Keys are the placeholder names of :mod:`tui.demo_script` (``"grad_fn"``,
-    ``"grad.input"``, ``"saved.result"``, ...); a value the screen does not have is
-    simply absent, so filling a caption that names it fails loudly.
-    """
-    values: dict[str, str] = {"target": app.target}
-    values["status"] = app.query_one(StatusLine).plain
-    inputs = app.query_one(InputsPanel)
-    for name in inputs.names:
-        error = inputs.error_text(name)
-        if error:
-            values[f"error.{name}"] = error
-    curve = app.curve
-    if curve is not None and curve.target == app.target:
-        values["plot"] = f"{curve_title(curve)} along {curve.var}"
-        values["kinks"] = "; ".join(kink_lines(curve)) or "none"
-    result = app.result
-    if result is None:
-        return values
-    values["expression"] = result.expression
-    values["differentiable"] = yes_no(result.differentiable)
-    if result.output is not None:
-        out = result.output
-        values["output"] = _fmt(out.tensor)
-        values["dtype"] = out.tensor.dtype
-        values["shape"] = "[" + ", ".join(str(d) for d in out.tensor.shape) + "]"
-        values["grad_fn"] = grad_fn_name(out)
-    if result.reason:
-        values["reason"] = result.reason
-        quoted = re.findall(r'"([^"]+)"', result.reason)
-        for k, said in enumerate(quoted, 1):
-            values[f"quoted.{k}"] = said
-        if quoted:
-            values["quoted.last"] = quoted[-1]
-    if result.grad_output is not None:
-        values["v"] = _fmt(result.grad_output)
-    if result.formula:
-        values["formula"] = result.formula
-    values["steps"] = str(len(result.steps))
-    values["nodes"] = " → ".join(s.node for s in result.steps) or "(none)"
-    for name, grad in result.grads.items():
-        values[f"grad.{name}"] = _fmt(grad)
-    for name, inp in result.inputs.items():
-        values[f"input.{name}"] = _fmt(inp.tensor)
-    for name, extra in result.extras.items():
-        values[f"extra.{name}"] = _fmt(extra)
-    for k, note in enumerate(result.notes, 1):
-        values[f"note.{k}"] = note
-    if result.notes:
-        values["note"] = result.notes[0]
-    index = app.step_index
-    if 0 <= index < len(result.steps):
-        step = result.steps[index]
-        values["step"] = str(index + 1)
-        values["node"] = step.node
-        if step.rule:
-            values["rule"] = step.rule
-        if step.grad_outputs:
-            values["grad_in"] = _fmt(step.grad_outputs[0])
-        for k, grad in enumerate(step.grad_inputs):
-            values[f"grad_out.{k}"] = _fmt(grad)
-        from gradtui.ops.backward import saved_text  # torch is loaded: a result exists
-
-        for name, saved in step.saved.items():
-            values[f"saved.{name}"] = (
-                _fmt(saved) if isinstance(saved, TensorData) else saved_text(name, saved)
-            )
-    return values
-
-
 def typing_units(text: str) -> list[str]:
     """``"f(x, y)"`` → ``["f(", "x", ",", " ", "y", ")"]``: what live typing inserts per beat."""
     return re.findall(r"[A-Za-z_][A-Za-z0-9_]*\(?|.", text, flags=re.DOTALL)
@@ -181,7 +74,6 @@ class Player:
         speed: Divides every delay in live mode.
         frames: Headless: where to write ``NNN-slug.svg`` and ``.txt`` (``None``: no files).
         echo: Where the one line per headless frame goes.
-        error: Where a headless failure's ``error: FILE:LINE: …`` line goes.
     """
 
     def __init__(
@@ -192,14 +84,12 @@ class Player:
         speed: float = 1.0,
         frames: Path | None = None,
         echo: Callable[[str], None] | None = None,
-        error: Callable[[str], None] | None = None,
     ) -> None:
         self.script = script
         self.live = live
         self.speed = speed
         self.frames = frames
         self.echo = echo or (lambda line: None)
-        self.error = error or self.echo
         self.paused = False
         """Whether the viewer paused the demo (live)."""
         self.finished = False
@@ -208,6 +98,8 @@ class Player:
         """Captioned steps shown so far (the NNN of the frame files)."""
         self.captions: list[str] = []
         """Every caption shown, filled in, in order (for tests and the headless log)."""
+        self.failure: DemoFailed | None = None
+        """The step that failed (headless stops there; live shows it and plays on)."""
         self._skip = False
         self._before: dict[str, str] = {}
 
@@ -294,11 +186,10 @@ class Player:
         return status
 
     def _failed(self, app: DemoApp, exc: DemoFailed) -> int:
-        message = f"{self.script.path}:{exc.line}: {exc.message}"
+        """Record the failure (headless: the caller reports it); live: show it."""
+        self.failure = exc
         if self.live:
-            app.show_caption("✗", message)
-        else:
-            self.error(f"error: {message}")
+            app.show_caption("✗", f"{self.script.path}:{exc.line}: {exc.message}")
         return 1
 
     async def _scene(self, app: DemoApp, pilot: Pilot, scene: Scene) -> None:
@@ -476,6 +367,10 @@ class DemoApp(GradApp):
         **kwargs: Passed to :class:`GradApp` (``cursor_blink``, ``timeout``, ...).
     """
 
+    CSS_PATH = Path(inspect.getfile(GradApp)).with_name(str(GradApp.CSS_PATH))
+    """The app's own stylesheet: Textual reads a relative ``CSS_PATH`` beside the file of
+    the class that runs, which for the demo is this package, not the app's folder."""
+
     BINDINGS: list[BindingType] = [
         Binding(
             "space",
@@ -549,155 +444,3 @@ class DemoApp(GradApp):
         if action in ("demo_pause", "demo_next"):
             return not self.player.finished
         return super().check_action(action, parameters)
-
-
-# ------------------------------------------------------------------ command line
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``gradtui demo`` argument parser."""
-    p = _Parser(
-        prog="gradtui demo",
-        description="Play a scripted demo of gradtui: the built-in tour of the seed page's "
-        "questions, or a TOML script. Live in the terminal (space pause/resume, → next "
-        "scene, q quit) or headless to SVG and text frames.",
-    )
-    p.add_argument(
-        "script",
-        nargs="?",
-        default="tour",
-        help="a TOML script, or a built-in: tour (default), example",
-    )
-    p.add_argument("--speed", type=float, default=1.0, help="scale the timing (2 = twice as fast)")
-    p.add_argument("--headless", action="store_true", help="no terminal: render frames instead")
-    p.add_argument("--frames", metavar="DIR", help="headless: write NNN-slug.svg/.txt here")
-    p.add_argument("--size", metavar="COLSxROWS", help="headless screen size (default 120x36)")
-    p.add_argument(
-        "--check",
-        action="store_true",
-        help="check the script and exit: play it headless, with no frames, so every "
-        "caption is filled from torch's results; nothing is shown",
-    )
-    return p
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``"100x30"`` → ``(100, 30)``; refuses sizes a screen cannot have."""
-    found = re.fullmatch(r"\s*(\d{1,4})\s*[xX]\s*(\d{1,4})\s*", text)
-    if not found:
-        raise UsageError(f"--size expects COLSxROWS, e.g. 100x30, not {text!r}")
-    cols, rows = int(found.group(1)), int(found.group(2))
-    if not (20 <= cols <= 1000 and 10 <= rows <= 500):
-        raise UsageError("--size must be 20..1000 columns by 10..500 rows")
-    return cols, rows
-
-
-def resolve_script(name: str) -> Path:
-    """A script path, or a built-in's path (``tour``, ``example``)."""
-    path = Path(name)
-    if path.is_file():
-        return path
-    builtin = builtin_path(name)
-    if builtin is not None:
-        return builtin
-    raise UsageError(f"no script {name!r}: not a file and not a built-in (tour, example)")
-
-
-async def play_headless(
-    script: Script,
-    *,
-    size: tuple[int, int] = DEFAULT_SIZE,
-    frames: Path | None = None,
-    echo: Callable[[str], None] | None = None,
-    error: Callable[[str], None] | None = None,
-) -> tuple[int, Player]:
-    """Play ``script`` under ``App.run_test`` (no terminal); returns (status, player)."""
-    if frames is not None:
-        frames.mkdir(parents=True, exist_ok=True)
-    player = Player(script, live=False, frames=frames, echo=echo, error=error)
-    app = DemoApp(player, autoplay=False, cursor_blink=False, timeout=SETTLE_TIMEOUT)
-    async with app.run_test(size=size) as pilot:
-        status = await player.play(app, pilot)
-    return status, player
-
-
-def _printer(stream: TextIO) -> Callable[[str], None]:
-    # Bound now: Textual redirects sys.stdout while an app runs.
-    def echo(line: str) -> None:
-        stream.write(line + "\n")
-        stream.flush()
-
-    return echo
-
-
-def check_by_playing(script: Script, path: Path, size: tuple[int, int]) -> int:
-    """``--check``: play ``script`` headless with no frames; 0, or 2 with the first failure.
-
-    Loading already checked the format, the ops and every text against the engine; only
-    playing computes what the captions name (a step's saved tensor, ``{grad.x}`` after a
-    typed edit, the plot), so a caption naming what the result does not have
-    (``{grad.nope}``) is found here, not in front of an audience. It is the same player
-    on the same app as ``--headless``, so the check cannot disagree with a real run.
-    """
-    failures: list[str] = []
-    status, player = asyncio.run(play_headless(script, size=size, error=failures.append))
-    if status:
-        print(failures[0] if failures else f"error: {path}: the script failed", file=sys.stderr)
-        return 2
-    print(
-        f"{path}: {len(script.scenes)} scenes, {player.frame_count} captions filled from "
-        "torch's results, ok"
-    )
-    return 0
-
-
-def main(argv: Sequence[str]) -> int:
-    """``gradtui demo``'s entry point (called by :func:`tui.cli.main`); the exit status."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(list(argv))
-        if not 0 < args.speed <= 100:
-            raise UsageError("--speed must be above 0 and at most 100")
-        if args.frames and not args.headless:
-            raise UsageError("--frames needs --headless (live mode plays in the terminal)")
-        if args.size and not (args.headless or args.check):
-            raise UsageError("--size needs --headless (live mode uses the terminal's size)")
-        size = parse_size(args.size) if args.size else DEFAULT_SIZE
-        path = resolve_script(args.script)
-    except UsageError as exc:
-        print(f"error: {exc} (see `gradtui demo --help`)", file=sys.stderr)
-        return 2
-    live = not (args.headless or args.check)
-    if live and not (sys.stdin.isatty() and sys.stdout.isatty()):
-        print(
-            "error: the live demo needs a terminal; without one use "
-            "`gradtui demo --headless --frames DIR`",
-            file=sys.stderr,
-        )
-        return 2
-    if live:  # torch takes a few seconds to load: say so before the screen changes
-        print(f"gradtui demo: loading torch and checking {path} …", file=sys.stderr, flush=True)
-    try:
-        script = load_script(path)
-    except ScriptError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        if args.check:
-            return check_by_playing(script, path, size)
-        if args.headless:
-            frames = Path(args.frames) if args.frames else None
-            status, _ = asyncio.run(
-                play_headless(
-                    script,
-                    size=size,
-                    frames=frames,
-                    echo=_printer(sys.stdout),
-                    error=_printer(sys.stderr),
-                )
-            )
-            return status
-        player = Player(script, live=True, speed=args.speed)
-        return int(DemoApp(player, autoplay=True).run() or 0)
-    except KeyboardInterrupt:
-        return 130

@@ -1,0 +1,94 @@
+"""What each caption placeholder says, read off the app on screen at the time.
+
+Values are written as the panels write them (same digits, same eliding), and the parts a
+plain-text report also says (the plot's title, the kinks, ``grad_fn``, yes/no) come from
+:mod:`tui.report`, so a caption says what ``gradtui grad`` and ``gradtui plot`` print.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gradtui.ops.results import TensorData
+from gradtui.tui.app import GradApp
+from gradtui.tui.format import format_tensor
+from gradtui.tui.report import curve_title, grad_fn_name, kink_lines, yes_no
+from gradtui.tui.widgets.inputs import InputsPanel
+from gradtui.tui.widgets.status import StatusLine
+
+
+def _fmt(tensor: TensorData | None) -> str:
+    """A tensor as the panels write it (same digits, same eliding)."""
+    return format_tensor(tensor).plain
+
+
+def screen_values(app: GradApp) -> dict[str, str]:
+    """Everything a caption placeholder can name, read from what the app shows now.
+
+    Keys are the placeholder names of :mod:`tui.demo.captions` (``"grad_fn"``,
+    ``"grad.input"``, ``"saved.result"``, ...); a value the screen does not have is
+    simply absent, so filling a caption that names it fails loudly.
+    """
+    values: dict[str, str] = {"target": app.target}
+    values["status"] = app.query_one(StatusLine).plain
+    inputs = app.query_one(InputsPanel)
+    for name in inputs.names:
+        error = inputs.error_text(name)
+        if error:
+            values[f"error.{name}"] = error
+    curve = app.curve
+    if curve is not None and curve.target == app.target:
+        values["plot"] = f"{curve_title(curve)} along {curve.var}"
+        values["kinks"] = "; ".join(kink_lines(curve)) or "none"
+    result = app.result
+    if result is None:
+        return values
+    values["expression"] = result.expression
+    values["differentiable"] = yes_no(result.differentiable)
+    if result.output is not None:
+        out = result.output
+        values["output"] = _fmt(out.tensor)
+        values["dtype"] = out.tensor.dtype
+        values["shape"] = "[" + ", ".join(str(d) for d in out.tensor.shape) + "]"
+        values["grad_fn"] = grad_fn_name(out)
+    if result.reason:
+        values["reason"] = result.reason
+        quoted = re.findall(r'"([^"]+)"', result.reason)
+        for k, said in enumerate(quoted, 1):
+            values[f"quoted.{k}"] = said
+        if quoted:
+            values["quoted.last"] = quoted[-1]
+    if result.grad_output is not None:
+        values["v"] = _fmt(result.grad_output)
+    if result.formula:
+        values["formula"] = result.formula
+    values["steps"] = str(len(result.steps))
+    values["nodes"] = " → ".join(s.node for s in result.steps) or "(none)"
+    for name, grad in result.grads.items():
+        values[f"grad.{name}"] = _fmt(grad)
+    for name, inp in result.inputs.items():
+        values[f"input.{name}"] = _fmt(inp.tensor)
+    for name, extra in result.extras.items():
+        values[f"extra.{name}"] = _fmt(extra)
+    for k, note in enumerate(result.notes, 1):
+        values[f"note.{k}"] = note
+    if result.notes:
+        values["note"] = result.notes[0]
+    index = app.step_index
+    if 0 <= index < len(result.steps):
+        step = result.steps[index]
+        values["step"] = str(index + 1)
+        values["node"] = step.node
+        if step.rule:
+            values["rule"] = step.rule
+        if step.grad_outputs:
+            values["grad_in"] = _fmt(step.grad_outputs[0])
+        for k, grad in enumerate(step.grad_inputs):
+            values[f"grad_out.{k}"] = _fmt(grad)
+        from gradtui.ops.backward import saved_text  # torch is loaded: a result exists
+
+        for name, saved in step.saved.items():
+            values[f"saved.{name}"] = (
+                _fmt(saved) if isinstance(saved, TensorData) else saved_text(name, saved)
+            )
+    return values
