@@ -213,3 +213,45 @@ def test_grad_report_names_a_saved_reduction() -> None:
     out = gradtui("grad", "binary_cross_entropy")
     assert out.returncode == 0, out.stderr
     assert f"        saved reduction = {_reduction.get_enum('mean')} (mean)\n" in out.stdout
+
+
+# What a command imported, from a fresh interpreter: its output goes nowhere, and the
+# last line printed is the status and the top-level names of every module loaded.
+_IMPORTS_AFTER = """
+import contextlib, io, json, sys
+from gradtui.tui.cli import main
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    status = main(sys.argv[1:])
+print(json.dumps([status, sorted({name.split(".")[0] for name in sys.modules})]))
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ops",),
+        ("ops", "--json"),
+        ("grad", "exp", "--set", "input=0.5"),
+        ("grad", "abs", "--json"),
+        ("plot", "abs", "--width", "60", "--height", "12"),
+        ("plot", "abs", "--json"),
+        ("grad", "nope"),
+    ],
+    ids=" ".join,
+)
+def test_the_pipe_commands_import_no_textual(args: tuple[str, ...]) -> None:
+    """``ops``, ``grad`` and ``plot`` answer from a pipe with the engine and plain text
+    only: Textual (and the app with it) is never loaded, so they start as fast as torch."""
+    out = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_AFTER, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+        stdin=subprocess.DEVNULL,
+    )
+    assert out.returncode == 0, out.stderr
+    status, top_level = json.loads(out.stdout.strip().splitlines()[-1])
+    assert status == (2 if args == ("grad", "nope") else 0)
+    assert "gradtui" in top_level and "torch" in top_level  # the command did run
+    assert "textual" not in top_level, f"gradtui {' '.join(args)} imported Textual"
