@@ -11,8 +11,8 @@ playing fills them.
 
 A bad script is refused before anything plays, with one line that names the file, the
 line and what is wrong (:class:`ScriptError`). Inputs and typed text are checked by the
-engine itself (:func:`ops.run.run`, i.e. the input language and torch's forward pass),
-never by a second parser. ``tomllib`` gives no positions
+engine itself (:func:`ops.run.run`, the same call the app makes, so the script's error
+is the app's, word for word), never by a second parser. ``tomllib`` gives no positions
 for values, so lines come from :mod:`tui.demo.lines`, which scans the raw text for each
 key's path.
 """
@@ -313,7 +313,7 @@ class _Loader:
             except InputError as exc:
                 raise self.fail(here + ("op",), f"{label}: {_engine_words(exc)}") from None
         try:
-            return dict(engine_check(target, texts, v).texts)
+            return engine_texts(target, texts, v)
         except InputError as exc:
             raise self.fail(
                 self.blame(here, exc.field, is_expr), f"{label}: {_engine_words(exc)}"
@@ -447,7 +447,7 @@ class _Loader:
             if into == EXPRESSION:
                 defaults = default_values(text)
                 new.values = {n: state.values.get(n, d) for n, d in defaults.items()}
-            engine_check(new.target, new.values, new.v)
+            engine_texts(new.target, new.values, new.v)
         except InputError as exc:
             if refused:
                 state.adopt(new, into, ok=False)
@@ -491,38 +491,20 @@ class _FieldState:
             self.broken.add(into)
 
 
-def engine_check(target: str, texts: Mapping[str, str], v: str) -> Any:
-    """Read ``texts`` with the engine's input language and try torch's forward pass once.
+def engine_texts(target: str, texts: Mapping[str, str], v: str) -> dict[str, str]:
+    """Run ``target`` on ``texts`` as the app will; every input's text, defaults filled in.
 
-    This is what the app will do with the same texts, minus the backward pass and the
-    engine's probes (which cost seconds for a whole tour), so a script with text the
-    app would refuse is refused before it plays.
-
-    Returns:
-        The engine's :class:`ops.run.Prepared` (its ``texts`` carry the defaults).
+    The check is the engine's own :func:`ops.run.run` (without the symbolic formula, which
+    the captions fill from the app's run), so a script with text the app would refuse is
+    refused before it plays, with the error the app would show.
 
     Raises:
         InputError: The engine's own error, with the field it belongs to.
     """
-    import warnings
+    from gradtui.ops.run import run
 
-    import torch
-
-    from gradtui.ops.errors import InputError
-    from gradtui.ops.run import prepare
-
-    prepared = prepare(target, texts, grad_output=v or None)
-    try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            prepared.fn(**prepared.tensors)
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - torch refusing the inputs, in its words
-        first = " ".join(str(exc).split())
-        field = "expression" if prepared.parsed is not None else None
-        raise InputError(f"torch refused the forward pass: {first}", field=field) from None
-    return prepared
+    result = run(target, texts, grad_output=v or None, formula=False)
+    return {name: value.text for name, value in result.inputs.items()}
 
 
 def _engine_words(exc: Exception) -> str:
