@@ -7,7 +7,8 @@
 * **Pilot.** :func:`running` runs a :class:`~gradtui.tui.app.GradApp` headless and waits
   for its first answer; :func:`settle` waits for the answer to the newest edit. Every
   test drives the real app with the real engine and torch, and ``settle`` keeps the
-  assertions from racing the worker threads.
+  assertions from racing the worker threads. :func:`screen_text` reads any App's screen
+  as plain text (the widget tests' small host Apps too).
 * **A real terminal.** :class:`PtyApp` runs the console script on a fresh pty, as an
   SSH session or a terminal does.
 """
@@ -180,6 +181,20 @@ async def wait_for_text(pilot: Pilot, text: str, timeout: float = 10.0) -> str:
         if text in screen or time.monotonic() > deadline:
             return screen
         await pilot.pause(0.05)
+
+
+def screen_text(app: App) -> str:
+    """What ``app`` shows, as plain text (what :meth:`GradApp.screen_text` does, for any App)."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(
+        width=width, height=height, file=io.StringIO(), record=True, color_system=None
+    )
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text()
 
 
 def key_event(app: App, key: str) -> events.Key:
