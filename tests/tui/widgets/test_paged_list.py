@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from gradtui.tui.widgets.paged_list import PagedOptionList
@@ -23,6 +24,16 @@ class ListApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield self.kind(*[f"option {i}" for i in range(30)])
+
+
+async def _focused_with_no_height(pilot: Pilot) -> OptionList:
+    """The list focused on its fourth option, then laid out to no height at all."""
+    option_list = pilot.app.query_one(OptionList)
+    option_list.focus()
+    option_list.highlighted = 3
+    pilot.app.screen.add_class("-hidden")
+    await pilot.pause()
+    return option_list
 
 
 async def test_page_down_moves_a_page() -> None:
@@ -41,11 +52,7 @@ async def test_page_down_moves_a_page() -> None:
 async def test_page_keys_on_a_list_with_no_height_do_nothing() -> None:
     app = ListApp()
     async with app.run_test(size=(30, 10)) as pilot:
-        option_list = app.query_one(OptionList)
-        option_list.focus()
-        option_list.highlighted = 3
-        app.screen.add_class("-hidden")
-        await pilot.pause()
+        option_list = await _focused_with_no_height(pilot)
         await pilot.press("pagedown", "pageup", "pagedown")
         assert app.is_running and app._exception is None
         assert option_list.highlighted == 3
@@ -56,9 +63,5 @@ async def test_textual_s_own_list_still_raises_there() -> None:
     app = ListApp(OptionList)
     with pytest.raises(KeyError):
         async with app.run_test(size=(30, 10)) as pilot:
-            option_list = app.query_one(OptionList)
-            option_list.focus()
-            option_list.highlighted = 3
-            app.screen.add_class("-hidden")
-            await pilot.pause()
+            await _focused_with_no_height(pilot)
             await pilot.press("pagedown")
