@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ENV = {**os.environ, "NO_COLOR": "1"}
-
-
-def gradtui(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gradtui.tui.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=ENV,
-        stdin=subprocess.DEVNULL,
-    )
+from tests.helpers import console_script, gradtui, plain_env, python
 
 
 def test_console_script_is_installed() -> None:
-    script = Path(sys.executable).with_name("gradtui")
+    script = console_script()
     assert script.exists(), "pip install should create the gradtui console script"
     out = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
@@ -162,17 +148,12 @@ def test_version_comes_from_the_installed_metadata_without_torch() -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout == f"gradtui {version('gradtui')}\n"
     # Fast because it needs no torch: the import is what costs seconds.
-    probe = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from gradtui.tui.cli import main; main(['--version']); "
-            "print('torch' in sys.modules)",
-        ],
-        capture_output=True,
-        text=True,
+    probe = python(
+        "import sys; from gradtui.tui.cli import main; main(['--version']); "
+        "print('torch' in sys.modules)",
         timeout=60,
-        env=ENV,
+        env=plain_env(),
+        check=False,
     )
     assert probe.stdout.splitlines() == [f"gradtui {version('gradtui')}", "False"]
 

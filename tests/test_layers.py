@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
+from tests.helpers import modules_after
+
 SCREEN_MODULES = ("textual", "rich", "plotext")
-
-
-def _modules_after(code: str) -> set[str]:
-    out = subprocess.run(
-        [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 @pytest.mark.parametrize(
@@ -35,7 +22,7 @@ def _modules_after(code: str) -> set[str]:
     ],
 )
 def test_engine_imports_no_screen(module: str) -> None:
-    loaded = _modules_after(f"import {module}")
+    loaded = modules_after(f"import {module}")
     assert module in loaded
     leaked = {m for m in loaded if m.split(".")[0] in SCREEN_MODULES}
     assert not leaked, f"{module} pulled in {sorted(leaked)}"
@@ -43,7 +30,7 @@ def test_engine_imports_no_screen(module: str) -> None:
 
 def test_engine_package_does_not_import_torch() -> None:
     """A front end can import ``ops`` and paint before torch has loaded."""
-    loaded = _modules_after(
+    loaded = modules_after(
         "import gradtui.ops, gradtui.ops.results, gradtui.ops.errors, gradtui.ops.display"
     )
     assert "torch" not in loaded
@@ -51,7 +38,7 @@ def test_engine_package_does_not_import_torch() -> None:
 
 def test_app_module_does_not_import_torch() -> None:
     """``tui.app`` defers torch to a background worker, so the first frame is not held up."""
-    loaded = _modules_after("import gradtui.tui.app, gradtui.tui.cli")
+    loaded = modules_after("import gradtui.tui.app, gradtui.tui.cli")
     assert "gradtui.tui.app" in loaded
     assert "torch" not in loaded
     assert "sympy" not in loaded

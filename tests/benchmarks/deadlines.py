@@ -40,10 +40,6 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def _balanced(n: int, leaf: str) -> str:
-    return leaf if n == 1 else f"({_balanced(n // 2, leaf)} @ {_balanced(n - n // 2, leaf)})"
-
-
 def _product_ms() -> float:
     import torch
 
@@ -59,8 +55,9 @@ def _product_ms() -> float:
 def _abandon_ms(repeats: int) -> list[float]:
     from gradtui.ops.run import run
     from gradtui.ops.timebound import ComputationTimeout
+    from tests.helpers import balanced
 
-    heavy = f"sum({_balanced(256, 'x')})"
+    heavy = f"sum({balanced(256, 'x')})"
     out = []
     for _ in range(repeats):
         try:
@@ -91,7 +88,7 @@ def _deep_formula_ms() -> float:
 
 
 def _signal_exit_ms(repeats: int) -> list[float]:
-    from tests.tui.ptyrun import PtyApp
+    from tests.helpers import PtyApp
 
     out = []
     for _ in range(repeats):

@@ -6,16 +6,11 @@ import SymPy, which the public API's shape check pulls in through torch.fx.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
 from gradtui.ops import autograd, formulas, run
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import python
 
 
 def _graph() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -70,10 +65,7 @@ def test_the_first_graph_of_a_process_does_not_import_sympy() -> None:
         "import sys; from gradtui.ops import run; r = run.run('exp', {}, formula=False); "
         "print([s.node for s in r.steps], r.formula, 'sympy' in sys.modules)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "['ExpBackward0', 'AccumulateGrad'] None False"
+    assert python(code).stdout.strip() == "['ExpBackward0', 'AccumulateGrad'] None False"
 
 
 def test_formula_apart_equals_the_formula_in_run() -> None:

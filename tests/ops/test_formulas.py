@@ -7,16 +7,13 @@ gradient PyTorch computes for the same text through the language, so a wrong map
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 import torch
 
 from gradtui.ops.errors import InputError
 from gradtui.ops.formulas import ELEMENTWISE_FUNCTIONS, derivative, derivative_formula
 from gradtui.ops.language import evaluate, parse
+from tests.helpers import modules_after
 
 # (expression, variable, points for the variable, other inputs' values)
 CASES = [
@@ -154,10 +151,6 @@ def test_deep_expressions_get_their_formula() -> None:
 
 def test_importing_formulas_does_not_import_sympy() -> None:
     """The TUI's first paint must not wait for SymPy."""
-    code = "import gradtui.ops.formulas, sys, json; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    loaded = modules_after("import gradtui.ops.formulas")
     assert "gradtui.ops.formulas" in loaded
     assert "sympy" not in loaded

@@ -29,22 +29,15 @@ from gradtui.ops.curves import sample_curve
 from gradtui.ops.errors import InputError
 from gradtui.ops.run import run
 from gradtui.ops.timebound import DEFAULT_TIMEOUT_S, ComputationTimeout, TimeBound, resolve_timeout
+from tests.helpers import balanced, gradtui_many
 from tests.security.bounds import CASES, run_fresh
-from tests.security.clirun import cli_many
 from tests.stepwatch import StepWatch
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_GROWTH_MB = 50.0
 
 
-def _balanced(n: int) -> str:
-    """``n`` copies of ``x`` multiplied as a balanced tree (its depth stays within the cap)."""
-    if n == 1:
-        return "x"
-    return f"({_balanced(n // 2)}@{_balanced(n - n // 2)})"
-
-
-HEAVY = f"sum({_balanced(256)})"
+HEAVY = f"sum({balanced(256, 'x')})"
 HEAVY_VALUES = {"x": "ones(1000, 1000)"}
 """255 products of 1000x1000 float64 matrices, 5*10^11 flops: far beyond any bound used
 below on any machine (the language allows each product; only their number makes it slow)."""
@@ -216,7 +209,7 @@ def test_abandoning_passes_through_except_exception() -> None:
 
 
 def test_the_cli_abandons_with_one_error_line(tmp_path: Path) -> None:
-    grad, plot = cli_many(
+    grad, plot = gradtui_many(
         [
             [
                 "grad",

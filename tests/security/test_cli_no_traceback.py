@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gradtui.tui.cli import main
-from tests.security.clirun import cli_many
+from tests.helpers import gradtui_many
 from tests.security.corpus import payloads
 
 CANARY = Path("/nonexistent-dir/CANARY")
@@ -127,7 +127,7 @@ def test_through_real_processes(tmp_path: Path) -> None:
         ["grad", "exp", "--set", "input=\u2028]['\x0b"],
         ["plot", "exp", "--range", "1::2", "--json"],
     ]
-    for args, out in zip(commands, cli_many(commands, tmp_path), strict=True):
+    for args, out in zip(commands, gradtui_many(commands, tmp_path), strict=True):
         assert out.returncode == 2, (args, out.stderr)
         assert "Traceback" not in out.stderr + out.stdout
         if "--json" in args:

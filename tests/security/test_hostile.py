@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -28,7 +27,7 @@ from gradtui.ops.curves import sample_curve
 from gradtui.ops.errors import InputError
 from gradtui.ops.formulas import derivative_formula
 from gradtui.ops.run import run
-from tests.security.clirun import cli_many
+from tests.helpers import gradtui_many, python
 from tests.security.corpus import payloads
 
 _CORPUS = payloads(Path("/CANARY"))  # ids and categories only; each test uses its own tmp path
@@ -189,15 +188,7 @@ def test_the_corpus_is_live(tmp_path: Path) -> None:
         canary = tmp_path / f"canary-{i}"
         items.append({"text": payloads(canary)[i].text, "canary": str(canary)})
     env = {**os.environ, "PYTHONBREAKPOINT": "0"}
-    done = subprocess.run(
-        [sys.executable, "-c", _CONTROL],
-        input=json.dumps(items),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-        env=env,
-    )
+    done = python(_CONTROL, stdin=json.dumps(items), cwd=tmp_path, env=env, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     live = json.loads(done.stdout.strip().splitlines()[-1])
     live_ids = [p.id for p, ok in zip(_CORPUS, live, strict=True) if ok]
@@ -219,7 +210,9 @@ def test_payloads_through_the_cli(tmp_path: Path) -> None:
     for payload in sample:
         runs.append((payload, ["grad", payload.text]))
         runs.append((payload, ["grad", "exp", "--set", f"input={payload.text}", "--json"]))
-    for (payload, args), out in zip(runs, cli_many([a for _, a in runs], tmp_path), strict=True):
+    for (payload, args), out in zip(
+        runs, gradtui_many([a for _, a in runs], tmp_path), strict=True
+    ):
         assert out.returncode == 2, (payload.id, out.stderr)
         assert "Traceback" not in out.stderr
         if "--json" in args:

@@ -20,7 +20,7 @@ import torch
 
 from gradtui.ops.curves import sample_curve
 from gradtui.ops.run import run
-from tests.security.clirun import cli_many
+from tests.helpers import gradtui_many
 
 
 def _strict(text: str):  # noqa: ANN202 - any JSON value
@@ -132,7 +132,7 @@ def test_where_with_no_trap_has_no_note() -> None:
 
 
 def test_the_cli_prints_non_finite_numbers_and_explains_the_where_trap(tmp_path: Path) -> None:
-    exp_text, where_text, where_json = cli_many(
+    exp_text, where_text, where_json = gradtui_many(
         [
             ["grad", "exp", "--set", "input=[nan, inf, -inf]"],
             ["grad", "where(x > 0, log(x), 0)", "--set", "x=[0.0, 2.0]"],

@@ -7,8 +7,6 @@ torch does.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from textual.widgets import Input, Markdown
@@ -21,9 +19,7 @@ from gradtui.tui.widgets.op_picker import OpPicker
 from gradtui.tui.widgets.plot import PlotPanel
 from gradtui.tui.widgets.status import StatusLine
 from gradtui.tui.widgets.stepper import StepList, StepperPanel
-from tests.tui.conftest import settle, type_text, wait_for_text
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import python, running, settle, type_into, type_text, wait_for_text
 
 
 def _detail(app: GradApp) -> str:
@@ -47,16 +43,12 @@ def test_importing_the_app_does_not_import_torch() -> None:
         "import sys; import gradtui.tui.app; app = gradtui.tui.app.GradApp(); "
         "print(sorted(m for m in ('torch', 'gradtui.ops.run', 'gradtui.ops.catalog', 'plotext') if m in sys.modules))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.strip() == "[]"
+    assert python(code).stdout.strip() == "[]"
 
 
 async def test_opens_on_exp_with_the_graph_computed() -> None:
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)):
         assert app.target == "exp"
         assert app.result is not None and app.result.differentiable
         nodes = [s.node for s in app.result.steps]
@@ -69,8 +61,7 @@ async def test_opens_on_exp_with_the_graph_computed() -> None:
 
 async def test_pick_an_op_by_filter() -> None:
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         await pilot.press("slash")
         assert app.focused is app.query_one("#op-filter")
         await type_text(pilot, "gath")
@@ -91,13 +82,8 @@ async def test_pick_an_op_by_filter() -> None:
 
 async def test_edit_an_input_valid_then_invalid() -> None:
     app = GradApp("exp", cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        field = app.query_one("#field-input", Input)
-        field.focus()
-        field.value = ""
-        await type_text(pilot, "[0.5, -1.]")
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
+        field = await type_into(pilot, "input", "[0.5, -1.]")
         good = app.result
         assert good is not None and not app.stale
         assert good.inputs["input"].text == "[0.5, -1.]"
@@ -122,8 +108,7 @@ async def test_edit_an_input_valid_then_invalid() -> None:
 
 async def test_n_in_a_text_field_types_instead_of_stepping() -> None:
     app = GradApp("exp", cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         field = app.query_one("#field-v", Input)
         field.focus()
         await pilot.press("n")
@@ -139,8 +124,7 @@ async def test_n_in_a_text_field_types_instead_of_stepping() -> None:
 
 async def test_step_forward_and_back_through_a_multi_node_graph() -> None:
     app = GradApp("multilabel_soft_margin_loss", cursor_blink=False)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot)
+    async with running(app, (160, 48)) as pilot:
         result = app.result
         assert result is not None and len(result.steps) >= 4
         seen = []
@@ -168,8 +152,7 @@ async def test_step_forward_and_back_through_a_multi_node_graph() -> None:
 
 async def test_lt_says_why_it_is_not_differentiable() -> None:
     app = GradApp("lt", cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         result = app.result
         assert result is not None and not result.differentiable
         assert result.output is not None and result.output.grad_fn is None
@@ -192,8 +175,7 @@ async def test_lt_says_why_it_is_not_differentiable() -> None:
 
 async def test_help_screen_opens_and_closes() -> None:
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = await wait_for_text(pilot, "Next backward step")
@@ -210,8 +192,7 @@ async def test_help_screen_opens_and_closes() -> None:
 
 async def test_command_palette_chooses_an_op() -> None:
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         await pilot.press("ctrl+p")
         await type_text(pilot, "op: gather")
         await pilot.pause(0.3)
@@ -223,8 +204,7 @@ async def test_command_palette_chooses_an_op() -> None:
 
 async def test_palette_offers_every_op_toggle_theme_and_screenshot() -> None:
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)):
         names = {c.name for c in app.palette_commands()}
         assert {f"op: {op}" for op in app.ops} <= names
         assert "op: custom expression" in names
@@ -236,8 +216,7 @@ async def test_palette_offers_every_op_toggle_theme_and_screenshot() -> None:
 async def test_save_screenshot_from_the_palette(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         cmd = next(c for c in app.palette_commands() if c.name == "save screenshot")
         cmd.run()
         await pilot.pause()
@@ -247,8 +226,7 @@ async def test_save_screenshot_from_the_palette(tmp_path: Path, monkeypatch) -> 
 
 async def test_resize_to_80x24_and_50x15() -> None:
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot)
+    async with running(app, (160, 48)) as pilot:
         assert app.query_one(PlotPanel).display and not app.has_class("-narrow")
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
@@ -275,8 +253,7 @@ async def test_resize_to_80x24_and_50x15() -> None:
 
 async def test_custom_expression_makes_its_free_names_inputs() -> None:
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         app.select_expression("x * y")
         await settle(pilot)
         panel = app.query_one(InputsPanel)
@@ -297,8 +274,7 @@ async def test_custom_expression_makes_its_free_names_inputs() -> None:
 
 async def test_plot_layers_toggle_and_second_derivative_is_sampled() -> None:
     app = GradApp("sin", cursor_blink=False)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot)
+    async with running(app, (160, 48)) as pilot:
         canvas = app.query_one(PlotPanel).canvas
         assert app.curve is not None and app.curve.d2f is None
         caption = app.query_one("#plot-caption")
@@ -315,8 +291,7 @@ async def test_plot_layers_toggle_and_second_derivative_is_sampled() -> None:
 
 async def test_plot_is_rendered_once_per_data_and_size() -> None:
     app = GradApp("sin", cursor_blink=False)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot)
+    async with running(app, (160, 48)) as pilot:
         canvas = app.query_one(PlotPanel).canvas
         renders = canvas.renders
         for _ in range(3):
@@ -331,8 +306,7 @@ async def test_plot_is_rendered_once_per_data_and_size() -> None:
 
 async def test_newer_edits_replace_older_ones() -> None:
     app = GradApp("exp", cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         for k in range(1, 8):
             app.set_input("input", f"[{k}.]")
         await settle(pilot)
@@ -343,8 +317,7 @@ async def test_newer_edits_replace_older_ones() -> None:
 
 async def test_non_finite_gradients_are_flagged_in_the_stepper() -> None:
     app = GradApp("log", {"input": "[-1., 0., 2.]"}, cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)):
         result = app.result
         assert result is not None
         first = result.steps[0]
@@ -357,8 +330,7 @@ async def test_non_finite_gradients_are_flagged_in_the_stepper() -> None:
 
 async def test_switching_ops_remembers_each_ops_inputs() -> None:
     app = GradApp("exp", cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         app.set_input("input", "[4.]")
         await settle(pilot)
         app.select_op("abs")
@@ -372,8 +344,7 @@ async def test_switching_ops_remembers_each_ops_inputs() -> None:
 
 async def test_plot_variable_cycles_through_inputs_that_require_grad() -> None:
     app = GradApp("mul", cursor_blink=False)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot)
+    async with running(app, (160, 48)) as pilot:
         assert app.result is not None and app.curve is not None
         leaves = [n for n, v in app.result.inputs.items() if v.requires_grad]
         assert len(leaves) >= 2
@@ -387,8 +358,7 @@ async def test_plot_variable_cycles_through_inputs_that_require_grad() -> None:
 
 async def test_a_computation_past_the_time_bound_is_abandoned_and_the_screen_kept() -> None:
     app = GradApp("exp", cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         good = app.result
         app.timeout = 0.01
         heavy = "sum(randn(1000, 1000) @ randn(1000, 1000) @ randn(1000, 1000)) * x"
@@ -410,8 +380,7 @@ async def test_a_computation_past_the_time_bound_is_abandoned_and_the_screen_kep
 async def test_no_color_still_shows_everything(monkeypatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
     app = GradApp("log", {"input": "[-1., 0., 2.]"}, cursor_blink=False)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot)
+    async with running(app, (160, 48)):
         assert app.no_color
         canvas = app.query_one(PlotPanel).canvas
         assert not canvas._color()
@@ -434,8 +403,7 @@ def test_every_binding_has_a_tooltip_and_an_id() -> None:
 
 async def test_tab_moves_between_panels() -> None:
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         visited = []
         for _ in range(8):
             await pilot.press("tab")
@@ -455,8 +423,7 @@ async def test_tab_moves_between_panels() -> None:
 
 async def test_palette_changes_the_theme() -> None:
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         other = next(t for t in sorted(app.available_themes) if t != app.theme)
         await pilot.press("ctrl+p")
         await type_text(pilot, f"theme: {other}")
@@ -468,8 +435,7 @@ async def test_palette_changes_the_theme() -> None:
 
 async def test_each_op_keeps_its_own_upstream_gradient() -> None:
     app = GradApp("exp", {"v": "[1., 0., 2.]"}, cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         assert app.result is not None and app.result.grad_output is not None
         assert app.result.grad_output.value == [1.0, 0.0, 2.0]
         app.select_op("gather")  # another output shape: v starts empty (ones) there
@@ -484,8 +450,7 @@ async def test_each_op_keeps_its_own_upstream_gradient() -> None:
 async def test_every_catalog_op_opens_with_its_defaults() -> None:
     """Each op's default inputs give a result (or torch's refusal) and a plot that draws."""
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot)
+    async with running(app, (160, 48)) as pilot:
         assert len(app.ops) > 20
         for name in app.ops:
             app.select_op(name)
@@ -527,8 +492,7 @@ async def test_first_screen_paints_and_answers_keys_while_torch_loads(monkeypatc
 
 async def test_inputs_without_a_curve_clear_the_plot_and_say_why() -> None:
     app = GradApp("exp", cursor_blink=False)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot)
+    async with running(app, (160, 48)) as pilot:
         plot = app.query_one(PlotPanel)
         assert plot.curve is not None
         app.select_expression("sin(2.0)")  # no input to vary
@@ -541,8 +505,7 @@ async def test_inputs_without_a_curve_clear_the_plot_and_say_why() -> None:
 async def test_list_keys_while_the_terminal_is_too_small_do_no_harm() -> None:
     """Regression (found by random keys): page keys on a hidden list raised in Textual."""
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         for list_id in ("#op-list", "#step-list"):
             app.query_one(list_id).focus()
             await pilot.resize_terminal(50, 15)
@@ -558,8 +521,7 @@ async def test_status_line_and_plot_caption_name_the_kind_of_point() -> None:
     """The status line and the plot caption use the engine's one detector: a jump is a
     jump with its limits, a corner has its slopes, and neither says "✓ differentiable"."""
     app = GradApp("floor", {"input": "[1.0, 1.5]"}, cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         status = app.query_one(StatusLine).plain
         (kink,) = app.result.kinks
         assert (kink.kind, kink.at) == ("jump", "input[0] = 1")
@@ -572,14 +534,12 @@ async def test_status_line_and_plot_caption_name_the_kind_of_point() -> None:
         assert all(k.kind == "jump" for k in app.curve.kinks)
 
     app = GradApp("abs", {"input": "[-1.0, 0.0, 1.0]"}, cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         status = app.query_one(StatusLine).plain
         assert "corner at input[1] = 0: the one-sided slopes are -1 (left) and +1 (right)" in status
 
     app = GradApp("exp", cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         assert app.query_one(StatusLine).plain.startswith("✓ differentiable")
 
 
@@ -587,8 +547,7 @@ async def test_the_stepper_names_a_saved_reduction() -> None:
     from torch.nn import _reduction
 
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(160, 50)) as pilot:
-        await settle(pilot)
+    async with running(app, (160, 50)) as pilot:
         app.select_op("binary_cross_entropy", {})
         await settle(pilot)
         nodes = [s.node for s in app.result.steps]

@@ -21,17 +21,8 @@ from gradtui.tui.help import HelpScreen
 from gradtui.tui.widgets.inputs import InputsPanel
 from gradtui.tui.widgets.status import StatusLine
 from gradtui.tui.widgets.stepper import StepList, StepperPanel
-from tests.tui.conftest import settle
+from tests.helpers import HEAVY, running, settle
 
-
-def _balanced(n: int, leaf: str) -> str:
-    if n == 1:
-        return leaf
-    return f"({_balanced(n // 2, leaf)} @ {_balanced(n - n // 2, leaf)})"
-
-
-HEAVY = f"sum(x * {_balanced(120, 'eye(1000)')})"
-"""Seconds of matrix products whatever ``x`` is (light on memory: no gradient is kept)."""
 COMPUTING = re.compile(r"computing… (\d+\.\d) s — Esc cancels")
 
 
@@ -82,8 +73,7 @@ async def test_a_field_error_goes_when_its_text_is_replaced_by_a_long_computatio
 
 async def test_esc_cancels_a_long_computation_and_keeps_the_last_good_result() -> None:
     app = GradApp("exp", cursor_blink=False, timeout=120)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         good = app.result
         assert good is not None
         app.select_expression(HEAVY, {"x": "[1.]"})
@@ -116,8 +106,7 @@ async def test_esc_in_a_field_cancels_first_then_leaves_the_field() -> None:
     """While a computation runs, the first Esc cancels it and the second (nothing
     running: as before) leaves the field; help's Esc only closes help."""
     app = GradApp("exp", cursor_blink=False, timeout=120)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         app.select_expression(HEAVY, {"x": "[1.]"})
         await settle_fields(pilot, app)
         field = app.query_one(InputsPanel).field("x")
@@ -153,8 +142,7 @@ async def settle_fields(pilot: Pilot, app: GradApp) -> None:
 
 async def test_esc_with_nothing_running_leaves_the_field_as_before() -> None:
     app = GradApp("exp", cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         app.query_one("#field-input", Input).focus()
         await pilot.press("escape")
         assert isinstance(app.focused, StepList)
@@ -165,8 +153,7 @@ async def test_the_status_says_the_curve_is_computing_under_a_result_already_sho
     """A result of million-number tensors comes in a second; its curve takes longer.
     The summary of the result stays, under a line saying the curve is computing."""
     app = GradApp("exp", cursor_blink=False, timeout=120)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         app.select_expression("x * exp(-x)", {"x": "randn(1000, 1000)"})
         await _until(
             pilot,
@@ -219,8 +206,7 @@ async def test_full_garbage_collections_wait_while_a_computation_runs() -> None:
 
     before = gc.get_threshold()
     app = GradApp("exp", cursor_blink=False, timeout=120)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         assert gc.get_threshold() == before
         app.select_expression(HEAVY, {"x": "[1.]"})
         assert gc.get_threshold() == (before[0], before[1], FULL_GC_HELD)

@@ -9,10 +9,8 @@ scatters back, the BCE losses and the SGD update.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,22 +26,9 @@ from gradtui.tui.demo.player import DemoApp, Player, typing_units
 from gradtui.tui.demo.runner import play_headless
 from gradtui.tui.demo.script import builtin_path, load_script
 from gradtui.tui.widgets.inputs import InputsPanel
+from tests.helpers import ROOT, gradtui
 
-ROOT = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "NO_COLOR": "1"}
 SIZE = "100x30"
-
-
-def gradtui(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gradtui.tui.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=ENV,
-        stdin=subprocess.DEVNULL,
-        cwd=ROOT,
-    )
 
 
 def flat(text: str) -> str:

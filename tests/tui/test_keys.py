@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from gradtui.tui.app import GradApp
 from gradtui.tui.help import HelpScreen
-from tests.tui.conftest import settle, wait_for_text
+from tests.helpers import running, wait_for_text
 
 
 async def test_help_is_built_once_and_shown_again_whole() -> None:
     """Composing help's Markdown took 150-370 ms of the UI thread per ``?``; the screen
     is now kept between opens, and shows the same text every time."""
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         await pilot.press("question_mark")
         first = app.screen
         assert isinstance(first, HelpScreen)

@@ -30,12 +30,10 @@ import os
 import random
 import string
 import time
-import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 
 from textual import events
-from textual.app import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.drivers.headless_driver import HeadlessDriver
 from textual.geometry import Size
 from textual.pilot import Pilot
@@ -48,7 +46,7 @@ from gradtui.tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, InputsPanel
 from gradtui.tui.widgets.op_picker import EXPRESSION_ID, OpPicker
 from gradtui.tui.widgets.status import StatusLine
 from gradtui.tui.widgets.stepper import StepList, StepperPanel
-from tests.tui.conftest import settle
+from tests.helpers import key_event, running, settle
 
 SEED = int(os.environ.get("GRADTUI_MONKEY_SEED", "0"))
 EVENTS = 2_000
@@ -87,24 +85,10 @@ class Tally:
         self.events += 1
 
 
-def _key_event(app: GradApp, key: str) -> events.Key:
-    """A key event built exactly as ``Pilot.press`` builds it."""
-    if len(key) == 1 and not key.isalnum():
-        key = _character_to_key(key)
-    original = REPLACED_KEYS.get(key, key)
-    try:
-        char: str | None = unicodedata.lookup(_get_unicode_name_from_key(original))
-    except KeyError:
-        char = key if len(key) == 1 else None
-    event = events.Key(key, char)
-    event.set_sender(app)
-    return event
-
-
 async def _press(pilot: Pilot, key: str) -> None:
     app = pilot.app
     assert app._driver is not None
-    app._driver.send_message(_key_event(app, key))  # type: ignore[arg-type]
+    app._driver.send_message(key_event(app, key))  # type: ignore[arg-type]
     await asyncio.sleep(PACE)
 
 
@@ -222,8 +206,7 @@ async def _play(seed: int, total: int, tally: Tally) -> None:
     while tally.events < total:
         app = GradApp(cursor_blink=False)
         size = (rng.randint(*SIZES[0]), rng.randint(*SIZES[1]))
-        async with app.run_test(size=size) as pilot:
-            await settle(pilot)
+        async with running(app, size) as pilot:
             _check(app)
             while tally.events < total and app.is_running:
                 for _ in range(min(BATCH, total - tally.events)):

@@ -15,8 +15,7 @@ import time
 
 from gradtui.tui.app import GradApp
 from gradtui.tui.widgets.inputs import FieldRow
-from tests.tui.conftest import settle
-from tests.tui.ptyrun import PtyApp
+from tests.helpers import PtyApp, running
 
 SHIFT_TAB = b"\x1b[Z"
 CTRL_Q = b"\x11"
@@ -110,8 +109,7 @@ def test_the_colour_check_sees_colour_without_no_color() -> None:
 async def test_focused_field_name_is_reverse_video() -> None:
     """In colour too: the focused field's name is reversed, the others are not."""
     app = GradApp("binary_cross_entropy", cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         rows = list(app.query(FieldRow))
         assert len(rows) >= 2
         for row in rows:

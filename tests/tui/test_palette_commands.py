@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gradtui.tui.app import SCREENSHOT_DIR_ENV, GradApp
-from tests.tui.conftest import settle, type_text
+from tests.helpers import running, type_text
 
 HATCH = "╱"
 
@@ -46,8 +46,7 @@ async def test_one_screenshot_command_writes_to_the_current_directory(
     monkeypatch.delenv(SCREENSHOT_DIR_ENV, raising=False)
     monkeypatch.chdir(work)
     app = GradApp("abs", cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         titles = _palette_titles(app)
         assert [t for t in titles if "screenshot" in t.lower()] == ["save screenshot"]
         seen = _record_notifications(app, monkeypatch)
@@ -74,8 +73,7 @@ async def test_screenshot_folder_from_the_environment_and_a_clear_failure(
     shots.mkdir()
     monkeypatch.setenv(SCREENSHOT_DIR_ENV, str(shots))
     app = GradApp("abs", cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         seen = _record_notifications(app, monkeypatch)
         app.action_save_screenshot()
         (svg,) = shots.glob("*.svg")
@@ -103,8 +101,7 @@ async def test_screenshot_folder_from_the_environment_and_a_clear_failure(
 )
 async def test_maximize_fills_the_screen_with_the_whole_panel(focus: str, panel: str) -> None:
     app = GradApp("binary_cross_entropy_with_logits", cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(app, (80, 24)) as pilot:
         app.query_one(focus).focus()
         await pilot.pause()
         maximize = [c for c in app.get_system_commands(app.screen) if c.title == "Maximize"]

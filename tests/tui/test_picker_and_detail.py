@@ -5,7 +5,7 @@ from __future__ import annotations
 from gradtui.tui.app import GradApp
 from gradtui.tui.widgets.line_view import LineView
 from gradtui.tui.widgets.op_picker import middle_ellipsis
-from tests.tui.conftest import settle
+from tests.helpers import running, settle
 
 
 def test_middle_ellipsis_keeps_both_ends() -> None:
@@ -20,8 +20,7 @@ def test_middle_ellipsis_keeps_both_ends() -> None:
 
 async def test_similar_names_differ_on_screen_at_80x24() -> None:
     app = GradApp("abs", cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(app, (80, 24)):
         picker_cells = [line[1:17] for line in app.screen_text().splitlines()]
         bce = [cell.strip("│ ▁▅") for cell in picker_cells if cell.startswith(" binary")]
         assert len(bce) == 2 and bce[0] != bce[1], bce
@@ -30,8 +29,7 @@ async def test_similar_names_differ_on_screen_at_80x24() -> None:
 
 async def test_switching_ops_opens_the_detail_at_the_top() -> None:
     app = GradApp("binary_cross_entropy", cursor_blink=False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with running(app, (80, 24)) as pilot:
         detail = app.query_one("#step-detail", LineView)
         detail.scroll_end(animate=False, immediate=True)
         await pilot.pause()

@@ -16,7 +16,7 @@ from gradtui.ops.curves import sample_curve
 from gradtui.tui.app import GradApp
 from gradtui.tui.plotting import render_curve
 from gradtui.tui.widgets.plot import PlotPanel
-from tests.tui.conftest import settle
+from tests.helpers import running, settle
 
 TARGETS = ("abs", "exp", "sin", "relu", "log", "sign", "binary_cross_entropy")
 MARKS = set(" •+●◆x")
@@ -92,8 +92,7 @@ async def test_app_plot_has_no_legend_inside_and_caption_names_layers(
     size: tuple[int, int], target: str
 ) -> None:
     app = GradApp(target, cursor_blink=False)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with running(app, size) as pilot:
         app.show_view("plot")
         await settle(pilot)
         panel = app.query_one(PlotPanel)

@@ -15,8 +15,7 @@ from textual.command import CommandPalette
 
 from gradtui.tui.app import GradApp
 from gradtui.tui.help import HelpScreen
-from tests.tui.conftest import settle
-from tests.tui.test_monkey import _key_event
+from tests.helpers import key_event, running, settle
 
 SEQUENCES = {
     # Page keys before the palette's list is laid out: KeyError in OptionList._move_page.
@@ -46,11 +45,10 @@ async def _finish(pilot, app: GradApp, top: type | None) -> None:
 async def test_keys_in_quick_succession(name: str) -> None:
     keys, gap, top = SEQUENCES[name]
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         assert app._driver is not None
         for key in keys:
-            app._driver.send_message(_key_event(app, key))
+            app._driver.send_message(key_event(app, key))
             await asyncio.sleep(gap)
         await _finish(pilot, app, top)
     assert app.return_code in (0, None) and app._exception is None
@@ -60,8 +58,7 @@ async def test_a_second_palette_is_not_opened_under_another_screen() -> None:
     """ctrl+p while help covers an open palette opened a second palette with the same id
     (DuplicateIds): Textual only asks whether the *top* screen is a palette."""
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         await pilot.press("ctrl+p")
         app.action_help()  # as a palette command would, while the palette is still up
         await pilot.pause(0.1)
@@ -87,8 +84,7 @@ async def test_ctrl_p_while_the_last_palette_is_still_being_removed() -> None:
     one under the same id. The test forces that order.
     """
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         await pilot.press("ctrl+p", "f", "j")
         await pilot.pause(0.1)
         old = app.screen
@@ -118,8 +114,7 @@ async def test_a_click_on_a_widget_removed_since_the_last_paint_does_no_harm() -
     from gradtui.tui.widgets.inputs import InputsPanel
 
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         app.select_expression("x * y")
         await settle(pilot)
         row = app.query_one(InputsPanel).query_one("#row-y")

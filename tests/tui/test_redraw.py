@@ -13,7 +13,7 @@ from gradtui.tui.app import GradApp
 from gradtui.tui.widgets.line_view import LineView
 from gradtui.tui.widgets.plot import PlotCanvas, PlotPanel
 from gradtui.tui.widgets.stepper import StepperPanel
-from tests.tui.conftest import settle
+from tests.helpers import running, settle
 
 
 def _record(app: GradApp) -> list[Region]:
@@ -36,8 +36,7 @@ def _area(regions: list[Region]) -> int:
 
 async def test_a_step_repaints_only_stepper_rows_that_change() -> None:
     app = GradApp("exp", {"input": "0.5"}, cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         await pilot.pause(0.2)  # the first screen's last frames
         stepper = app.query_one(StepperPanel).region
         detail = app.query_one(LineView)
@@ -63,8 +62,7 @@ async def test_a_step_repaints_only_stepper_rows_that_change() -> None:
 
 async def test_an_edit_repaints_changed_rows_not_whole_panels() -> None:
     app = GradApp("exp", {"input": "0.5"}, cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         await pilot.pause(0.2)  # the first screen's last frames
         panels = [app.query_one(StepperPanel).region, app.query_one(PlotPanel).region]
         canvas = app.query_one(PlotCanvas).region

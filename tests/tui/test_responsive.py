@@ -23,14 +23,11 @@ import gc
 import math
 import threading
 import time
-import unicodedata
 from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from textual import events
-from textual.app import _get_unicode_name_from_key
 from textual.widgets import Input
 
 import gradtui.tui.app
@@ -42,8 +39,8 @@ from gradtui.tui.help import HelpScreen
 from gradtui.tui.widgets.inputs import InputsPanel
 from gradtui.tui.widgets.status import StatusLine
 from gradtui.tui.widgets.stepper import StepperPanel
+from tests.helpers import HEAVY, balanced, key_event, running, settle, type_into
 from tests.stepwatch import StepWatch
-from tests.tui.conftest import settle
 
 KEYS_WHILE_COMPUTING = 10
 """Keys that must be answered before the heavy computation ends (each one is sent only
@@ -53,19 +50,10 @@ WORKERS_GONE_S = 120.0
 :class:`StepWatch`, not by a clock."""
 
 
-def _balanced(n: int, leaf: str) -> str:
-    """``n`` copies of ``leaf`` multiplied as a balanced tree (within the depth cap)."""
-    if n == 1:
-        return leaf
-    return f"({_balanced(n // 2, leaf)} @ {_balanced(n - n // 2, leaf)})"
-
-
-HEAVY = f"sum(x * {_balanced(120, 'eye(1000)')})"
 HEAVY_VALUES = {"x": "[1.]"}
-"""119 products of 1000x1000 constant matrices: allowed, seconds of work on any machine
-(then a curve that repeats them at every point), and light on memory: constants need no
-gradient, so no intermediate product is kept for backward."""
-RECORDED = f"sum({_balanced(32, 'x')})"
+"""For :data:`~tests.helpers.HEAVY`: seconds of work (then a curve that repeats them at
+every point)."""
+RECORDED = f"sum({balanced(32, 'x')})"
 RECORDED_VALUES = {"x": "ones(600, 600) / 600"}
 """31 products of a 600x600 input: a fraction of a second forward, then seconds of
 recording backward (every node's saved tensors and gradients copied out)."""
@@ -76,12 +64,7 @@ BIG_VALUES = {"x": "[1.]"}
 
 async def _answer_time(app: GradApp, key: str, done: Callable[[], bool]) -> float:
     """Send ``key`` as Pilot does and return the seconds until ``done()`` (its action ran)."""
-    try:
-        char: str | None = unicodedata.lookup(_get_unicode_name_from_key(key))
-    except KeyError:
-        char = key if len(key) == 1 else None
-    event = events.Key(key, char)
-    event.set_sender(app)
+    event = key_event(app, key)
     assert app._driver is not None
     start = time.perf_counter()
     app._driver.send_message(event)
@@ -116,8 +99,7 @@ async def test_keys_are_answered_while_a_heavy_computation_runs(
     """
     monkeypatch.setenv("GRADTUI_TIMEOUT", "4")  # the app's bound: keep the test short
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         good = app.result
         assert good is not None and len(good.steps) >= 2  # something for n and p to step
         # The app freezes what importing torch made out of the garbage collector's way
@@ -196,8 +178,7 @@ async def test_a_computation_abandoned_by_the_app_stops_working(monkeypatch) -> 
     def give_up() -> None:  # on the worker, at the first step of the heavy expression
         app.call_from_thread(app._check_timeout, app._seq)
 
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         good = app.result
         watch = StepWatch(monkeypatch, at={"language": give_up})  # after the opening op's
         app.timeout = 600.0  # only the test gives up
@@ -222,8 +203,7 @@ async def test_a_computation_abandoned_while_recording_backward_stops(monkeypatc
     def give_up() -> None:  # on the worker, inside the first backward hook
         app.call_from_thread(app._check_timeout, app._seq)
 
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         watch = StepWatch(monkeypatch, at={"backward": give_up})  # after the opening op's
         app.timeout = 600.0  # only the test gives up
         app.select_expression(RECORDED, RECORDED_VALUES)
@@ -238,8 +218,7 @@ async def test_a_newer_edit_stops_the_computation_it_replaces(monkeypatch) -> No
     event, not a pause: on a loaded machine it might not have started after 0.5 s)."""
     app = GradApp(cursor_blink=False, timeout=600)
     started = threading.Event()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         watch = StepWatch(monkeypatch, at={"language": started.set})
         app.select_expression(HEAVY, HEAVY_VALUES)
         panel = app.query_one(InputsPanel)
@@ -267,13 +246,8 @@ async def test_a_newer_edit_stops_the_computation_it_replaces(monkeypatch) -> No
 async def test_an_engine_exception_is_a_message_and_nothing_is_lost(monkeypatch) -> None:
     """The engine raising something unexpected (not an InputError) is shown, not raised."""
     app = GradApp("exp", cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        field = app.query_one("#field-input", Input)
-        field.focus()
-        field.value = ""
-        await pilot.press(*"[2., 3.]")
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
+        field = await type_into(pilot, "input", "[2., 3.]")
         good = app.result
         assert good is not None and not app.stale
 
@@ -302,8 +276,7 @@ async def test_an_engine_exception_is_a_message_and_nothing_is_lost(monkeypatch)
 async def test_a_worker_that_raises_never_exits_the_app(monkeypatch) -> None:
     """The bridge itself raising ends the worker in ERROR; exit_on_error=False keeps the app."""
     app = GradApp("exp", cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         good = app.result
         assert good is not None
 
@@ -335,8 +308,7 @@ async def test_a_failing_curve_keeps_the_result(monkeypatch) -> None:
 
     monkeypatch.setattr(gradtui.ops.curves, "sample_curve", broken)
     app = GradApp("sin", cursor_blink=False)
-    async with app.run_test(size=(160, 48)) as pilot:
-        await settle(pilot)
+    async with running(app, (160, 48)):
         assert app.result is not None and app.result.target == "sin" and not app.stale
         assert "no curve: internal error (MemoryError)" in app.screen_text()
         assert app.is_running
@@ -401,8 +373,7 @@ async def test_a_palette_closed_before_its_search_began_does_not_crash_the_app()
     from gradtui.tui.commands import SafeCommandPalette
 
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with running(app, (100, 30)) as pilot:
         await pilot.press("ctrl+p")
         palette = app.screen
         assert isinstance(palette, SafeCommandPalette)

@@ -38,7 +38,7 @@ from textual.drivers._writer_thread import WriterThread
 
 from gradtui.tui.app import EXIT_SIGNALS
 from gradtui.tui.terminal import EXIT_GRACE_S, TerminalOutput
-from tests.tui.ptyrun import PtyApp, gradtui_command, related_processes
+from tests.helpers import PtyApp, balanced, gradtui_command, proc_stat, related_processes
 
 FIRST_SCREEN_S = 90.0
 """Generous: torch's first import on a loaded 2-core machine."""
@@ -133,12 +133,7 @@ installing the handlers), so it must exit with 128 + the signal; before, the sig
 default action (killed by SIGHUP) is as good: no process is left either way."""
 
 
-def _balanced(n: int) -> str:
-    """A product of ``n`` matrices ``x``, as a balanced tree (255 products for 256)."""
-    return "x" if n == 1 else f"({_balanced(n // 2)}@{_balanced(n - n // 2)})"
-
-
-HEAVY = [f"sum({_balanced(256)})", "--set", "x=ones(1000, 1000)"]
+HEAVY = [f"sum({balanced(256, 'x')})", "--set", "x=ones(1000, 1000)"]
 """255 products of 1000x1000 matrices: runs far past the app's 5 s bound."""
 HEAVY_STARTED = b"ones(1000, 1000)"
 """The input fields appear once the engine has started on this very computation."""
@@ -156,12 +151,8 @@ def _wait_gone(pid: int, birth: str, timeout: float = EXIT_WAIT_S) -> bool:
 
 def _birth(pid: int) -> str | None:
     """Start time of live process ``pid`` (tells it from a later one with the same pid)."""
-    try:
-        text = open(f"/proc/{pid}/stat").read()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2 :].split()
-    return None if fields[0] in "ZX" else fields[19]
+    fields = proc_stat(pid)
+    return None if fields is None or fields[0] in "ZX" else fields[19]
 
 
 @pytest.mark.parametrize("how", ["hang-up", "SIGHUP"])

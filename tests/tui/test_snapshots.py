@@ -11,7 +11,7 @@ from __future__ import annotations
 from textual.pilot import Pilot
 
 from gradtui.tui.app import GradApp
-from tests.tui.conftest import settle
+from tests.helpers import settle
 
 
 async def _settled(pilot: Pilot) -> None:

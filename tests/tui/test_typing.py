@@ -9,31 +9,21 @@ expression's inputs must survive names that vanish for a few keys.
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input
 
 from gradtui.ops.display import a_dtype
 from gradtui.tui.app import GradApp
 from gradtui.tui.widgets.inputs import InputsPanel
 from gradtui.tui.widgets.status import StatusLine
-from tests.tui.conftest import settle
-
-
-async def _clear_expression(pilot, app: GradApp) -> Input:
-    field = app.query_one("#field-expression", Input)
-    field.focus()
-    field.value = ""
-    await settle(pilot)
-    return field
+from tests.helpers import running, settle, type_into
 
 
 async def test_typing_exp_of_x_stays_in_expression_mode() -> None:
     """Regression: at the prefix ``exp`` the app switched to the catalog op and lost ``(x)``."""
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         app.select_expression("x * y")
         await settle(pilot)
-        field = await _clear_expression(pilot, app)
+        field = await type_into(pilot, "expression")
         panel = app.query_one(InputsPanel)
         typed = ""
         for key in "exp(x)":
@@ -55,11 +45,10 @@ async def test_typing_exp_of_x_stays_in_expression_mode() -> None:
 async def test_a_bare_name_is_an_expression_in_expression_mode() -> None:
     """``x`` on the way to ``x * y`` is the identity of a free name, not an unknown op."""
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         app.select_expression("x * y")
         await settle(pilot)
-        await _clear_expression(pilot, app)
+        await type_into(pilot, "expression")
         await pilot.press("x")
         await settle(pilot)
         assert app.query_one(InputsPanel).names == ["expression", "x", "v"]
@@ -70,8 +59,7 @@ async def test_a_bare_name_is_an_expression_in_expression_mode() -> None:
 async def test_a_misspelt_op_on_the_command_line_is_still_an_unknown_op() -> None:
     """``gradtui expp`` means an op: the engine's "did you mean" is kept."""
     app = GradApp("expp", cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)):
         status = app.query_one(StatusLine).plain
         assert "unknown op 'expp'" in status and "exp" in status
         assert app.is_running
@@ -81,19 +69,14 @@ async def test_a_misspelt_op_on_the_command_line_is_still_an_unknown_op() -> Non
 async def test_texts_of_names_that_vanish_while_typing_come_back(settle_each_key: bool) -> None:
     """Regression: typing ``x*y`` passes through ``x`` and ``x*``; y's text must come back."""
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         app.select_expression("x * y")
         await settle(pilot)
         panel = app.query_one(InputsPanel)
         for name, text in (("x", "[3., 4.]"), ("y", "[7., -1.]")):
-            field = panel.field(name)
-            field.focus()
-            field.value = ""
-            await pilot.press(*text)
-            await settle(pilot)
+            await type_into(pilot, name, text)
         assert app.result is not None and app.result.inputs["y"].text == "[7., -1.]"
-        await _clear_expression(pilot, app)
+        await type_into(pilot, "expression")
         seen_without_y = False
         for key in "x*y":
             await pilot.press(key)
@@ -121,8 +104,7 @@ async def test_texts_of_names_that_vanish_while_typing_come_back(settle_each_key
 async def test_choosing_an_op_ends_the_expression_session() -> None:
     """Texts remembered while typing an expression belong to it, not to the next op."""
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         app.select_expression("input * 2", {"input": "[9.]"})
         await settle(pilot)
         assert app.query_one(InputsPanel).texts["input"] == "[9.]"
@@ -143,8 +125,7 @@ def test_a_dtype_has_the_article_said_aloud(dtype: str, said: str) -> None:
 async def test_status_line_says_an_int64_tensor() -> None:
     """Regression: the status line said "the output is a int64 tensor"."""
     app = GradApp(cursor_blink=False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+    async with running(app, (120, 40)) as pilot:
         app.select_expression("x * 2", {"x": "[1, 2]"})
         await settle(pilot)
         result = app.result

@@ -1,0 +1,150 @@
+"""The op picker alone: the opening op until the catalog comes, filtering, and the choice it posts."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.widgets import Input, OptionList
+
+from gradtui.tui.widgets.op_picker import EXPRESSION_ID, OpPicker
+from tests.helpers import screen_text
+
+GROUPS = [
+    ("elementwise", [("exp", "e to the power x"), ("sin", "sine"), ("abs", "absolute value")]),
+    (
+        "loss",
+        [
+            ("binary_cross_entropy", "BCE on probabilities"),
+            ("binary_cross_entropy_with_logits", "BCE on logits"),
+        ],
+    ),
+]
+ALL = [
+    EXPRESSION_ID,
+    "exp",
+    "sin",
+    "abs",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+]
+
+
+class PickerApp(App[None]):
+    """The picker on its own; every op it reports chosen is kept in :attr:`chosen`."""
+
+    def __init__(self, current: str = "exp") -> None:
+        super().__init__()
+        self.current = current
+        self.chosen: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield OpPicker(self.current)
+
+    def on_op_picker_selected(self, message: OpPicker.Selected) -> None:
+        self.chosen.append(message.name)
+
+
+def _highlighted(app: App) -> str | None:
+    option = app.query_one("#op-list", OptionList).highlighted_option
+    return None if option is None else option.id
+
+
+async def test_until_the_catalog_comes_it_offers_the_opening_op() -> None:
+    app = PickerApp("sin")
+    async with app.run_test(size=(40, 12)):
+        picker = app.query_one(OpPicker)
+        assert picker.matches() == [EXPRESSION_ID, "sin"]
+        assert _highlighted(app) == "sin"
+        text = screen_text(app)
+        assert "custom expression" in text and " sin" in text and "loading torch…" in text
+
+
+async def test_the_catalog_lists_every_op_under_its_category_with_the_current_one_highlighted() -> (
+    None
+):
+    app = PickerApp("exp")
+    async with app.run_test(size=(40, 16)) as pilot:
+        picker = app.query_one(OpPicker)
+        picker.set_catalog(GROUPS)
+        await pilot.pause()
+        assert picker.matches() == ALL
+        assert _highlighted(app) == "exp"
+        text = screen_text(app)
+        assert "loading torch…" not in text
+        assert text.index("elementwise") < text.index(" sin") < text.index("loss")
+        picker.set_current("abs")
+        await pilot.pause()
+        assert _highlighted(app) == "abs"
+        assert app.chosen == []  # showing an op is not choosing one
+
+
+async def test_the_filter_matches_names_categories_and_summaries() -> None:
+    app = PickerApp()
+    async with app.run_test(size=(40, 16)) as pilot:
+        picker = app.query_one(OpPicker)
+        picker.set_catalog(GROUPS)
+        app.query_one("#op-filter", Input).focus()
+        await pilot.press(*"logi")
+        assert picker.matches() == ["binary_cross_entropy_with_logits"]  # in the name
+        picker.query_one("#op-filter", Input).value = "sine"
+        await pilot.pause()
+        assert picker.matches() == ["sin"]  # in the summary
+        picker.query_one("#op-filter", Input).value = "LOSS"
+        await pilot.pause()
+        assert picker.matches() == ["binary_cross_entropy", "binary_cross_entropy_with_logits"]
+        picker.query_one("#op-filter", Input).value = "zzz"
+        await pilot.pause()
+        assert picker.matches() == []
+        assert "no op matches" in screen_text(app)
+
+
+async def test_enter_in_the_filter_chooses_the_exact_match_and_clears_the_filter() -> None:
+    """``exp`` also matches "custom expression", listed first; the exact name wins."""
+    app = PickerApp("sin")
+    async with app.run_test(size=(40, 16)) as pilot:
+        picker = app.query_one(OpPicker)
+        picker.set_catalog(GROUPS)
+        app.query_one("#op-filter", Input).focus()
+        await pilot.press(*"exp")
+        assert picker.matches() == [EXPRESSION_ID, "exp"]
+        assert _highlighted(app) == "exp"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.chosen == ["exp"]
+        assert picker.filter_text == ""
+        assert picker.matches() == ALL  # the whole catalog is back
+        assert _highlighted(app) == "exp"
+
+
+async def test_down_from_the_filter_moves_into_the_list_where_enter_chooses() -> None:
+    app = PickerApp("exp")
+    async with app.run_test(size=(40, 16)) as pilot:
+        app.query_one(OpPicker).set_catalog(GROUPS)
+        app.query_one("#op-filter", Input).focus()
+        await pilot.press("down")
+        option_list = app.query_one("#op-list", OptionList)
+        assert app.focused is option_list
+        await pilot.press("down", "enter")  # exp -> sin
+        await pilot.pause()
+        assert app.chosen == ["sin"]
+
+
+async def test_choosing_the_custom_expression_posts_its_id() -> None:
+    app = PickerApp("exp")
+    async with app.run_test(size=(40, 16)) as pilot:
+        app.query_one(OpPicker).set_catalog(GROUPS)
+        app.query_one("#op-list", OptionList).focus()
+        await pilot.press("home", "enter")
+        await pilot.pause()
+        assert app.chosen == [EXPRESSION_ID]
+
+
+async def test_long_names_that_share_a_start_stay_apart_when_narrow() -> None:
+    app = PickerApp("exp")
+    async with app.run_test(size=(16, 16)) as pilot:
+        app.query_one(OpPicker).set_catalog(GROUPS)
+        await pilot.pause()
+        rows = [line.strip() for line in screen_text(app).splitlines()]
+        bce = [row for row in rows if row.startswith("binary")]
+        assert len(bce) == 2 and bce[0] != bce[1], bce
+        assert all("…" in row for row in bce)  # cut in the middle: both ends are kept
+        assert bce[1].endswith("logits"), bce
