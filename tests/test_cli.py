@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pytest
 
@@ -228,7 +229,7 @@ def test_the_pipe_commands_import_no_textual(args: tuple[str, ...]) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env=ENV,
+        env=plain_env(),
         stdin=subprocess.DEVNULL,
     )
     assert out.returncode == 0, out.stderr
