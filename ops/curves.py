@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-from gradtui.ops import autograd, timebound
+from gradtui.ops import direct_backward, timebound
 from gradtui.ops.display import kinks_summary
 from gradtui.ops.errors import InputError
 from gradtui.ops.kinks import find_kinks, one_sided, steps
@@ -309,7 +309,7 @@ class CurvePath:
             # One value per point, every point weighted 1: a broadcast 1, not a filled tensor.
             ones = y.new_ones(()).expand_as(y)
             try:
-                (df,) = autograd.grad(
+                (df,) = direct_backward.grad(
                     y, tt, ones, create_graph=second, allow_unused=True, materialize_grads=True
                 )
             except RuntimeError:
@@ -319,7 +319,7 @@ class CurvePath:
             if second:
                 if df.requires_grad:
                     try:
-                        (d2f,) = autograd.grad(
+                        (d2f,) = direct_backward.grad(
                             df, tt, ones, allow_unused=True, materialize_grads=True
                         )
                     except RuntimeError:

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from gradtui.ops import autograd, language, timebound
+from gradtui.ops import direct_backward, language, timebound
 from gradtui.ops.backward import graph_nodes, record_backward
 from gradtui.ops.catalog import CATALOG, OpSpec, coerce, get
 from gradtui.ops.display import a_dtype, describe_kink
@@ -541,7 +541,7 @@ def _kink_notes(p: Prepared, args: Mapping[str, Any]) -> tuple[list[str], tuple[
         f0 = fn(**rest, **{var: x64})
         if f0.shape != x64.shape or not f0.is_floating_point() or f0.grad_fn is None:
             return [], ()
-        (df,) = autograd.grad(f0, x64, torch.ones_like(f0))
+        (df,) = direct_backward.grad(f0, x64, torch.ones_like(f0))
     except (InputError, *_TORCH_ERRORS):
         return [], ()
     shape = x64.shape

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import gradtui.ops.autograd
+import gradtui.ops.direct_backward
 from gradtui.ops.curves import CurvePath, curve_path, parse_range, path_from, sample_curve
 from gradtui.ops.errors import InputError
 
@@ -381,10 +381,10 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, module, name: str) -> list[int]
 def test_backward_and_forward_calls_do_not_grow_with_points(
     monkeypatch: pytest.MonkeyPatch, target: str, kwargs: dict
 ) -> None:
-    # every backward pass: torch's public API, or gradtui.ops.autograd's direct engine call
+    # every backward pass: torch's public API, or gradtui.ops.direct_backward's direct engine call
     backward = count_calls(monkeypatch, torch.autograd, "grad")
     backward_too = count_calls(monkeypatch, torch.autograd, "backward")
-    engine = count_calls(monkeypatch, gradtui.ops.autograd, "_engine_run_backward")
+    engine = count_calls(monkeypatch, gradtui.ops.direct_backward, "_engine_run_backward")
     counts = []
     for points in (11, 1001):
         backward[0] = backward_too[0] = engine[0] = 0
