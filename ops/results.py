@@ -18,11 +18,28 @@ Nested = Any  # a number, a bool, or a (nested) list of them
 
 @dataclass(frozen=True)
 class TensorData:
-    """A tensor as plain data."""
+    """A tensor as plain data.
+
+    Attributes:
+        value: The numbers as nested lists (``nan``/``inf`` kept as floats).
+        dtype: ``"float32"``, ``"int64"``, ``"bool"``, ...
+        shape: The tensor's shape.
+        has_nan, has_posinf, has_neginf: Whether it holds a ``nan``, a ``+inf``, a
+            ``-inf``: facts about the tensor, measured by :func:`ops.tensors.to_data`
+            from the tensor itself, so no front end scans the lists again.
+    """
 
     value: Nested
-    dtype: str  # "float32", "int64", "bool", ...
+    dtype: str
     shape: tuple[int, ...]
+    has_nan: bool = False
+    has_posinf: bool = False
+    has_neginf: bool = False
+
+    @property
+    def non_finite(self) -> bool:
+        """Whether it holds a ``nan`` or an infinity anywhere."""
+        return self.has_nan or self.has_posinf or self.has_neginf
 
 
 @dataclass(frozen=True)

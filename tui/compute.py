@@ -21,7 +21,6 @@ from textual.message import Message
 
 from gradtui.ops.errors import InputError
 from gradtui.ops.results import Curve, GradResult
-from gradtui.tui.format import prescan
 from gradtui.tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, FieldSpec
 
 Groups = list[tuple[str, list[tuple[str, str]]]]
@@ -197,7 +196,6 @@ def compute(
         result = run.run(target, texts, grad_output=grad_output, formula=with_formula)
         if target != req.target:
             result = replace(result, target=req.target)
-        prescan(result)  # here, not on the UI thread: a big tensor takes a while to scan
     except InputError as exc:
         post(Computed(req.seq, req.target, error=exc))
         return
