@@ -366,7 +366,7 @@ def curve_path(
     Raises:
         InputError: As :func:`sample_curve`.
     """
-    from gradtui.ops.run import prepare
+    from gradtui.ops.prepare import prepare
 
     prep = prepare(target, values, grad_output=grad_output, dtype="float64")
     v = _grad_output_tensor(prep)
@@ -555,7 +555,7 @@ def _grad_output_tensor(prep: Any) -> torch.Tensor | None:
     tensor = getattr(prep, "grad_output", None)
     if isinstance(tensor, torch.Tensor):
         return tensor
-    from gradtui.ops.run import evaluate_grad_output  # the run module owns the parsing
+    from gradtui.ops.prepare import evaluate_grad_output  # the prepare module owns the parsing
 
     return evaluate_grad_output(prep)
 

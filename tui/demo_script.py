@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gradtui.ops.names import EXPRESSION, GRAD_OUTPUT, LAYERS
 from gradtui.tui.demo_lines import key_lines, line_of
 
 VERBS = ("type", "step", "step_to", "layer", "view", "plot_var", "pause")
@@ -41,10 +42,8 @@ ACTION_OPTIONS = {
 COMMON_ACTION_KEYS = ("caption", "hold", "name")
 SCENE_KEYS = ("name", "op", "expression", "inputs", "caption", "hold", "actions")
 TOP_KEYS = ("title", "scene")
-LAYER_NAMES = ("d2", "numeric")
+LAYER_NAMES = LAYERS
 VIEW_NAMES = ("plot", "steps")
-GRAD_OUTPUT = "v"
-EXPRESSION = "expression"
 MAX_PAUSE = 60.0
 MAX_REPEAT = 100
 
@@ -539,7 +538,7 @@ class _Loader:
             state.adopt(new, into, ok=True)  # another field holds refused text: cannot judge
             return
         from gradtui.ops.errors import InputError
-        from gradtui.ops.run import default_values
+        from gradtui.ops.prepare import default_values
 
         try:
             if into == EXPRESSION:
@@ -597,7 +596,7 @@ def engine_check(target: str, texts: Mapping[str, str], v: str) -> Any:
     app would refuse is refused before it plays.
 
     Returns:
-        The engine's :class:`ops.run.Prepared` (its ``texts`` carry the defaults).
+        The engine's :class:`ops.prepare.Prepared` (its ``texts`` carry the defaults).
 
     Raises:
         InputError: The engine's own error, with the field it belongs to.
@@ -607,7 +606,7 @@ def engine_check(target: str, texts: Mapping[str, str], v: str) -> Any:
     import torch
 
     from gradtui.ops.errors import InputError
-    from gradtui.ops.run import prepare
+    from gradtui.ops.prepare import prepare
 
     prepared = prepare(target, texts, grad_output=v or None)
     try:
