@@ -34,6 +34,8 @@ def _modules_after(code: str) -> set[str]:
         "gradtui.ops.backward",
         "gradtui.ops.direct_backward",
         "gradtui.ops.curves",
+        "gradtui.ops.paths",
+        "gradtui.ops.batching",
         "gradtui.ops.formulas",
     ],
 )

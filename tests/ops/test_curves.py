@@ -14,8 +14,9 @@ import torch
 import torch.nn.functional as F
 
 import gradtui.ops.direct_backward
-from gradtui.ops.curves import CurvePath, curve_path, parse_range, path_from, sample_curve
+from gradtui.ops.curves import parse_range, sample_curve
 from gradtui.ops.errors import InputError
+from gradtui.ops.paths import CurvePath, curve_path, path_from
 
 F64 = torch.float64
 
