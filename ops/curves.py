@@ -40,10 +40,13 @@ from gradtui.ops.kinks import find_kinks, one_sided, steps
 from gradtui.ops.paths import CurvePath, curve_path, default_range
 from gradtui.ops.results import Curve, Kink
 
-__all__ = ["parse_range", "sample_curve"]
+__all__ = ["DISAGREE_RTOL", "disagreements", "parse_range", "sample_curve"]
 
 MAX_POINTS = 1_000_000
 """Most samples one curve may take."""
+DISAGREE_RTOL = 1e-3
+"""A numeric slope that differs from autograd's by more than this (relative, at least 1
+absolute) counts as a disagreement (:attr:`Curve.disagree`)."""
 
 
 # --- public API ------------------------------------------------------------------------
@@ -174,6 +177,7 @@ def _sample_curve(
         reason = f"no corner, cusp or jump found along {path.var} in [{lo:g}, {hi:g}]"
         if defined.numel() < x.numel():
             reason += f" where f has a value ({x.numel() - defined.numel()} of {x.numel()} points have none)"
+    disagree = () if no_grad else disagreements(x, df, central, kinks)
     return Curve(
         target=target,
         var=path.var,
@@ -187,7 +191,32 @@ def _sample_curve(
         label=path.label,
         differentiable=not no_grad and not kinks and bool(defined.numel()),
         reason=reason,
+        disagree=disagree,
     )
+
+
+def disagreements(
+    x: torch.Tensor, df: torch.Tensor | None, df_numeric: torch.Tensor, kinks: tuple[Kink, ...]
+) -> tuple[int, ...]:
+    """Indices of the samples where the float64 central difference disagrees with autograd's f′.
+
+    Both must be finite there and differ by more than :data:`DISAGREE_RTOL` of the larger
+    magnitude (at least 1). Samples within 1.5 steps of a kink are left out: there the
+    two sides disagree by definition, and the kink says so. ``df`` is ``None`` when torch
+    has no gradient (no ``grad_fn``): nothing to disagree with.
+    """
+    if df is None:
+        return ()
+    n = min(x.numel(), df.numel(), df_numeric.numel())
+    xs, d, num = x[:n], df[:n], df_numeric[:n]
+    bad = torch.isfinite(d) & torch.isfinite(num)
+    scale = torch.clamp(torch.maximum(d.abs(), num.abs()), min=1.0)
+    bad &= (d - num).abs() > DISAGREE_RTOL * scale
+    if kinks and n:
+        step = (x[-1] - x[0]) / (x.numel() - 1) if x.numel() > 1 else x.new_zeros(())
+        kx = torch.tensor([k.x for k in kinks], dtype=F64)
+        bad &= ~((xs[:, None] - kx[None, :]).abs() <= 1.5 * step).any(1)
+    return tuple(torch.nonzero(bad).flatten().tolist())
 
 
 def _exact_at_kinks(x: torch.Tensor, df: torch.Tensor, kinks: tuple[Kink, ...]) -> torch.Tensor:

@@ -258,6 +258,8 @@ class Curve:
         differentiable: f has a derivative at every point of the range: it has a
             ``grad_fn`` and no corner, cusp or jump was found.
         reason: Why (not), in one sentence.
+        disagree: Indices into ``x`` where ``df_numeric`` disagrees with ``df`` (see
+            :func:`ops.curves.disagreements`): what the numeric check flags.
     """
 
     target: str
@@ -272,6 +274,7 @@ class Curve:
     label: str = ""
     differentiable: bool = True
     reason: str = ""
+    disagree: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The JSON contract of ``gradtui plot --json`` (see README)."""
@@ -283,6 +286,7 @@ class Curve:
             "f": self.f,
             "df": self.df,
             "df_numeric": self.df_numeric,
+            "disagree": list(self.disagree),
             "kinks": [k.to_json() for k in self.kinks],
         }
         if self.d2f is not None:
