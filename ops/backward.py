@@ -20,7 +20,7 @@ from gradtui.ops import direct_backward, timebound
 from gradtui.ops.results import Edge, Step, TensorData
 from gradtui.ops.tensors import to_data
 
-__all__ = ["graph_nodes", "record_backward", "saved_text", "saved_values", "to_data"]
+__all__ = ["enum_name", "graph_nodes", "record_backward", "saved_text", "saved_values"]
 
 _SAVED = "_saved_"
 
