@@ -59,7 +59,7 @@ def default_range(current: torch.Tensor) -> tuple[float, float]:
 class CurvePath:
     """One target restricted to one variable: a batched function of ``t``.
 
-    Built by :func:`curve_path`; :func:`sample_curve` samples it, and a benchmark or a
+    Built by :func:`curve_path`; :func:`ops.curves.sample_curve` samples it, and a benchmark or a
     front end can time or reuse it directly.
 
     Attributes:
@@ -181,10 +181,10 @@ def curve_path(
 ) -> CurvePath:
     """Prepare ``target`` with float64 inputs and restrict it to one variable.
 
-    See :func:`sample_curve` for the arguments.
+    See :func:`ops.curves.sample_curve` for the arguments.
 
     Raises:
-        InputError: As :func:`sample_curve`.
+        InputError: As :func:`ops.curves.sample_curve`.
     """
     prep = prepare(target, values, grad_output=grad_output, dtype="float64")
     v = _grad_output_tensor(prep)
