@@ -4,14 +4,26 @@ This package knows no screen: it never imports ``textual``, ``rich`` or ``plotex
 and importing it does not import torch (the submodules that compute do), so a front
 end can paint before torch has loaded.
 
-Modules:
+Modules (each owns one concern):
+    names:     the words shared with every front end, torch-free: the field names ``v``
+               and ``expression``, ``looks_like_op_name``, the plot ``LAYERS``, ``Groups``.
     errors:    :class:`InputError`, the one error a person can cause.
     results:   frozen dataclasses of plain values (:class:`GradResult`, :class:`Curve`, ...).
-    language:  the safe input language (an allow-list over ``ast``; never ``eval``).
+    display:   numbers, tensors and kinks as the same short text in every front end.
+    syntax:    the safe language's parser: an allow-list over ``ast``, nothing runs.
+    language:  the safe language's evaluator: a checked tree walked node by node (never ``eval``).
     catalog:   :class:`OpSpec` entries, named as in torch.
+    tensors:   tensors to :class:`TensorData` (values, dtype, shape, nan/inf flags).
+    timebound: :class:`TimeBound`: every computation answers within its bound, or is cancelled.
+    prepare:   ``prepare``: a target and its input texts -> tensors (:class:`Prepared`).
+    run:       ``run``: torch's forward and recorded backward -> :class:`GradResult`.
+    diagnose:  why a gradient is missing, zero or nan; kink notes (measured, quoting torch).
     backward:  ``record_backward``: engine hooks -> ordered :class:`Step` records.
-    run:       ``prepare`` and ``run``: one target, one set of inputs -> :class:`GradResult`.
-    curves:    ``sample_curve``: f, f', f'', numeric check and kinks along one variable.
+    direct_backward: torch's backward engine called directly (no SymPy import on the first pass).
+    kinks:     the one detector: corner, cusp or jump, measured in float64.
+    paths:     :class:`CurvePath`: one target along one variable, batched over ``t``.
+    batching:  vmap, a leading batch dimension or a loop; points that raise become gaps.
+    curves:    ``sample_curve``: f, f', f'', the numeric check and kinks -> :class:`Curve`.
     formulas:  ``derivative_formula``: a SymPy derivative built from the parsed tree.
 """
 

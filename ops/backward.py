@@ -16,11 +16,11 @@ from typing import Any
 
 import torch
 
-from gradtui.ops import autograd, timebound
+from gradtui.ops import direct_backward, timebound
 from gradtui.ops.results import Edge, Step, TensorData
 from gradtui.ops.tensors import to_data
 
-__all__ = ["graph_nodes", "record_backward", "saved_text", "saved_values", "to_data"]
+__all__ = ["enum_name", "graph_nodes", "record_backward", "saved_text", "saved_values"]
 
 _SAVED = "_saved_"
 
@@ -193,7 +193,9 @@ def record_backward(
         for node in nodes:
             handles.append(node.register_prehook(prehook(node)))
             handles.append(node.register_hook(posthook(node)))
-        autograd.backward(output, grad_output)  # torch.autograd.backward, see ops.autograd
+        direct_backward.backward(
+            output, grad_output
+        )  # torch.autograd.backward, see ops.direct_backward
     finally:
         for handle in handles:
             handle.remove()

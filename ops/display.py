@@ -56,11 +56,6 @@ def format_value(value: Any, precision: int = 4, max_items: int = 12) -> str:
     return format_number(value, precision)
 
 
-def is_nonfinite(x: Any) -> bool:
-    """True for a float NaN or infinity (bools and ints never are)."""
-    return isinstance(x, float) and not math.isfinite(x)
-
-
 def _num(v: float | None, signed: bool = False) -> str:
     """A measured number as the texts print it (``+inf``/``-inf`` for a cusp's slope)."""
     if v is None:

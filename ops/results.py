@@ -18,11 +18,28 @@ Nested = Any  # a number, a bool, or a (nested) list of them
 
 @dataclass(frozen=True)
 class TensorData:
-    """A tensor as plain data."""
+    """A tensor as plain data.
+
+    Attributes:
+        value: The numbers as nested lists (``nan``/``inf`` kept as floats).
+        dtype: ``"float32"``, ``"int64"``, ``"bool"``, ...
+        shape: The tensor's shape.
+        has_nan, has_posinf, has_neginf: Whether it holds a ``nan``, a ``+inf``, a
+            ``-inf``: facts about the tensor, measured by :func:`ops.tensors.to_data`
+            from the tensor itself, so no front end scans the lists again.
+    """
 
     value: Nested
-    dtype: str  # "float32", "int64", "bool", ...
+    dtype: str
     shape: tuple[int, ...]
+    has_nan: bool = False
+    has_posinf: bool = False
+    has_neginf: bool = False
+
+    @property
+    def non_finite(self) -> bool:
+        """Whether it holds a ``nan`` or an infinity anywhere."""
+        return self.has_nan or self.has_posinf or self.has_neginf
 
 
 @dataclass(frozen=True)
@@ -241,6 +258,8 @@ class Curve:
         differentiable: f has a derivative at every point of the range: it has a
             ``grad_fn`` and no corner, cusp or jump was found.
         reason: Why (not), in one sentence.
+        disagree: Indices into ``x`` where ``df_numeric`` disagrees with ``df`` (see
+            :func:`ops.curves.disagreements`): what the numeric check flags.
     """
 
     target: str
@@ -255,6 +274,7 @@ class Curve:
     label: str = ""
     differentiable: bool = True
     reason: str = ""
+    disagree: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The JSON contract of ``gradtui plot --json`` (see README)."""
@@ -266,6 +286,7 @@ class Curve:
             "f": self.f,
             "df": self.df,
             "df_numeric": self.df_numeric,
+            "disagree": list(self.disagree),
             "kinks": [k.to_json() for k in self.kinks],
         }
         if self.d2f is not None:

@@ -7,6 +7,8 @@ value is always nested Python lists.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from gradtui.ops import timebound
@@ -34,7 +36,36 @@ def to_data(t: torch.Tensor) -> TensorData:
     Non-finite floats stay floats here; only ``results.to_jsonable`` spells them as strings.
     """
     t = t.detach().cpu()
-    return TensorData(value=to_list(t), dtype=dtype_name(t.dtype), shape=tuple(t.shape))
+    nan, posinf, neginf = _non_finite(t)
+    return TensorData(
+        value=to_list(t),
+        dtype=dtype_name(t.dtype),
+        shape=tuple(t.shape),
+        has_nan=nan,
+        has_posinf=posinf,
+        has_neginf=neginf,
+    )
+
+
+def _non_finite(t: torch.Tensor) -> tuple[bool, bool, bool]:
+    """Whether ``t`` holds a ``nan``, a ``+inf``, a ``-inf`` (a complex one: in either part)."""
+    if t.is_complex():
+        t = torch.view_as_real(t.resolve_conj())
+    if not t.is_floating_point() or t.numel() == 0:
+        return False, False, False
+    if bool(torch.isfinite(t).all()):  # the common case: one pass
+        return False, False, False
+    return bool(torch.isnan(t).any()), bool((t == math.inf).any()), bool((t == -math.inf).any())
+
+
+def number_data(value: bool | int | float) -> TensorData:
+    """A plain Python number (an op's ``dim``, ``lr``, ...) as 0-d :class:`TensorData`."""
+    if isinstance(value, bool):
+        return TensorData(value, "bool", ())
+    if isinstance(value, int):
+        return TensorData(value, "int64", ())
+    x = float(value)
+    return TensorData(x, "float64", (), math.isnan(x), x == math.inf, x == -math.inf)
 
 
 def to_list(t: torch.Tensor) -> object:

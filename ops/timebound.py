@@ -101,7 +101,8 @@ class Abandoned(BaseException):  # noqa: N818 - a signal to stop, like KeyboardI
 
 
 def resolve_timeout(timeout: float | None = None) -> float | None:
-    """The bound in seconds to use: ``timeout`` if given, else ``GRADTUI_TIMEOUT``, else 5 s.
+    """The bound in seconds to use: ``timeout`` if given, else ``GRADTUI_TIMEOUT``, else
+    :data:`DEFAULT_TIMEOUT_S`.
 
     Args:
         timeout: Seconds; ``None`` for the default. ``0`` or ``inf`` mean no bound.
@@ -154,7 +155,7 @@ class TimeBound:
 
     Example::
 
-        bound = TimeBound(5.0)
+        bound = TimeBound(DEFAULT_TIMEOUT_S)
         result = bound.call(gradtui.ops.run.run, "x @ x", {"x": "ones(1000, 1000)"})
         # ... from another thread, e.g. when the person edits again:
         bound.cancel()

@@ -99,6 +99,18 @@ def test_bad_input_exits_2_with_one_error_line(args: tuple[str, ...]) -> None:
     assert set(json.loads(as_json.stdout)) == {"error"}
 
 
+def test_plot_json_carries_the_numeric_check() -> None:
+    """``disagree``: the samples where the TUI marks numeric ≠ autograd, from the engine."""
+    from gradtui.ops.curves import sample_curve
+
+    args = ("sin(1/x)", "--range", "0.001:0.1", "--points", "51")
+    data = json.loads(gradtui("plot", *args, "--json").stdout)
+    want = sample_curve("sin(1/x)", lo=0.001, hi=0.1, points=51).disagree
+    assert data["disagree"] == list(want) and want  # 1/x turns faster than the step there
+    assert all(isinstance(i, int) and 0 <= i < len(data["x"]) for i in data["disagree"])
+    assert json.loads(gradtui("plot", "exp", "--json").stdout)["disagree"] == []
+
+
 def test_plot_text_and_json() -> None:
     out = gradtui("plot", "abs", "--width", "60", "--height", "14", "--range", "-2:2")
     assert out.returncode == 0, out.stderr

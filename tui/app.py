@@ -45,6 +45,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from gradtui.ops.errors import InputError
+from gradtui.ops.names import looks_like_op_name
 from gradtui.ops.results import Curve, GradResult
 from gradtui.ops.timebound import ComputationTimeout, TimeBound, resolve_timeout
 from gradtui.tui.commands import GradCommands, PaletteCommand, SafeCommandPalette
@@ -404,7 +405,7 @@ class GradApp(App[int]):
         target = self.state.target.strip()
         # A bare unknown name is an op misspelt (the engine suggests the right one), not
         # an expression.
-        if target not in self._catalog.names and not (target.isascii() and target.isidentifier()):
+        if target not in self._catalog.names and not looks_like_op_name(target):
             self.state.expression_mode = True
             self.query_one(OpPicker).set_current(EXPRESSION_ID)
 

@@ -20,12 +20,9 @@ from dataclasses import dataclass, field, replace
 from textual.message import Message
 
 from gradtui.ops.errors import InputError
+from gradtui.ops.names import EXPRESSION, GRAD_OUTPUT, Groups, looks_like_op_name
 from gradtui.ops.results import Curve, GradResult
-from gradtui.tui.format import prescan
-from gradtui.tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, FieldSpec
-
-Groups = list[tuple[str, list[tuple[str, str]]]]
-"""The catalog as plain data: ``(category, [(op name, summary), ...])``, seed ops first."""
+from gradtui.tui.widgets.inputs import FieldSpec
 
 
 @dataclass(frozen=True)
@@ -176,14 +173,14 @@ def compute(
         post: Thread-safe message delivery to the app.
         still_wanted: Whether a newer request has replaced this one.
     """
-    from gradtui.ops import curves, formulas, run
+    from gradtui.ops import curves, formulas, prepare, run
 
     started = time.perf_counter()
     grad_output = req.v_text.strip() or None
     try:
         target = expression_target(req.target) if req.expression else req.target
-        names = run.input_names(target)
-        defaults = run.default_values(target)
+        names = prepare.input_names(target)
+        defaults = prepare.default_values(target)
         texts = {n: req.texts.get(n, defaults.get(n, "")) for n in names}
         hints = {} if req.expression else catalog.hints.get(req.target, {})
         fields: list[FieldSpec] = []
@@ -197,7 +194,6 @@ def compute(
         result = run.run(target, texts, grad_output=grad_output, formula=with_formula)
         if target != req.target:
             result = replace(result, target=req.target)
-        prescan(result)  # here, not on the UI thread: a big tensor takes a while to scan
     except InputError as exc:
         post(Computed(req.seq, req.target, error=exc))
         return
@@ -318,7 +314,7 @@ def expression_target(text: str) -> str:
     from gradtui.ops import language
 
     name = text.strip()
-    if not (name.isascii() and name.isidentifier()):
+    if not looks_like_op_name(name):
         return text
     language.parse(text, field=EXPRESSION)
     return f"({name})"

@@ -10,13 +10,12 @@ gradient is usually the most important thing on the screen.
 from __future__ import annotations
 
 import math
-import weakref
 from typing import Any
 
 from rich.text import Text
 
 from gradtui.ops import display
-from gradtui.ops.results import GradResult, TensorData
+from gradtui.ops.results import TensorData
 
 NAN_STYLE = "bold underline magenta"
 """Style for ``nan``: bold and underlined so it survives ``NO_COLOR``."""
@@ -94,65 +93,3 @@ def format_tensor(
 def describe(tensor: TensorData) -> str:
     """dtype and shape as ``float32[3]`` (``float32[]`` for a scalar)."""
     return f"{tensor.dtype}[{', '.join(str(d) for d in tensor.shape)}]"
-
-
-_NON_FINITE: dict[int, tuple[weakref.ref[TensorData], bool]] = {}
-"""Answers of :func:`has_non_finite` by tensor identity, dropped when the tensor is."""
-
-
-def has_non_finite(tensor: TensorData | None) -> bool:
-    """Whether the tensor holds a ``nan`` or ``inf`` anywhere (so a panel can flag it).
-
-    The answer is remembered per tensor object: :func:`prescan` asks on the worker
-    thread, so the stepper's flags cost the UI thread nothing even for a million numbers.
-    """
-    if tensor is None:
-        return False
-    key = id(tensor)
-    known = _NON_FINITE.get(key)
-    if known is not None and known[0]() is tensor:
-        return known[1]
-    answer = _any_non_finite(tensor.value)
-    try:
-        ref = weakref.ref(tensor, lambda _, key=key: _NON_FINITE.pop(key, None))
-    except TypeError:  # not weak-referenceable: just answer
-        return answer
-    _NON_FINITE[key] = (ref, answer)
-    return answer
-
-
-def prescan(result: GradResult) -> None:
-    """Answer :func:`has_non_finite` for every step gradient of ``result`` ahead of time.
-
-    Called on the worker thread before the result goes to the screen.
-    """
-    for step in result.steps:
-        for grad in (*step.grad_outputs, *step.grad_inputs):
-            has_non_finite(grad)
-
-
-def _any_non_finite(value: Any) -> bool:
-    """Whether nested lists of numbers hold a ``nan`` or ``±inf``, at C speed per row.
-
-    ``math.fsum`` of a row is ``nan`` or ``±inf`` exactly when the row holds one (it
-    raises ``ValueError`` for ``inf + -inf``), and raises ``OverflowError`` when finite
-    numbers overflow, where the row is scanned number by number instead.
-    """
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if not isinstance(value, list) or not value:
-        return False
-    if isinstance(value[0], list):
-        return any(_any_non_finite(row) for row in value)
-    try:
-        return not math.isfinite(math.fsum(value))
-    except ValueError:  # inf + -inf
-        return True
-    except (OverflowError, TypeError):  # finite overflow, huge ints, complex numbers
-        return any(_any_non_finite(v) if isinstance(v, list) else _bad(v) for v in value)
-
-
-def _bad(x: Any) -> bool:
-    if isinstance(x, complex):
-        return not (math.isfinite(x.real) and math.isfinite(x.imag))
-    return isinstance(x, float) and not math.isfinite(x)

@@ -39,9 +39,6 @@ PALETTES: dict[str, dict[str, str]] = {
     },
 }
 
-#: A numeric slope that differs from autograd's by more than this (relative) is drawn.
-DISAGREE_RTOL = 1e-3
-
 
 def _finite_runs(
     xs: Sequence[float], ys: Sequence[float]
@@ -76,20 +73,9 @@ def _step(curve: Curve) -> float:
 
 
 def disagreements(curve: Curve) -> tuple[list[float], list[float]]:
-    """Points where the float64 central difference disagrees with autograd's f'."""
-    if curve.df is None:
-        return [], []
-    n = min(len(curve.x), len(curve.df), len(curve.df_numeric))
-    x = np.asarray(curve.x[:n], dtype=float)
-    d = np.asarray(curve.df[:n], dtype=float)
-    num = np.asarray(curve.df_numeric[:n], dtype=float)
-    with np.errstate(invalid="ignore"):
-        bad = np.isfinite(d) & np.isfinite(num)
-        scale = np.maximum(1.0, np.maximum(np.abs(d), np.abs(num)))
-        bad &= np.abs(d - num) > DISAGREE_RTOL * scale
-    # at a kink the two sides disagree by definition; the kink marker says so
-    bad &= ~_near_kinks(x, curve, 1.5 * _step(curve))
-    return x[bad].tolist(), num[bad].tolist()
+    """The points the engine's numeric check flags (:attr:`Curve.disagree`), as
+    ``(x, numeric f′)`` to draw."""
+    return [curve.x[i] for i in curve.disagree], [curve.df_numeric[i] for i in curve.disagree]
 
 
 #: Without colour the lines are told apart by their marker (NO_COLOR, pipes).

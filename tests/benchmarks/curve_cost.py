@@ -1,4 +1,4 @@
-"""What f′ costs on top of f: :class:`ops.curves.CurvePath` at 10^5 points.
+"""What f′ costs on top of f: :class:`ops.paths.CurvePath` at 10^5 points.
 
 For each target, ``path.derivatives(x)`` (f and f′: one batched forward that records the
 graph, then one vectorised backward with ``grad_outputs=ones``) is timed against
@@ -51,7 +51,7 @@ def curve_ratios(repeats: int) -> dict[str, tuple[float, float]]:
 def _ratios(repeats: int) -> dict[str, tuple[float, float]]:
     import torch
 
-    from gradtui.ops.curves import curve_path, default_range
+    from gradtui.ops.paths import curve_path, default_range
 
     out: dict[str, tuple[float, float]] = {}
     for target, values in TARGETS:

@@ -47,7 +47,7 @@ How each figure is measured:
     and key, and ``keys_p95_vs_idle``: the worst p95 during a computation over the idle
     ``n``/``p`` p50 of the same run. Goal: every p95 within 100 ms.
 ``curve_vs_forward``
-    :func:`ops.curves.curve_path`: ``derivatives(x)`` (f and f′, one vectorised backward)
+    :func:`ops.paths.curve_path`: ``derivatives(x)`` (f and f′, one vectorised backward)
     over ``values(x)`` (f alone, no grad) at 10^5 points, best of the repeats, for exp,
     ``x * exp(-x)``, abs and softmax (vmapped); the figure is the worst of them.
 ``product_ms``, ``abandon_stop_*``, ``refusal_max_*``, ``deep_formula_*``, ``signal_exit_*``

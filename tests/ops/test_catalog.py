@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from gradtui.ops.catalog import CATALOG, SEED_CATEGORY, by_category, coerce, get
 from gradtui.ops.errors import InputError
-from gradtui.ops.run import prepare, run
+from gradtui.ops.prepare import prepare
+from gradtui.ops.run import run
 
 SEED_OPS = [
     "lt",

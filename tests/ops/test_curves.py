@@ -13,9 +13,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import gradtui.ops.autograd
-from gradtui.ops.curves import CurvePath, curve_path, parse_range, path_from, sample_curve
+import gradtui.ops.direct_backward
+from gradtui.ops.curves import DISAGREE_RTOL, disagreements, parse_range, sample_curve
 from gradtui.ops.errors import InputError
+from gradtui.ops.paths import CurvePath, curve_path, path_from
+from gradtui.ops.results import Kink
 
 F64 = torch.float64
 
@@ -381,10 +383,10 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, module, name: str) -> list[int]
 def test_backward_and_forward_calls_do_not_grow_with_points(
     monkeypatch: pytest.MonkeyPatch, target: str, kwargs: dict
 ) -> None:
-    # every backward pass: torch's public API, or gradtui.ops.autograd's direct engine call
+    # every backward pass: torch's public API, or gradtui.ops.direct_backward's direct engine call
     backward = count_calls(monkeypatch, torch.autograd, "grad")
     backward_too = count_calls(monkeypatch, torch.autograd, "backward")
-    engine = count_calls(monkeypatch, gradtui.ops.autograd, "_engine_run_backward")
+    engine = count_calls(monkeypatch, gradtui.ops.direct_backward, "_engine_run_backward")
     counts = []
     for points in (11, 1001):
         backward[0] = backward_too[0] = engine[0] = 0
@@ -415,3 +417,44 @@ def test_curve_path_is_reusable() -> None:
     assert isinstance(path, CurvePath) and path.mode == "elementwise"
     x = torch.linspace(-1.0, 1.0, 5, dtype=F64)
     assert torch.equal(path.values(x), torch.exp(x))
+
+
+# --- the numeric check -------------------------------------------------------------------
+
+
+class _StraightThroughRound(torch.autograd.Function):
+    """round(x) with the straight-through gradient 1: autograd's f′ is wrong on purpose."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return torch.round(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def test_a_known_disagreement_is_flagged_and_agreement_is_not() -> None:
+    x = torch.linspace(0.1, 0.4, 31, dtype=F64)  # no jump of round in here
+    t = x.clone().requires_grad_(True)
+    (df,) = torch.autograd.grad(_StraightThroughRound.apply(t).sum(), t)
+    numeric = torch.zeros_like(x)  # round is flat between its jumps
+    assert disagreements(x, df, numeric, ()) == tuple(range(31))
+    assert disagreements(x, numeric, numeric, ()) == ()
+    assert disagreements(x, None, numeric, ()) == ()  # no grad_fn: nothing to disagree with
+    # within 1.5 steps of a kink the two sides disagree by definition: not flagged
+    kink = Kink(x=0.25, kind="jump", df=1.0, left=None, right=None, before=0, after=1, value=0)
+    near = {i for i in range(31) if abs(x[i].item() - 0.25) <= 1.5 * 0.01 + 1e-15}
+    assert set(disagreements(x, df, numeric, (kink,))) == set(range(31)) - near
+
+
+def test_the_curve_carries_where_the_numeric_check_disagrees() -> None:
+    c = sample_curve("sin(1/x)", lo=0.001, hi=0.1, points=51)
+    assert c.disagree  # near 0.001, 1/x turns faster than the finite-difference step sees
+    for i in range(len(c.x)):
+        d, n = c.df[i], c.df_numeric[i]
+        off = abs(d - n) > DISAGREE_RTOL * max(1.0, abs(d), abs(n))
+        assert (i in c.disagree) == (off and math.isfinite(d) and math.isfinite(n))
+    assert c.to_json()["disagree"] == list(c.disagree)
+    assert sample_curve("exp").disagree == ()
+    assert sample_curve("abs", lo=-2.0, hi=2.0, points=41).disagree == ()  # the corner is a kink

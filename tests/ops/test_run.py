@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from gradtui.ops.errors import InputError
-from gradtui.ops.run import DEFAULT_FREE_INPUT, default_values, input_names, prepare, run
+from gradtui.ops.prepare import DEFAULT_FREE_INPUT, default_values, input_names, prepare
+from gradtui.ops.run import run
 
 
 def _t(data, dtype=torch.float64):

@@ -7,9 +7,11 @@ import threading
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradtui.ops import timebound
-from gradtui.ops.tensors import CHUNK, to_data, to_list
+from gradtui.ops.tensors import CHUNK, number_data, to_data, to_list
 
 SHAPES = [(), (5,), (CHUNK * 3 + 7,), (1000, 1000), (3, CHUNK + 1), (2, 3, CHUNK // 2 + 5)]
 SHAPES += [(0,), (CHUNK + 1, 0), (CHUNK * 2, 1), (2, 2, 2)]
@@ -53,3 +55,69 @@ def test_a_cancelled_computation_stops_between_chunks(monkeypatch) -> None:
     with pytest.raises(timebound.ComputationTimeout):
         bound.call(convert)
     assert started.is_set() and len(chunks) == 2  # stopped at the second of ten chunks
+
+
+# --- the non-finite flags ---------------------------------------------------------------
+
+_numbers = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([1e308, -1e308, math.inf, -math.inf, math.nan, 0.0, -0.0]),
+)
+
+
+def _plain_scan(value: object) -> tuple[bool, bool, bool]:
+    """(nan, +inf, -inf) anywhere in nested lists, number by number."""
+    flat: list[float] = []
+
+    def walk(v: object) -> None:
+        if isinstance(v, list):
+            for item in v:
+                walk(item)
+        else:
+            flat.append(v)  # type: ignore[arg-type]
+
+    walk(value)
+    return (
+        any(isinstance(x, float) and math.isnan(x) for x in flat),
+        any(x == math.inf for x in flat),
+        any(x == -math.inf for x in flat),
+    )
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(st.lists(_numbers, max_size=24), st.sampled_from([torch.float64, torch.float32]))
+def test_the_non_finite_flags_agree_with_a_plain_scan(numbers: list[float], dtype) -> None:
+    """Measured from the tensor itself, in one place, exactly (1e308 becomes inf in float32)."""
+    t = torch.tensor(numbers, dtype=dtype)
+    for tensor in (t, t.reshape(-1, 2) if t.numel() % 2 == 0 else t[None]):
+        data = to_data(tensor)
+        flags = (data.has_nan, data.has_posinf, data.has_neginf)
+        assert flags == _plain_scan(data.value)
+        assert data.non_finite == any(flags)
+
+
+def test_non_finite_flags_of_big_integer_bool_and_complex_tensors() -> None:
+    t = torch.zeros(CHUNK * 2 + 3, dtype=torch.float64)
+    t[CHUNK] = -math.inf
+    data = to_data(t)
+    assert (data.has_nan, data.has_posinf, data.has_neginf) == (False, False, True)
+    assert not to_data(torch.arange(10)).non_finite
+    assert not to_data(torch.tensor([True, False])).non_finite
+    z = torch.tensor([1 + 2j, complex(math.nan, 0.0)]).conj()
+    assert to_data(z).has_nan and not to_data(z).has_posinf
+
+
+@pytest.mark.parametrize(
+    ("value", "flags"),
+    [
+        (True, (False, False, False)),
+        (3, (False, False, False)),
+        (0.5, (False, False, False)),
+        (math.nan, (True, False, False)),
+        (math.inf, (False, True, False)),
+        (-math.inf, (False, False, True)),
+    ],
+)
+def test_plain_numbers_carry_the_same_flags(value, flags) -> None:
+    data = number_data(value)
+    assert (data.has_nan, data.has_posinf, data.has_neginf) == flags

@@ -38,8 +38,8 @@ from textual.drivers.headless_driver import HeadlessDriver
 from textual.geometry import Size
 from textual.pilot import Pilot
 
-from gradtui.ops import run
 from gradtui.ops.errors import InputError
+from gradtui.ops.prepare import input_names
 from gradtui.tui.app import MIN_HEIGHT, MIN_WIDTH, GradApp
 from gradtui.tui.compute import expression_target
 from gradtui.tui.widgets.inputs import EXPRESSION, GRAD_OUTPUT, InputsPanel
@@ -175,7 +175,7 @@ def _check(app: GradApp) -> None:
         assert app.query_one(OpPicker)._current == EXPRESSION_ID
         inputs = names[1:-1]
         try:
-            wanted = list(run.input_names(expression_target(app.target)))
+            wanted = list(input_names(expression_target(app.target)))
         except InputError:  # text the language refuses: the fields stay, the error is shown
             assert panel.error_text(EXPRESSION) and "✗" in status, (app.target, status)
         else:
@@ -184,7 +184,7 @@ def _check(app: GradApp) -> None:
         assert EXPRESSION not in names, names
         assert app.query_one(OpPicker)._current == app.target
         inputs = names[:-1]
-        assert inputs == list(run.input_names(app.target)), (app.target, inputs)
+        assert inputs == list(input_names(app.target)), (app.target, inputs)
     result = app.result
     if result is not None and not app.stale:
         assert result.target == app.target, (result.target, app.target)

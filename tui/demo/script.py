@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gradtui.ops.names import EXPRESSION, GRAD_OUTPUT, LAYERS
 from gradtui.tui.demo.captions import placeholders
 from gradtui.tui.demo.lines import key_lines, line_of
 
@@ -41,10 +42,8 @@ ACTION_OPTIONS = {
 COMMON_ACTION_KEYS = ("caption", "hold", "name")
 SCENE_KEYS = ("name", "op", "expression", "inputs", "caption", "hold", "actions")
 TOP_KEYS = ("title", "scene")
-LAYER_NAMES = ("d2", "numeric")
+LAYER_NAMES = LAYERS
 VIEW_NAMES = ("plot", "steps")
-GRAD_OUTPUT = "v"
-EXPRESSION = "expression"
 MAX_PAUSE = 60.0
 MAX_REPEAT = 100
 
@@ -441,7 +440,7 @@ class _Loader:
             state.adopt(new, into, ok=True)  # another field holds refused text: cannot judge
             return
         from gradtui.ops.errors import InputError
-        from gradtui.ops.run import default_values
+        from gradtui.ops.prepare import default_values
 
         try:
             if into == EXPRESSION:

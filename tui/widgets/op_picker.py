@@ -7,7 +7,6 @@ with an :class:`OpPicker.Selected` message. Until then it shows the op the app o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -20,13 +19,11 @@ from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
+from gradtui.ops.names import Groups
 from gradtui.tui.widgets.paged_list import PagedOptionList
 
 EXPRESSION_ID = "__expression__"
 """The option id of the "custom expression" entry."""
-
-Groups = Sequence[tuple[str, Sequence[tuple[str, str]]]]
-"""Catalog groups: ``(category, [(op name, one-line summary), ...])``, seed ops first."""
 
 
 def _line(text: str, style: str = "") -> Text:

@@ -261,7 +261,7 @@ def caption(
     The legend lives here, outside the canvas, so it never hides a point of a curve.
     """
     from gradtui.ops.display import kinks_summary
-    from gradtui.tui.plotting import disagreements, legend_entries, legend_text
+    from gradtui.tui.plotting import legend_entries, legend_text
 
     text = Text()
     text.append(curve.label or curve.target, style="bold")
@@ -279,8 +279,6 @@ def caption(
     if curve.kinks:
         # the engine's one detector: corner, cusp or jump, never a bare "kink"
         text.append(f" · no f′ at: {kinks_summary(curve.kinks, curve.var)}", style="bold red")
-    if show_numeric:
-        nx, _ = disagreements(curve)
-        if nx:
-            text.append(f" · numeric ≠ autograd at {len(nx)} points", style="bold red")
+    if show_numeric and curve.disagree:  # the engine's numeric check (Curve.disagree)
+        text.append(f" · numeric ≠ autograd at {len(curve.disagree)} points", style="bold red")
     return text

@@ -23,7 +23,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from gradtui.ops.results import GradResult, Step, TensorData
-from gradtui.tui.format import describe, format_tensor, has_non_finite
+from gradtui.tui.format import describe, format_tensor
 from gradtui.tui.widgets.line_view import LineView
 from gradtui.tui.widgets.paged_list import PagedOptionList
 
@@ -151,7 +151,7 @@ class StepperPanel(Vertical):
         label.append(step.node)
         if step.leaf:
             label.append(f" → {step.leaf}", style="dim")
-        if any(has_non_finite(g) for g in (*step.grad_outputs, *step.grad_inputs)):
+        if any(g is not None and g.non_finite for g in (*step.grad_outputs, *step.grad_inputs)):
             label.append(" !", style="bold magenta")
         return label
 

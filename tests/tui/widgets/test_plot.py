@@ -100,7 +100,10 @@ async def test_numeric_disagreement_is_flagged_only_while_that_layer_is_on() -> 
     async with app.run_test(size=(60, 20)) as pilot:
         plot = await _shown(pilot, abs_curve())
         assert "numeric ≠ autograd" not in _caption(app)
-        await _shown(pilot, abs_curve(df_numeric=wrong))
+        # The engine measures where they disagree (ops.curves.disagreements, tested there);
+        # the panel shows the measured points.
+        far = tuple(i for i, x in enumerate(X) if x > 1.2)
+        await _shown(pilot, abs_curve(df_numeric=wrong, disagree=far))
         assert "numeric ≠ autograd at 8 points" in _caption(app)
         plot.set_layers(show_d2=False, show_numeric=False)
         await pilot.pause()

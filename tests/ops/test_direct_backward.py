@@ -1,4 +1,4 @@
-"""ops.autograd calls torch's engine directly; it must answer exactly as the public API.
+"""ops.direct_backward calls torch's engine directly; it must answer exactly as the public API.
 
 And the reason it exists: a process's first graph (``run(..., formula=False)``) must not
 import SymPy, which the public API's shape check pulls in through torch.fx.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gradtui.ops import autograd, formulas, run
+from gradtui.ops import direct_backward, formulas, run
 from tests.helpers import python
 
 
@@ -23,7 +23,7 @@ def _graph() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 def test_backward_fills_the_same_grads_as_torch() -> None:
     v = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
     out, x, y = _graph()
-    autograd.backward(out, v)
+    direct_backward.backward(out, v)
     mine = (x.grad.clone(), y.grad.clone())
     out, x, y = _graph()
     torch.autograd.backward(out, v)
@@ -33,8 +33,8 @@ def test_backward_fills_the_same_grads_as_torch() -> None:
 def test_grad_matches_torch_first_and_second_order() -> None:
     out, x, _ = _graph()
     ones = out.new_ones(()).expand_as(out)
-    (d1,) = autograd.grad(out, x, ones, create_graph=True)
-    (d2,) = autograd.grad(d1, x, ones)
+    (d1,) = direct_backward.grad(out, x, ones, create_graph=True)
+    (d2,) = direct_backward.grad(d1, x, ones)
     out, x, _ = _graph()
     (t1,) = torch.autograd.grad(out, x, torch.ones_like(out), create_graph=True)
     (t2,) = torch.autograd.grad(t1, x, torch.ones_like(t1))
@@ -44,7 +44,7 @@ def test_grad_matches_torch_first_and_second_order() -> None:
 def test_unused_input_materialises_as_zeros_like_torch() -> None:
     x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
     unused = torch.tensor([3.0], dtype=torch.float64, requires_grad=True)
-    got = autograd.grad(x * 2, [x, unused], torch.ones(2), materialize_grads=True)
+    got = direct_backward.grad(x * 2, [x, unused], torch.ones(2), materialize_grads=True)
     want = torch.autograd.grad(x * 2, [x, unused], torch.ones(2), materialize_grads=True)
     assert all(torch.equal(a, b) for a, b in zip(got, want, strict=True))
     assert torch.equal(got[1], torch.zeros(1, dtype=torch.float64))
@@ -53,7 +53,7 @@ def test_unused_input_materialises_as_zeros_like_torch() -> None:
 def test_a_wrong_shape_gets_torchs_own_error() -> None:
     out, _, _ = _graph()
     with pytest.raises(RuntimeError) as mine:
-        autograd.backward(out, torch.ones(2, dtype=torch.float64))
+        direct_backward.backward(out, torch.ones(2, dtype=torch.float64))
     out, _, _ = _graph()
     with pytest.raises(RuntimeError) as theirs:
         torch.autograd.backward(out, torch.ones(2, dtype=torch.float64))

@@ -1,0 +1,33 @@
+"""The words the engine and every front end share, each defined once, without torch.
+
+A front end imports these on its first frame, before torch has loaded (the app paints
+first), so this module imports nothing but the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = ["EXPRESSION", "GRAD_OUTPUT", "LAYERS", "Groups", "looks_like_op_name"]
+
+GRAD_OUTPUT = "v"
+"""The input name of the upstream gradient (what ``InputError.field`` calls it)."""
+EXPRESSION = "expression"
+"""The input name of a custom expression (what ``InputError.field`` calls it)."""
+
+LAYERS = ("d2", "numeric")
+"""The plot's optional layers: ``d2`` draws ``Curve.d2f`` (f″), ``numeric`` marks
+``Curve.disagree`` (where the numeric derivative disagrees with autograd's f′)."""
+
+Groups = Sequence[tuple[str, Sequence[tuple[str, str]]]]
+"""The catalog as plain data: ``(category, [(op name, one-line summary), ...])``, seed ops first."""
+
+
+def looks_like_op_name(text: str) -> bool:
+    """Whether the engine reads ``text`` (stripped) as a catalog op name, not an expression.
+
+    A bare ASCII identifier is an op name (``exp``, or a misspelt ``epx`` that gets a
+    suggestion); anything else (``exp(x)``, ``x * 2``, ``(x)``) is an expression.
+    """
+    text = text.strip()
+    return text.isascii() and text.isidentifier()
