@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from gradtui.ops.timebound import DEFAULT_TIMEOUT_S
 from gradtui.tui.report import curve_title, format_grad, format_ops, plot_notes
 
 COMMANDS = ("ops", "grad", "plot", "demo")
@@ -73,7 +74,7 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SECONDS",
         help="abandon the computation after this many seconds (default: $GRADTUI_TIMEOUT "
-        "or 5; 0 means no bound)",
+        f"or {DEFAULT_TIMEOUT_S:g}; 0 means no bound)",
     )
 
 
