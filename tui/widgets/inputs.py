@@ -18,10 +18,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
-GRAD_OUTPUT = "v"
-"""The field name of the upstream gradient (what ``InputError.field`` calls it)."""
-EXPRESSION = "expression"
-"""The field name of a custom expression."""
+from gradtui.tui.session import EXPRESSION, GRAD_OUTPUT
 
 
 def wid(kind: str, name: str) -> str:
