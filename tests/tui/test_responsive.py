@@ -34,6 +34,7 @@ from textual.app import _get_unicode_name_from_key
 from textual.widgets import Input
 
 import gradtui.tui.app
+import gradtui.tui.engine_client
 import gradtui.tui.format
 from gradtui.ops.results import TensorData
 from gradtui.tui.app import GradApp
@@ -194,7 +195,7 @@ async def test_a_computation_abandoned_by_the_app_stops_working(monkeypatch) -> 
     app = GradApp(cursor_blink=False)
 
     def give_up() -> None:  # on the worker, at the first step of the heavy expression
-        app.call_from_thread(app._check_timeout, app._seq)
+        app.call_from_thread(app.explorer.client.check_timeout, app.explorer.client.seq)
 
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -220,7 +221,7 @@ async def test_a_computation_abandoned_while_recording_backward_stops(monkeypatc
     app = GradApp(cursor_blink=False)
 
     def give_up() -> None:  # on the worker, inside the first backward hook
-        app.call_from_thread(app._check_timeout, app._seq)
+        app.call_from_thread(app.explorer.client.check_timeout, app.explorer.client.seq)
 
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -310,7 +311,7 @@ async def test_a_worker_that_raises_never_exits_the_app(monkeypatch) -> None:
         def broken(*args, **kwargs):
             raise ZeroDivisionError("bridge failure")
 
-        monkeypatch.setattr(gradtui.tui.app, "compute", broken)
+        monkeypatch.setattr(gradtui.tui.engine_client, "compute", broken)
         field = app.query_one("#field-input", Input)
         field.focus()
         field.value = "[5.]"
@@ -369,7 +370,8 @@ def test_the_fast_non_finite_scan_agrees_with_a_plain_one(value: list) -> None:
 def test_the_non_finite_scan_is_done_on_the_worker_thread(monkeypatch) -> None:
     """The compute bridge scans every step gradient before the result reaches the UI,
     so the stepper's flags on the UI thread are answered from what it found."""
-    from gradtui.tui.compute import Catalog, Computed, Request, compute
+    from gradtui.tui.compute import compute
+    from gradtui.tui.messages import Catalog, Computed, Request
 
     posted: list[object] = []
     req = Request(1, "log", {"input": "zeros(300, 300)"}, "", False, True)
@@ -398,7 +400,7 @@ async def test_a_palette_closed_before_its_search_began_does_not_crash_the_app()
     """
     from textual.command import CommandList
 
-    from gradtui.tui.commands import SafeCommandPalette
+    from gradtui.tui.workarounds import SafeCommandPalette
 
     app = GradApp(cursor_blink=False)
     async with app.run_test(size=(100, 30)) as pilot:

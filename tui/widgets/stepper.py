@@ -22,7 +22,7 @@ from textual.widgets.option_list import Option
 from gradtui.ops.results import GradResult, Step, TensorData
 from gradtui.tui.format import describe, format_tensor, has_non_finite
 from gradtui.tui.widgets.line_view import LineView
-from gradtui.tui.widgets.paged_list import PagedOptionList
+from gradtui.tui.workarounds import PagedOptionList
 
 
 class StepList(PagedOptionList):
