@@ -285,3 +285,14 @@ async def test_an_app_started_too_small_says_so() -> None:
             await pilot.resize_terminal(100, 30)
             await pilot.pause()
             assert "ExpBackward0" in app.screen_text()
+
+
+async def test_a_signal_between_the_app_and_its_screen_mounting_exits_cleanly(monkeypatch) -> None:
+    """The app mounts (and catches SIGHUP/SIGTERM) before the explorer screen does; a signal
+    in between begins the exit, and the screen must not then look for its panels (the
+    signals test saw exit status 1 instead of 129 on a loaded machine)."""
+    monkeypatch.setattr(GradApp, "on_mount", lambda app: app.exit_on_signal(1))
+    app = GradApp(cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+    assert app.return_code == 129 and app._exception is None

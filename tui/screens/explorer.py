@@ -83,7 +83,13 @@ class ExplorerScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        """Fit the terminal, ask for the opening op, paint, then load torch in the background."""
+        """Fit the terminal, ask for the opening op, paint, then load torch in the background.
+
+        The app mounts first and catches the exit signals there: one that came since has
+        begun the exit, and the panels may be gone already.
+        """
+        if is_exiting(self.app):
+            return
         self._composed = True
         if self._fitted is not None:
             width, height, too_small, compact = self._fitted
