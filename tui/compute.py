@@ -1,10 +1,11 @@
-"""The app's bridge to the engine: requests in, messages out, on a worker thread.
+"""What runs on the engine's worker thread: requests in, messages out.
 
-The app never calls :mod:`ops` on its UI thread. It builds a :class:`Request` from the
-text on screen and hands it to :func:`compute` in a thread worker; everything that
-happens there (the fields of the op, a result, a refusal, a curve) comes back as a
-message the app handles on its own thread. :func:`load_engine` is the one place that
-imports torch (through the engine), after the first screen has painted.
+The app never calls :mod:`ops` on its UI thread. :class:`~tui.engine_client.EngineClient`
+hands a :class:`~tui.messages.Request` to :func:`compute` in a thread worker; everything
+that happens there (the fields of the op, a result, a refusal, a curve) comes back as a
+message (:mod:`tui.messages`) the explorer screen handles on the UI thread.
+:func:`load_engine` is the one place that imports torch (through the engine), after the
+first screen has painted.
 """
 
 from __future__ import annotations
@@ -13,106 +14,15 @@ import gc
 import os
 import sys
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from textual.message import Message
 
 from gradtui.ops.errors import InputError
-from gradtui.ops.names import EXPRESSION, GRAD_OUTPUT, Groups, looks_like_op_name
-from gradtui.ops.results import Curve, GradResult
+from gradtui.ops.names import EXPRESSION, GRAD_OUTPUT, looks_like_op_name
+from gradtui.tui.messages import Catalog, Computed, CurveDone, FieldsReady, Request
 from gradtui.tui.widgets.inputs import FieldSpec
-
-
-@dataclass(frozen=True)
-class Request:
-    """One computation: a target, the texts of its inputs and the upstream gradient.
-
-    Attributes:
-        seq: Its number; only the newest request's answers are shown.
-        target: A catalog name or an expression.
-        texts: Input texts by name (missing ones take the op's defaults).
-        v_text: The upstream gradient's text ("" for ones).
-        second: Also sample f″ for the plot.
-        reset: A new op was chosen: the fields take the request's texts.
-        var: The input to plot along (``None``: the engine's choice).
-        expression: The person is typing a custom expression: ``target`` is always an
-            expression, even when it reads like an op name (``exp`` on the way to
-            ``exp(x)``), so the expression field stays on screen.
-    """
-
-    seq: int
-    target: str
-    texts: dict[str, str]
-    v_text: str
-    second: bool
-    reset: bool
-    var: str | None = None
-    expression: bool = False
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """What the app needs to know about the catalog, as plain data.
-
-    Attributes:
-        groups: Ops by category, for the picker and the palette.
-        hints: Per op, a few words on each input (for tooltips and placeholders).
-    """
-
-    groups: Groups = field(default_factory=list)
-    hints: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    @property
-    def names(self) -> frozenset[str]:
-        """Every op name."""
-        return frozenset(name for _, ops in self.groups for name, _ in ops)
-
-
-class EngineLoaded(Message):
-    """torch and the engine are imported; the catalog is ready."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        super().__init__()
-        self.catalog = catalog
-
-
-class EngineFailed(Message):
-    """The engine could not be imported (a broken torch install)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__()
-        self.message = message
-
-
-@dataclass
-class FieldsReady(Message):
-    """The input fields of a :class:`Request`'s target (known before its result)."""
-
-    seq: int
-    fields: list[FieldSpec]
-    reset: bool
-
-
-@dataclass
-class Computed(Message):
-    """The answer to a :class:`Request`: a result or an error."""
-
-    seq: int
-    target: str
-    result: GradResult | None = None
-    error: InputError | None = None
-    seconds: float = 0.0
-
-
-@dataclass
-class CurveDone(Message):
-    """The curve for a :class:`Request` (or why there is none)."""
-
-    seq: int
-    curve: Curve | None = None
-    message: str | None = None
 
 
 def load_engine() -> Catalog:
@@ -175,7 +85,6 @@ def compute(
     """
     from gradtui.ops import curves, formulas, prepare, run
 
-    started = time.perf_counter()
     grad_output = req.v_text.strip() or None
     try:
         target = expression_target(req.target) if req.expression else req.target
@@ -200,15 +109,14 @@ def compute(
     except Exception as exc:  # noqa: BLE001 - shown as a message, never a crash
         post(Computed(req.seq, req.target, error=_internal(exc)))
         return
-    seconds = time.perf_counter() - started
-    post(Computed(req.seq, req.target, result, None, seconds))
+    post(Computed(req.seq, req.target, result))
     if not with_formula and still_wanted():
         try:
             text = run.formula(target, texts)
         except Exception:  # noqa: BLE001 - the result stands without its formula
             text = None
         if text is not None:
-            post(Computed(req.seq, req.target, replace(result, formula=text), None, seconds))
+            post(Computed(req.seq, req.target, replace(result, formula=text)))
     if not still_wanted():
         return
     try:

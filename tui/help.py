@@ -72,7 +72,7 @@ class HelpScreen(ModalScreen[None]):
     """A scrollable help text over the app; any of ``escape``/``q``/``?``/``F1`` closes it."""
 
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; background: $background; }
+    HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
         width: 90%; max-width: 100; height: 90%;
         border: round $accent; background: $surface; padding: 0 1;

@@ -22,10 +22,12 @@ suspend. :class:`ExitWatchdog` bounds whatever else could stall the exit.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from textual.drivers.linux_driver import LinuxDriver
@@ -145,3 +147,25 @@ class ExitWatchdog:
             return
         time.sleep(self.grace_s)
         os._exit(128 + signum)
+
+
+def catch_exit_signals(signums: tuple[int, ...], exit_on_signal: Callable[[int], object]) -> None:
+    """Turn ``signums`` into ``exit_on_signal(signum)`` on the running event loop, bounded.
+
+    The handler schedules ``exit_on_signal`` on the event loop, so the app leaves through
+    its normal exit path on the UI thread: workers cancelled, terminal restored. It also
+    starts an :class:`ExitWatchdog`: if that path has not ended the process within
+    :data:`EXIT_GRACE_S`, the process leaves anyway with the same status. Signals can
+    only be caught on the main thread; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        try:
+            loop.call_soon_threadsafe(exit_on_signal, signum)
+        except RuntimeError:  # the loop has closed: the process is on its way out
+            pass
+
+    ExitWatchdog().catch(signums, on_signal)

@@ -37,7 +37,7 @@ class _FrameClock:
         self._display(screen, renderable)
         app = self.app
         if renderable is not None:
-            self.frames.append((time.perf_counter(), app._seq if app.idle else -1))
+            self.frames.append((time.perf_counter(), app.explorer.client.seq if app.idle else -1))
 
     async def frame_for(self, seq: int, timeout: float = 30.0) -> float:
         """The time of the first frame drawn once request ``seq`` was answered and handled."""
@@ -64,7 +64,7 @@ async def _measure(app_class: type[GradApp], edits: int, warmup: int) -> list[fl
             clock.frames.clear()
             started = time.perf_counter()
             app.set_input("input", text)
-            seq = app._seq + 1  # the request this edit makes
+            seq = app.explorer.client.seq + 1  # the request this edit makes
             drawn = await clock.frame_for(seq)
             assert app.result is not None and app.curve is not None
             if i >= warmup:

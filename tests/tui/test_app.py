@@ -205,7 +205,7 @@ async def test_command_palette_chooses_an_op() -> None:
 async def test_palette_offers_every_op_toggle_theme_and_screenshot() -> None:
     app = GradApp(cursor_blink=False)
     async with running(app, (100, 30)):
-        names = {c.name for c in app.palette_commands()}
+        names = {c.title for c in app.get_system_commands(app.screen)}
         assert {f"op: {op}" for op in app.ops} <= names
         assert "op: custom expression" in names
         assert {"toggle: f″ (second derivative)", "toggle: numeric check"} <= names
@@ -217,8 +217,8 @@ async def test_save_screenshot_from_the_palette(tmp_path: Path, monkeypatch) -> 
     monkeypatch.chdir(tmp_path)
     app = GradApp(cursor_blink=False)
     async with running(app, (100, 30)) as pilot:
-        cmd = next(c for c in app.palette_commands() if c.name == "save screenshot")
-        cmd.run()
+        cmd = next(c for c in app.get_system_commands(app.screen) if c.title == "save screenshot")
+        cmd.callback()
         await pilot.pause()
     shots = list(tmp_path.glob("*.svg"))
     assert len(shots) == 1 and "ExpBackward0" in shots[0].read_text()
@@ -466,7 +466,7 @@ async def test_first_screen_paints_and_answers_keys_while_torch_loads(monkeypatc
     """The engine loads in a worker: until it is ready the screen says so and keys work."""
     import threading
 
-    import gradtui.tui.app
+    import gradtui.tui.engine_client
     from gradtui.tui.compute import load_engine
 
     gate = threading.Event()
@@ -475,7 +475,7 @@ async def test_first_screen_paints_and_answers_keys_while_torch_loads(monkeypatc
         gate.wait(30)
         return load_engine()
 
-    monkeypatch.setattr(gradtui.tui.app, "load_engine", slow_load)
+    monkeypatch.setattr(gradtui.tui.engine_client, "load_engine", slow_load)
     app = GradApp(cursor_blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause(0.2)
@@ -555,3 +555,28 @@ async def test_the_stepper_names_a_saved_reduction() -> None:
         await pilot.pause()
         mean = _reduction.get_enum("mean")  # what torch saves for the default reduction
         assert f"reduction  {mean} (mean)" in await wait_for_text(pilot, "reduction  ")
+
+
+async def test_an_app_started_too_small_says_so() -> None:
+    """The first size arrives as the app starts, possibly before the explorer screen has
+    composed its panels (found by the monkey test after a restart at 108x16)."""
+    for size in ((108, 16), (50, 30)):
+        app = GradApp(cursor_blink=False)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            assert app.is_running and app._exception is None and app.has_class("-too-small")
+            assert f"{size[0]}x{size[1]}: gradtui needs at least 60x20." in app.screen_text()
+            await pilot.resize_terminal(100, 30)
+            await pilot.pause()
+            assert "ExpBackward0" in app.screen_text()
+
+
+async def test_a_signal_between_the_app_and_its_screen_mounting_exits_cleanly(monkeypatch) -> None:
+    """The app mounts (and catches SIGHUP/SIGTERM) before the explorer screen does; a signal
+    in between begins the exit, and the screen must not then look for its panels (the
+    signals test saw exit status 1 instead of 129 on a loaded machine)."""
+    monkeypatch.setattr(GradApp, "on_mount", lambda app: app.exit_on_signal(1))
+    app = GradApp(cursor_blink=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+    assert app.return_code == 129 and app._exception is None

@@ -30,9 +30,7 @@ def _record_notifications(app: GradApp, monkeypatch: pytest.MonkeyPatch) -> list
 
 
 def _palette_titles(app: GradApp) -> list[str]:
-    return [c.name for c in app.palette_commands()] + [
-        c.title for c in app.get_system_commands(app.screen)
-    ]
+    return [c.title for c in app.get_system_commands(app.screen)]
 
 
 async def test_one_screenshot_command_writes_to_the_current_directory(

@@ -29,6 +29,7 @@ import pytest
 from textual.widgets import Input
 
 import gradtui.tui.app
+import gradtui.tui.engine_client
 from gradtui.ops.results import TensorData
 from gradtui.tui.app import GradApp
 from gradtui.tui.help import HelpScreen
@@ -172,7 +173,7 @@ async def test_a_computation_abandoned_by_the_app_stops_working(monkeypatch) -> 
     app = GradApp(cursor_blink=False)
 
     def give_up() -> None:  # on the worker, at the first step of the heavy expression
-        app.call_from_thread(app._check_timeout, app._seq)
+        app.call_from_thread(app.explorer.client.check_timeout, app.explorer.client.seq)
 
     async with running(app, (100, 30)) as pilot:
         good = app.result
@@ -197,7 +198,7 @@ async def test_a_computation_abandoned_while_recording_backward_stops(monkeypatc
     app = GradApp(cursor_blink=False)
 
     def give_up() -> None:  # on the worker, inside the first backward hook
-        app.call_from_thread(app._check_timeout, app._seq)
+        app.call_from_thread(app.explorer.client.check_timeout, app.explorer.client.seq)
 
     async with running(app, (100, 30)) as pilot:
         watch = StepWatch(monkeypatch, at={"backward": give_up})  # after the opening op's
@@ -279,7 +280,7 @@ async def test_a_worker_that_raises_never_exits_the_app(monkeypatch) -> None:
         def broken(*args, **kwargs):
             raise ZeroDivisionError("bridge failure")
 
-        monkeypatch.setattr(gradtui.tui.app, "compute", broken)
+        monkeypatch.setattr(gradtui.tui.engine_client, "compute", broken)
         field = app.query_one("#field-input", Input)
         field.focus()
         field.value = "[5.]"
@@ -316,7 +317,8 @@ async def test_a_failing_curve_keeps_the_result(monkeypatch) -> None:
 def test_the_non_finite_flags_come_with_the_result_from_the_worker() -> None:
     """The engine measures nan/inf when it turns each tensor into data (on the worker
     thread), so the stepper's flags on the UI thread read a field and scan nothing."""
-    from gradtui.tui.compute import Catalog, Computed, Request, compute
+    from gradtui.tui.compute import compute
+    from gradtui.tui.messages import Catalog, Computed, Request
 
     posted: list[object] = []
     req = Request(1, "log", {"input": "zeros(300, 300)"}, "", False, True)
@@ -357,7 +359,7 @@ async def test_a_palette_closed_before_its_search_began_does_not_crash_the_app()
     """
     from textual.command import CommandList
 
-    from gradtui.tui.commands import SafeCommandPalette
+    from gradtui.tui.workarounds import SafeCommandPalette
 
     app = GradApp(cursor_blink=False)
     async with running(app, (100, 30)) as pilot:

@@ -104,6 +104,10 @@ class InputsPanel(VerticalScroll):
         name: str
         text: str
 
+        def can_replace(self, message: Message) -> bool:
+            """A newer edit of the same field, queued behind this one, supersedes it."""
+            return isinstance(message, InputsPanel.Edited) and message.name == self.name
+
     class Done(Message):
         """The person pressed Enter in a field."""
 

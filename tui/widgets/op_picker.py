@@ -20,7 +20,7 @@ from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
 from gradtui.ops.names import Groups
-from gradtui.tui.widgets.paged_list import PagedOptionList
+from gradtui.tui.workarounds import PagedOptionList
 
 EXPRESSION_ID = "__expression__"
 """The option id of the "custom expression" entry."""

@@ -10,14 +10,11 @@ recomputes anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.console import Group
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -25,7 +22,7 @@ from textual.widgets.option_list import Option
 from gradtui.ops.results import GradResult, Step, TensorData
 from gradtui.tui.format import describe, format_tensor
 from gradtui.tui.widgets.line_view import LineView
-from gradtui.tui.widgets.paged_list import PagedOptionList
+from gradtui.tui.workarounds import PagedOptionList
 
 
 class StepList(PagedOptionList):
@@ -50,12 +47,6 @@ class StepperPanel(Vertical):
 
     index: reactive[int] = reactive(0, init=False, repaint=False)
     """The current step (0-based, in the engine's execution order)."""
-
-    @dataclass
-    class Moved(Message):
-        """The current step changed (by ``n``/``p`` or by the list)."""
-
-        index: int
 
     def __init__(self, *, id: str | None = None) -> None:
         """Create an empty stepper; :meth:`show_result` fills it."""
@@ -133,7 +124,6 @@ class StepperPanel(Vertical):
         if self.steps and step_list.highlighted != index:
             step_list.highlighted = index
         self._render_current()
-        self.post_message(self.Moved(index))
 
     @on(OptionList.OptionHighlighted, "#step-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:

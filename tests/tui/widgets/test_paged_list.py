@@ -12,7 +12,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
-from gradtui.tui.widgets.paged_list import PagedOptionList
+from gradtui.tui.workarounds import PagedOptionList
 
 
 class ListApp(App[None]):

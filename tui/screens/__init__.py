@@ -1,0 +1,1 @@
+"""The app's screens: each composes its widgets and handles their messages."""
