@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 from gradtui.tui.session import DEFAULT_EXPRESSION, EXPRESSION, GRAD_OUTPUT, Session
 
 
@@ -71,14 +67,3 @@ def test_expression_values_set_its_texts_in_the_same_computation() -> None:
     session.choose_expression("a + b", {"a": "1.", "b": "2.", GRAD_OUTPUT: "3."})
     assert session.texts_to_send(None) == ({"a": "1.", "b": "2."}, "3.")
     assert session.expression_texts == {"a": "1.", "b": "2."}
-
-
-def test_the_session_imports_no_textual_and_no_torch() -> None:
-    code = "import sys, json, gradtui.tui.session; print(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
-    assert "gradtui.tui.session" in loaded
-    leaked = {m for m in loaded if m.split(".")[0] in ("textual", "rich", "torch")}
-    assert not leaked, sorted(leaked)
