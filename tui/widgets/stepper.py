@@ -81,11 +81,19 @@ class StepperPanel(Vertical):
         self.result = result
         self._signature = signature
         step_list = self.query_one(StepList)
+        labels = [self._label(s) for s in result.steps]
         if not same:
             step_list.set_options(
-                [Option(self._label(s), id=str(s.index)) for s in result.steps]
+                [
+                    Option(label, id=str(s.index))
+                    for s, label in zip(result.steps, labels, strict=True)
+                ]
                 or [Option(Text("(no backward graph)", style="dim"), disabled=True)]
             )
+        else:  # the same nodes, new numbers: a label changes where its "!" flag does
+            for i, label in enumerate(labels):
+                if label != step_list.get_option_at_index(i).prompt:
+                    step_list.replace_option_prompt_at_index(i, label)
         if not same:  # another graph: its detail starts at the forward line and "step 1 of"
             self.query_one("#step-detail", LineView).scroll_home(animate=False, immediate=True)
         new_index = self.index if same else 0

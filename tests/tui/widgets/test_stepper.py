@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from textual.app import App, ComposeResult
 
 from gradtui.ops.results import Edge, GradResult, InputValue, OutputValue, Step, TensorData
@@ -175,11 +174,6 @@ async def test_a_node_with_a_non_finite_gradient_is_flagged_in_the_list() -> Non
         assert " 1 ExpBackward0 " in screen_text(app) and " ! " not in screen_text(app)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by this test: show_result keeps the list's labels when the nodes are the "
-    "same, so an edit that makes a gradient finite (or non-finite) leaves the '!' as it was",
-)
 async def test_the_non_finite_flag_follows_an_edit_that_keeps_the_nodes() -> None:
     from gradtui.ops.run import run
 
@@ -189,3 +183,5 @@ async def test_the_non_finite_flag_follows_an_edit_that_keeps_the_nodes() -> Non
         assert " ! " not in screen_text(app)
         await _shown(pilot, run("log", {"input": "[0., 2.]"}))  # the same nodes, now inf
         assert " 1 LogBackward0 ! " in screen_text(app)
+        await _shown(pilot, run("log", {"input": "[3., 2.]"}))  # finite again: no stale "!"
+        assert " 1 LogBackward0 " in screen_text(app) and " ! " not in screen_text(app)
