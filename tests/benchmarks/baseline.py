@@ -24,6 +24,7 @@ from textual.widgets import Static
 
 from gradtui.ops.results import Curve
 from gradtui.tui.app import GradApp
+from gradtui.tui.screens.explorer import ExplorerScreen
 from gradtui.tui.widgets.plot import PlotPanel
 
 
@@ -141,15 +142,27 @@ class PlotextPanel(PlotPanel):
         self.canvas.set_curve(self.canvas.curve)
 
 
-class BaselineApp(GradApp):
-    """:class:`GradApp` with :class:`PlotextPanel` as its plot."""
-
-    CSS_PATH = str(Path(sys.modules[GradApp.__module__].__file__).with_name("app.tcss"))
+class BaselineExplorer(ExplorerScreen):
+    """The explorer screen with :class:`PlotextPanel` in place of the plot panel."""
 
     def compose(self) -> ComposeResult:
-        """The app's own layout, with the plot panel swapped."""
+        """The screen's own layout, with the plot panel swapped."""
         for widget in super().compose():
             if isinstance(widget, PlotPanel):
                 yield PlotextPanel(id=widget.id)
             else:
                 yield widget
+
+
+class BaselineApp(GradApp):
+    """:class:`GradApp` whose explorer screen has :class:`PlotextPanel` as its plot."""
+
+    CSS_PATH = str(Path(sys.modules[GradApp.__module__].__file__).with_name("app.tcss"))
+    PLOT_PANEL = PlotextPanel
+    """The plot panel class this app shows (the benchmark checks it is really there)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.explorer = BaselineExplorer(
+            self.state, cursor_blink=self.cursor_blink, timeout=self.explorer.client.timeout
+        )

@@ -15,6 +15,7 @@ import statistics
 import time
 
 from gradtui.tui.app import GradApp
+from gradtui.tui.widgets.plot import PlotPanel
 
 SIZE = (160, 48)
 """The terminal size the issue names for update latency."""
@@ -56,6 +57,10 @@ async def _measure(app_class: type[GradApp], edits: int, warmup: int) -> list[fl
     async with app.run_test(size=SIZE) as pilot:
         await app.settle()
         await pilot.pause()
+        # The figure is only a comparison if each app draws with its own plot panel.
+        expected = getattr(app_class, "PLOT_PANEL", PlotPanel)
+        shown = type(app.query_one("#plot"))
+        assert shown is expected, f"{app_class.__name__} shows {shown.__name__}"
         clock = _FrameClock(app)
         for i in range(warmup + edits):
             # A new value each time (no cache can answer), always a valid scalar.
