@@ -1,0 +1,1 @@
+"""Maintenance scripts (not installed): generators of the engine's checked-in data."""

@@ -1,0 +1,507 @@
+"""Generate ``ops/data/opinfo.json`` from the installed torch's OpInfo database.
+
+Run ``python -m tools.gen_opinfo`` (needs ``expecttest``, which torch's internal testing
+modules import). The running program never imports those modules: it reads the JSON this
+script writes (:mod:`ops.opinfo`). ``tests/ops/test_opinfo.py`` regenerates the file in
+memory and fails when the checked-in copy is stale.
+
+Scope: every public op name in ``op_db`` that supports autograd (private ``_...`` entry
+points, dunders and ``torch.ops.*`` are left out). Each kept name gets either an entry
+(how to call it, its signature and summary, and default inputs from its first small
+float64 sample) or a reason why it is left out.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+OUT = Path(__file__).resolve().parent.parent / "ops" / "data" / "opinfo.json"
+
+NAMESPACES: dict[str, Any] = {
+    "torch": torch,
+    "torch.nn.functional": F,
+    "torch.special": torch.special,
+    "torch.linalg": torch.linalg,
+    "torch.fft": torch.fft,
+    "torch.masked": torch.masked,
+    "Tensor": torch.Tensor,
+}
+"""Where a generated op's callable may come from (the loader's allow-list is the same)."""
+
+PREFIXES = {
+    "nn.functional.": "torch.nn.functional",
+    "special.": "torch.special",
+    "linalg.": "torch.linalg",
+    "fft.": "torch.fft",
+    "masked.": "torch.masked",
+}
+
+SIGNIFICANTS = (4, 3, 2)
+"""Digits kept of a sample's float values: short enough that a default is writable as text
+(the language takes at most 2000 characters), and the rounded point is where gradcheck runs): the most that fit, first."""
+SIGNIFICANT = 4
+MAX_NUMBERS = 2000
+"""The most numbers in one op's defaults (keeps the data file small); each tensor's text
+must also parse in the input language (at most 2000 characters and 1000 parts)."""
+
+
+GRADCHECK_FAILS: dict[str, str] = {
+    "as_strided_scatter": "gradcheck's Jacobian mismatches at OpInfo's sample "
+    "(as_strided views that overlap in memory)",
+    "nn.functional.max_unpool3d": "gradcheck's Jacobian mismatches at OpInfo's sample "
+    "(indices that collide: torch keeps one of the values written to one place)",
+    "cholesky_inverse": "reads one triangle of its input: OpInfo checks it through a "
+    "triangular wrapper, the engine calls it as torch does",
+    "cholesky_solve": "reads one triangle of its second input: gradcheck perturbs the other "
+    "triangle too",
+    "float": "converts to float32: a float64 gradcheck cannot compare the result",
+    "cfloat": "converts to complex64: a float64 gradcheck cannot compare the result",
+}
+"""Opened ops that fail float64 gradcheck at their defaults, measured by
+``tests/ops/test_opinfo.py`` (which fails when this table and the measurement disagree)."""
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "opinfo.md"
+"""The list of every op left out, with its reason (checked against the data by a test)."""
+
+
+class Unwritable(Exception):
+    """A sample value that plain JSON (and the input language) cannot hold."""
+
+
+def kept_names(op_db: list[Any]) -> tuple[list[str], dict[str, list[Any]]]:
+    """The public names with autograd, in op_db order, and each name's OpInfos."""
+    by_name: dict[str, list[Any]] = {}
+    for info in op_db:
+        if not info.supports_autograd:
+            continue
+        by_name.setdefault(info.name, []).append(info)
+    public = [n for n in by_name if not n.startswith("_") and not n.startswith("torch.ops.")]
+    return public, by_name
+
+
+def candidates(name: str) -> list[tuple[str, str]]:
+    """Where torch offers ``name``: (namespace, attribute) pairs, most specific first."""
+    for prefix, namespace in PREFIXES.items():
+        if name.startswith(prefix):
+            return [(namespace, name[len(prefix) :])]
+    if "." in name:
+        return []
+    return [("torch", name), ("torch.nn.functional", name), ("Tensor", name)]
+
+
+def resolve(namespace: str, attr: str) -> Any:
+    owner = NAMESPACES[namespace]
+    return (
+        inspect.getattr_static(owner, attr, None)
+        if namespace == "Tensor"
+        else getattr(owner, attr, None)
+    )
+
+
+def call(namespace: str, attr: str, obj: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """Call the resolved op the way the loader will."""
+    if namespace == "Tensor" and not callable(obj):  # a property: x.T, x.mT
+        return obj.__get__(args[0])
+    return (
+        obj(*args, **kwargs)
+        if namespace != "Tensor"
+        else getattr(args[0], attr)(*args[1:], **kwargs)
+    )
+
+
+# --- values ------------------------------------------------------------------------------
+
+
+def _round(x: float) -> float:
+    if not math.isfinite(x):
+        raise Unwritable("a non-finite number")
+    return float(f"{x:.{SIGNIFICANT}g}")
+
+
+DTYPE_NAMES = {
+    torch.float64: "float64",
+    torch.float32: "float32",
+    torch.int64: "int64",
+    torch.int32: "int32",
+    torch.bool: "bool",
+    torch.uint8: "uint8",
+}
+
+
+def encode(value: Any) -> Any:
+    """A sample value as plain JSON (tensors as shape + values), or :class:`Unwritable`."""
+    if isinstance(value, torch.Tensor):
+        if value.layout != torch.strided:
+            raise Unwritable(f"a {value.layout} tensor")
+        if value.dtype not in DTYPE_NAMES:
+            raise Unwritable(f"a {value.dtype} tensor")
+        flat = value.detach().reshape(-1).tolist()
+        if value.is_floating_point():
+            flat = [_round(v) for v in flat]
+        return {
+            "tensor": {
+                "shape": list(value.shape),
+                "dtype": DTYPE_NAMES[value.dtype],
+                "values": flat,
+                "requires_grad": bool(value.requires_grad),
+            }
+        }
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise Unwritable("a non-finite number")
+        return value
+    if isinstance(value, torch.dtype):
+        if value not in DTYPE_NAMES:
+            raise Unwritable(f"dtype {value}")
+        return {"dtype": DTYPE_NAMES[value]}
+    if isinstance(value, torch.Size):
+        return list(value)
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, tuple):
+        return {"tuple": [encode(v) for v in value]}
+    raise Unwritable(f"a {type(value).__name__}")
+
+
+def decode(value: Any) -> Any:
+    """:func:`encode`'s inverse (the loader has its own copy, torch imported late)."""
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    if isinstance(value, dict):
+        if "tensor" in value:
+            t = value["tensor"]
+            dtype = getattr(torch, t["dtype"])
+            out = torch.tensor(t["values"], dtype=dtype).reshape(t["shape"])
+            return out.requires_grad_(t["requires_grad"])
+        if "tuple" in value:
+            return tuple(decode(v) for v in value["tuple"])
+        if "dtype" in value:
+            return getattr(torch, value["dtype"])
+    return value
+
+
+def _numbers(value: Any) -> int:
+    if isinstance(value, dict) and "tensor" in value:
+        return len(value["tensor"]["values"])
+    if isinstance(value, dict) and "tuple" in value:
+        return sum(_numbers(v) for v in value["tuple"])
+    if isinstance(value, list):
+        return sum(_numbers(v) for v in value)
+    return 0
+
+
+def _tensor_records(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, dict) and "tensor" in value:
+        return [value["tensor"]]
+    if isinstance(value, dict) and "tuple" in value:
+        return _tensor_records(value["tuple"])
+    if isinstance(value, list):
+        return [t for v in value for t in _tensor_records(v)]
+    return []
+
+
+# --- signatures --------------------------------------------------------------------------
+
+
+_OVERRIDES: dict[Any, Any] | None = None
+
+
+def signature(obj: Any, namespace: str, attr: str) -> str:
+    """The op's signature: ``inspect.signature`` or torch's testing overrides."""
+    global _OVERRIDES
+    if namespace == "Tensor" and not callable(obj):
+        return "(self)"
+    target = obj
+    if namespace == "Tensor":
+        target = getattr(torch.Tensor, attr)
+    try:
+        return str(inspect.signature(target))
+    except (TypeError, ValueError):
+        pass
+    if _OVERRIDES is None:
+        _OVERRIDES = torch.overrides.get_testing_overrides()
+    lam = _OVERRIDES.get(target)
+    if lam is not None:
+        text = str(inspect.signature(lam))
+        return text.replace("(self, ", "(self, ") if namespace == "Tensor" else text
+    return ""
+
+
+def summary(obj: Any, namespace: str, attr: str) -> str:
+    """The first sentence line of the op's docstring that is not its signature."""
+    doc = (getattr(torch.Tensor, attr, None) if namespace == "Tensor" else obj).__doc__ or ""
+    for line in doc.strip().splitlines():
+        line = line.strip()
+        if not line or line.startswith(f"{attr}(") or "->" in line or line.startswith(".. "):
+            continue
+        return line
+    return ""
+
+
+def param_names(sig: str) -> list[str]:
+    """Positional parameter names from a signature string (``*``/``**`` and after left out)."""
+    inner = sig[1 : sig.rfind(")")] if sig.startswith("(") else ""
+    names = []
+    for part in inner.split(","):
+        part = part.strip()
+        if not part or part.startswith("*") or part == "/":
+            if part.startswith("*"):
+                break
+            continue
+        names.append(part.split(":")[0].split("=")[0].strip())
+    return names
+
+
+# --- one op ------------------------------------------------------------------------------
+
+
+def samples(info: Any) -> list[Any]:
+    """The op's small float64 samples (the first :data:`MAX_SAMPLES`), seeded."""
+    kwargs = {"device": "cpu", "dtype": torch.float64, "requires_grad": True}
+    torch.manual_seed(0)
+    try:
+        found = info.sample_inputs(**kwargs, small_inputs_only=True)
+    except TypeError:
+        found = info.sample_inputs(**kwargs)
+    out = []
+    for sample in found:
+        out.append(sample)
+        if len(out) == MAX_SAMPLES:
+            break
+    return out
+
+
+MAX_SAMPLES = 40
+"""How many samples are tried for one that is writable and small (the first one wins)."""
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+        if a.shape != b.shape or a.dtype != b.dtype or a.layout != b.layout:
+            return False
+        if a.layout != torch.strided or a.dtype not in (*DTYPE_NAMES, *COMPLEX):
+            return True  # left out below for its layout or dtype anyway
+        return torch.equal(a.detach(), b.detach())
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+COMPLEX = (torch.complex64, torch.complex128)
+
+
+def _tensors(out: Any) -> list[torch.Tensor]:
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _tensors(o)]
+    return []
+
+
+def _place(name: str, info: Any, args: list[Any], kwargs: dict[str, Any]) -> tuple | str:
+    """Where torch offers the op for this sample: (namespace, attr, obj, args, output)."""
+    try:
+        torch.manual_seed(0)
+        expected = info.op(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - OpInfo's own call may raise anything
+        return f"OpInfo's own call fails: {type(exc).__name__}"
+    orders = [args] + ([[args[1], args[0], *args[2:]]] if len(args) >= 2 else [])
+    for namespace, attr in candidates(name):
+        obj = resolve(namespace, attr)
+        if obj is None:
+            continue
+        for order in orders:
+            try:
+                torch.manual_seed(0)
+                got = call(namespace, attr, obj, order, kwargs)
+                torch.manual_seed(0)
+                again = call(namespace, attr, obj, order, kwargs)
+            except Exception:  # noqa: BLE001 - a candidate that does not take the sample
+                continue
+            if not _same(got, expected):
+                continue
+            if not _same(got, again):
+                return "random output (differs from call to call)"
+            return namespace, attr, obj, order, got
+    return "OpInfo's sample calls a wrapper, not a torch callable"
+
+
+def _from_sample(name: str, info: Any, sample: Any) -> dict[str, Any] | str:
+    """The record's call and defaults from one sample, or why this sample does not do."""
+    found = _place(name, info, [sample.input, *sample.args], dict(sample.kwargs))
+    if isinstance(found, str):
+        return found
+    namespace, attr, obj, args, got = found
+    outs = _tensors(got)
+    if not outs:
+        return "non-tensor output"
+    if any(t.layout != torch.strided for t in outs):
+        return "sparse output"
+    index = next(
+        (
+            i
+            for i, t in enumerate(outs)
+            if (t.is_floating_point() or t.is_complex()) and t.requires_grad
+        ),
+        None,
+    )
+    if index is None:
+        return "no floating-point output (nothing to differentiate)"
+    if outs[index].dtype not in (*DTYPE_NAMES, *COMPLEX):
+        return f"{outs[index].dtype} output"
+    try:
+        inputs = [encode(a) for a in args]
+        kw = {k: encode(v) for k, v in sample.kwargs.items()}
+    except Unwritable as exc:
+        return f"sample not representable in JSON: {exc}"
+    if _numbers([inputs, list(kw.values())]) > MAX_NUMBERS:
+        return f"sample too large (over {MAX_NUMBERS} numbers)"
+    from gradtui.ops.errors import InputError
+    from gradtui.ops.language import parse
+    from gradtui.ops.opinfo import literal_text
+
+    for value in _tensor_records([*inputs, *kw.values()]):
+        if not value["values"]:
+            return "only samples with empty tensors"
+        try:
+            parse(literal_text(value))
+        except InputError as exc:
+            return f"sample too large to write as text ({exc.message})"
+    method = namespace == "Tensor"
+    sig = signature(obj, namespace, attr)
+    is_tuple = not isinstance(got, torch.Tensor)
+    wrapper = getattr(info.gradcheck_wrapper, "__name__", "")
+    return {
+        "call": f"{namespace}.{attr}",
+        "gradcheck_wrapper": wrapper.removeprefix("gradcheck_wrapper_")
+        if "gradcheck_wrapper_" in wrapper
+        else None,
+        "kind": "property" if method and not callable(obj) else "method" if method else "function",
+        "signature": sig,
+        "params": param_names(sig),
+        "summary": summary(obj, namespace, attr),
+        "args": inputs,
+        "kwargs": kw,
+        "output": {
+            "index": index if is_tuple else None,
+            "of": len(outs) if is_tuple else 1,
+            "complex": outs[index].is_complex(),
+        },
+    }
+
+
+def entry(name: str, infos: list[Any]) -> dict[str, Any]:
+    """One op's record: how to call it and its defaults, or why it is left out."""
+    info = infos[0]
+    record: dict[str, Any] = {"name": name}
+    if torch.float64 not in info.supported_dtypes("cpu"):
+        return {**record, "left_out": "no float64 support (complex-only or integer-only)"}
+    try:
+        found = samples(info)
+    except Exception as exc:  # noqa: BLE001 - OpInfo's sample functions raise anything
+        return {**record, "left_out": f"its sample function fails: {type(exc).__name__}"}
+    if not found:
+        return {**record, "left_out": "no float64 sample"}
+    global SIGNIFICANT
+    first_reason = None
+    for sample in found:
+        for SIGNIFICANT in SIGNIFICANTS:  # noqa: B007 - read by encode
+            made = _from_sample(name, info, sample)
+            if isinstance(made, dict) or "too large" not in made:
+                break
+        if isinstance(made, dict):
+            aliases = {a.name for i in infos for a in getattr(i, "aliases", ())}
+            if name.startswith("nn.functional."):
+                aliases.add(name.removeprefix("nn.functional."))
+            return {**record, **made, "aliases": sorted(aliases - {name})}
+        first_reason = first_reason or made
+    return {**record, "left_out": first_reason}
+
+
+def generate() -> dict[str, Any]:
+    """The whole data file as a dict (what :data:`OUT` holds)."""
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    torch.manual_seed(0)
+    names, by_name = kept_names(op_db)
+    ops = []
+    for name in names:
+        torch.manual_seed(0)
+        ops.append(entry(name, by_name[name]))
+    return {
+        "torch": torch.__version__.split("+")[0],
+        "autograd_names": len(by_name),
+        "public_names": len(names),
+        "gradcheck_fails": GRADCHECK_FAILS,
+        "ops": ops,
+    }
+
+
+def summary_line(data: dict[str, Any]) -> str:
+    """The figures the README states (checked by a test against the data file)."""
+    opened = sum(1 for op in data["ops"] if "left_out" not in op)
+    passing = opened - len(data["gradcheck_fails"])
+    total = data["public_names"]
+    return (
+        f"torch {data['torch']}'s OpInfo database has {total} public op names that support "
+        f"autograd; gradtui opens {opened} of them at their defaults and {passing} "
+        f"({100 * passing / total:.1f}%) pass float64 gradcheck there."
+    )
+
+
+def render_doc(data: dict[str, Any]) -> str:
+    """``docs/opinfo.md``: the figures, then every op left out or failing, with its reason."""
+    lines = [
+        "# Ops from torch's OpInfo database",
+        "",
+        "Generated by `python -m tools.gen_opinfo` (do not edit; "
+        "`tests/ops/test_opinfo.py` fails when it is stale).",
+        "",
+        summary_line(data),
+        "",
+        "## Left out",
+        "",
+        "| op | why |",
+        "|---|---|",
+    ]
+    lines += [f"| `{op['name']}` | {op['left_out']} |" for op in data["ops"] if "left_out" in op]
+    lines += [
+        "",
+        "## Opened, but failing gradcheck at the defaults",
+        "",
+        "| op | why |",
+        "|---|---|",
+    ]
+    lines += [f"| `{name}` | {why} |" for name, why in data["gradcheck_fails"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=1, sort_keys=False) + "\n"
+
+
+def main() -> int:
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    data = generate()
+    OUT.write_text(dumps(data))
+    DOC.parent.mkdir(parents=True, exist_ok=True)
+    DOC.write_text(render_doc(data))
+    left = sum(1 for op in data["ops"] if "left_out" in op)
+    print(
+        f"wrote {OUT}: {len(data['ops'])} names, {len(data['ops']) - left} opened, {left} left out"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
