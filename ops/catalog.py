@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from gradtui.ops.errors import InputError
 
-__all__ = ["CATALOG", "InputSpec", "OpSpec", "by_category", "get"]
+__all__ = ["CATALOG", "InputSpec", "OpSpec", "all_ops", "by_category", "generated", "get"]
 
 SEED_CATEGORY = "seed questions"
 
@@ -68,6 +68,14 @@ class OpSpec:
         summary: One sentence on what the op computes.
         explain: For ops whose answer needs more than gradients (``sgd_l1_step``):
             ``explain(inputs) -> (extras, notes)``, computed with torch.
+        signature: torch's signature with its path, for generated ops
+            (``torch.linalg.svd(A, full_matrices=True, *, driver=None, out=None)``).
+        call: How a generated op is called, fixed arguments shown by value
+            (``torch.sum(input, (0, 1), keepdim=True)``); empty for hand-written ones.
+        aliases: Other names that open a generated op (``conv2d``).
+        generated: Built by :mod:`ops.opinfo` from the OpInfo data file.
+        gradcheck_wrapper: How OpInfo wraps the op for gradcheck (``"hermitian_input"``:
+            the op reads one triangle, so it is checked at ``input + input.mH``).
     """
 
     name: str
@@ -79,9 +87,16 @@ class OpSpec:
     seed: bool = False
     summary: str = ""
     explain: Explain | None = None
+    signature: str = ""
+    call: str = ""
+    aliases: tuple[str, ...] = ()
+    generated: bool = False
+    gradcheck_wrapper: str | None = None
 
     def call_text(self) -> str:
         """The op as a call with its input names, e.g. ``"gather(input, dim, index)"``."""
+        if self.call:
+            return self.call
         return f"{self.name}({', '.join(i.name for i in self.inputs)})"
 
     def input(self, name: str) -> InputSpec:
@@ -136,7 +151,7 @@ def coerce(spec: InputSpec, value: Any) -> Any:
     return float(value)
 
 
-def _bound(inputs: tuple[InputSpec, ...], raw: Callable[..., Any]) -> Callable[..., Any]:
+def bound(inputs: tuple[InputSpec, ...], raw: Callable[..., Any]) -> Callable[..., Any]:
     """``raw`` behind keyword binding: non-tensor kinds coerced, missing ones defaulted."""
     names = {i.name for i in inputs}
 
@@ -192,7 +207,7 @@ def _add(
             category=SEED_CATEGORY if seed else category,
             inputs=inputs,
             rule=rule,
-            fn=_bound(inputs, raw),
+            fn=bound(inputs, raw),
             elementwise=elementwise,
             seed=seed,
             summary=summary,
@@ -774,9 +789,41 @@ def get(name: str) -> OpSpec:
         raise InputError(
             f"unknown op: a name of {len(name)} characters; see the catalog for the ops available"
         )
-    close = difflib.get_close_matches(name, list(CATALOG), n=1)
+    from gradtui.ops import opinfo  # the generated ops: read on the first name not typed here
+
+    spec = opinfo.lookup(name, _KINDS)
+    if spec is not None:
+        return spec
+    close = difflib.get_close_matches(name, [*CATALOG, *opinfo.names(_KINDS)], n=1)
     hint = f"did you mean {close[0]!r}?" if close else "see the catalog for the ops available"
     raise InputError(f"unknown op {name!r}; {hint}")
+
+
+class _KINDS:
+    """What :mod:`ops.opinfo` builds generated entries with (it does not import this module)."""
+
+    OpSpec = OpSpec
+    InputSpec = InputSpec
+    bound = staticmethod(bound)
+
+
+def generated() -> dict[str, OpSpec]:
+    """The ops generated from torch's OpInfo database, by OpInfo name (read on first call)."""
+    from gradtui.ops import opinfo
+
+    return opinfo.specs(_KINDS)
+
+
+def all_ops() -> list[tuple[str, list[OpSpec]]]:
+    """Every op grouped for listing: the hand-written catalog (:func:`by_category`), then the
+    ops generated from torch's OpInfo database (:mod:`ops.opinfo`) by namespace, leaving out
+    a generated op whose name a hand-written entry already has (the hand-written one wins)."""
+    groups = by_category()
+    more: dict[str, list[OpSpec]] = {}
+    for spec in generated().values():
+        if spec.name not in CATALOG:
+            more.setdefault(f"generated: {spec.category}", []).append(spec)
+    return groups + list(more.items())
 
 
 def by_category() -> list[tuple[str, list[OpSpec]]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["EXPRESSION", "GRAD_OUTPUT", "LAYERS", "Groups", "looks_like_op_name"]
+__all__ = ["EXPRESSION", "GRAD_OUTPUT", "LAYERS", "OP_NAMESPACES", "Groups", "looks_like_op_name"]
 
 GRAD_OUTPUT = "v"
 """The input name of the upstream gradient (what ``InputError.field`` calls it)."""
@@ -23,11 +23,23 @@ Groups = Sequence[tuple[str, Sequence[tuple[str, str]]]]
 """The catalog as plain data: ``(category, [(op name, one-line summary), ...])``, seed ops first."""
 
 
+OP_NAMESPACES = frozenset({"torch", "F", "nn", "linalg", "special", "fft", "masked", "Tensor"})
+"""First words of a dotted op name (``linalg.svd``, ``torch.nn.functional.conv2d``,
+``F.relu``, ``Tensor.T``); any other dotted text (``x.T``) is an expression."""
+
+
 def looks_like_op_name(text: str) -> bool:
     """Whether the engine reads ``text`` (stripped) as a catalog op name, not an expression.
 
     A bare ASCII identifier is an op name (``exp``, or a misspelt ``epx`` that gets a
-    suggestion); anything else (``exp(x)``, ``x * 2``, ``(x)``) is an expression.
+    suggestion), and so are identifiers joined by dots that start with a torch namespace
+    (:data:`OP_NAMESPACES`); anything else (``exp(x)``, ``x * 2``, ``(x)``, ``x.T``) is an
+    expression.
     """
     text = text.strip()
-    return text.isascii() and text.isidentifier()
+    if not text.isascii():
+        return False
+    parts = text.split(".")
+    if len(parts) > 1 and parts[0] not in OP_NAMESPACES:
+        return False
+    return all(part.isidentifier() for part in parts)
