@@ -19,10 +19,13 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from gradtui.ops.timebound import DEFAULT_TIMEOUT_S
-from gradtui.tui.report import curve_title, format_grad, format_ops, plot_notes
+from gradtui.tui.report import curve_title, format_grad, format_op, format_ops, plot_notes
+
+if TYPE_CHECKING:  # the catalog imports torch; `gradtui ops` imports it when it runs
+    from gradtui.ops.catalog import OpSpec
 
 COMMANDS = ("ops", "grad", "plot", "demo")
 
@@ -104,7 +107,14 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     app.add_argument("--no-mouse", action="store_true", help="turn mouse reporting off")
     app.add_argument("--version", action="store_true", help="print gradtui's version and exit")
 
-    ops_p = _Parser(prog="gradtui ops", description="List the op catalog.")
+    ops_p = _Parser(
+        prog="gradtui ops",
+        description="List every op (hand-written, then generated from torch's OpInfo "
+        "database), or show one op's signature, defaults and summary.",
+    )
+    ops_p.add_argument(
+        "name", nargs="?", default=None, help="one op (linalg.svd, F.conv2d, T, exp, ...)"
+    )
     ops_p.add_argument("--json", action="store_true")
 
     grad = _Parser(
@@ -186,31 +196,48 @@ def _require_terminal(error: CommandError) -> None:
 # --- commands -------------------------------------------------------------------
 
 
-def cmd_ops(args: argparse.Namespace) -> int:
-    from gradtui.ops.catalog import by_category
-
-    groups = by_category()
-    if args.json:
-        out = [
+def _op_json(spec: OpSpec, category: str) -> dict[str, Any]:
+    out = {
+        "name": spec.name,
+        "category": category,
+        "inputs": [
             {
-                "name": spec.name,
-                "category": category,
-                "inputs": [
-                    {
-                        "name": i.name,
-                        "default": i.default,
-                        "requires_grad": i.requires_grad,
-                        "kind": i.kind,
-                    }
-                    for i in spec.inputs
-                ],
-                "rule": spec.rule,
-                "elementwise": spec.elementwise,
-                "summary": spec.summary,
+                "name": i.name,
+                "default": i.default,
+                "requires_grad": i.requires_grad,
+                "kind": i.kind,
             }
-            for category, specs in groups
-            for spec in specs
-        ]
+            for i in spec.inputs
+        ],
+        "rule": spec.rule,
+        "elementwise": spec.elementwise,
+        "summary": spec.summary,
+    }
+    if spec.generated:
+        out.update(
+            {
+                "generated": True,
+                "signature": spec.signature,
+                "call": spec.call_text(),
+                "aliases": list(spec.aliases),
+            }
+        )
+    return out
+
+
+def cmd_ops(args: argparse.Namespace) -> int:
+    from gradtui.ops.catalog import all_ops, get
+
+    if args.name:
+        spec = get(args.name)  # an unknown name is an InputError: one line, status 2
+        if args.json:
+            print(json.dumps(_op_json(spec, spec.category), indent=2, ensure_ascii=False))
+        else:
+            print(format_op(spec))
+        return 0
+    groups = all_ops()
+    if args.json:
+        out = [_op_json(spec, category) for category, specs in groups for spec in specs]
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     print(format_ops(groups))

@@ -52,8 +52,27 @@ def format_ops(groups: Sequence[tuple[str, Sequence[OpSpec]]]) -> str:
         lines.append(f"{category}:")
         width = max(len(s.call_text()) for s in specs)
         for spec in specs:
-            lines.append(f"  {spec.call_text():<{width}}  {spec.rule}")
+            about = spec.summary if spec.generated else spec.rule
+            lines.append(f"  {spec.call_text():<{width}}  {about}")
         lines.append("")
+    return "\n".join(lines)
+
+
+def format_op(spec: OpSpec) -> str:
+    """The text of ``gradtui ops NAME``: signature, call, summary and each input's default."""
+    lines = [spec.signature or spec.call_text()]
+    if spec.summary:
+        lines.append(f"  {spec.summary}")
+    lines.append("")
+    lines.append(f"call:  {spec.call_text()}")
+    if spec.aliases:
+        lines.append(f"also:  {', '.join(spec.aliases)}")
+    if not spec.generated:
+        lines.append(f"rule:  {spec.rule}")
+    lines.append("defaults:")
+    for i in spec.inputs:
+        grad = "requires_grad" if i.requires_grad else "no grad"
+        lines.append(f"  {i.name} = {i.default}  ({i.kind}, {grad})")
     return "\n".join(lines)
 
 
