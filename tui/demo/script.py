@@ -42,7 +42,6 @@ ACTION_OPTIONS = {
 COMMON_ACTION_KEYS = ("caption", "hold", "name")
 SCENE_KEYS = ("name", "op", "expression", "inputs", "caption", "hold", "actions")
 TOP_KEYS = ("title", "scene")
-LAYER_NAMES = LAYERS
 VIEW_NAMES = ("plot", "steps")
 MAX_PAUSE = 60.0
 MAX_REPEAT = 100
@@ -398,9 +397,9 @@ class _Loader:
                 raise self.fail(at, f'{label}: step_to takes a node name, e.g. "ExpBackward0"')
             return Action("step_to", value.strip(), **common)
         if verb == "layer":
-            if value not in LAYER_NAMES:
+            if value not in LAYERS:
                 raise self.fail(
-                    at, f"{label}: unknown layer {value!r}; layers: {', '.join(LAYER_NAMES)}"
+                    at, f"{label}: unknown layer {value!r}; layers: {', '.join(LAYERS)}"
                 )
             on = raw.get("on")
             if on is not None and not isinstance(on, bool):
