@@ -74,8 +74,9 @@ class OpSpec:
             (``torch.sum(input, (0, 1), keepdim=True)``); empty for hand-written ones.
         aliases: Other names that open a generated op (``conv2d``).
         generated: Built by :mod:`ops.opinfo` from the OpInfo data file.
-        gradcheck_wrapper: How OpInfo wraps the op for gradcheck (``"hermitian_input"``:
-            the op reads one triangle, so it is checked at ``input + input.mH``).
+        gradcheck_wrapper: How OpInfo wraps the op for gradcheck, with the argument it
+            acts on (``"hermitian_input[0]"``: checked at ``input + input.mH``;
+            ``"triangular_input[1]"``: only the second input's lower triangle is perturbed).
     """
 
     name: str

@@ -87,16 +87,22 @@ def literal_text(tensor: Mapping[str, Any]) -> str:
     if not shape:
         return _number_text(values[0], dtype)
 
-    def nest(level: int, start: int) -> str:
+    def nest(level: int, start: int, sep: str) -> str:
         if level == len(shape) - 1:
             items = values[start : start + shape[level]]
-            return "[" + ", ".join(_number_text(v, dtype) for v in items) + "]"
+            return "[" + sep.join(_number_text(v, dtype) for v in items) + "]"
         step = 1
         for size in shape[level + 1 :]:
             step *= size
-        return "[" + ", ".join(nest(level + 1, start + k * step) for k in range(shape[level])) + "]"
+        parts = (nest(level + 1, start + k * step, sep) for k in range(shape[level]))
+        return "[" + sep.join(parts) + "]"
 
-    return nest(0, 0)
+    text = nest(0, 0, ", ")
+    return text if len(text) <= MAX_TEXT else nest(0, 0, ",")
+
+
+MAX_TEXT = 2000
+"""The input language's longest text; a longer literal drops the spaces after its commas."""
 
 
 # --- specs -------------------------------------------------------------------------------
@@ -136,7 +142,16 @@ def _constant(value: Any) -> Any:
         if "tensor" in value:
             t = value["tensor"]
             return torch.tensor(t["values"], dtype=getattr(torch, t["dtype"])).reshape(t["shape"])
+        if "function" in value:
+            return _functions()[value["function"]]
     return value
+
+
+def _functions() -> dict[str, Callable[..., Any]]:
+    """The functions a generated op may take as an argument (by path; an allow-list)."""
+    import torch.nn.functional
+
+    return {"torch.nn.functional.pairwise_distance": torch.nn.functional.pairwise_distance}
 
 
 def _template(value: Any, name: str, inputs: list[Any], top: bool, InputSpec: Any) -> Any:
@@ -184,6 +199,8 @@ def _shown(template: Any) -> str:
     if isinstance(template, tuple):
         inner = ", ".join(_shown(v) for v in template)
         return f"({inner},)" if len(template) == 1 else f"({inner})"
+    if callable(template) and hasattr(template, "__name__"):
+        return f"F.{template.__name__}"
     text = repr(template)
     return text.replace("torch.", "torch.") if text.startswith("torch.") else text
 
@@ -214,11 +231,14 @@ def _callables() -> dict[str, Callable[..., Any]]:
     return found
 
 
-def _category(call: str) -> str:
+def _category(call: str, topic: str = "") -> str:
+    """The op's group: its namespace, and the topic OpInfo files it under when it has one
+    (``torch · pointwise, one input``, ``linalg``)."""
     namespace = call.rpartition(".")[0]
-    return {"torch": "torch", "Tensor": "Tensor methods"}.get(
+    name = {"torch": "torch", "Tensor": "Tensor methods"}.get(
         namespace, namespace.removeprefix("torch.")
     )
+    return f"{name} · {topic}" if topic else name
 
 
 def _spec(op: Mapping[str, Any], fn: Callable[..., Any], kinds: Kinds) -> Any:
@@ -269,7 +289,7 @@ def _spec(op: Mapping[str, Any], fn: Callable[..., Any], kinds: Kinds) -> Any:
         raise ValueError(f"{DATA.name}: {op['name']} has two inputs of one name: {names}")
     return OpSpec(
         name=op["name"],
-        category=_category(call_path),
+        category=_category(call_path, op.get("topic", "")),
         inputs=tuple(inputs),
         rule="measured from torch at run time (generated from OpInfo)",
         fn=bound(tuple(inputs), raw),

@@ -23,9 +23,12 @@ from gradtui.ops.errors import InputError
 from gradtui.ops.prepare import prepare
 from gradtui.ops.run import run
 
-PASS_SHARE = 0.92
+PASS_SHARE = 0.938
 """At least this share of the public OpInfo names with autograd passes gradcheck. Issue 11
-asks for 0.95; measured today: 433 of 469 (92.3%), the rest listed in docs/opinfo.md."""
+asks for 0.95; measured today: 440 of 469 (93.8%). The rest, each with its reason, is in
+docs/opinfo.md: mostly samples whose text is over the input language's 2000 characters
+(bmm, grid_sampler_2d, dropout3d, to, ...), random ops, and ops torch offers only under
+torch.ops or for other dtypes."""
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,12 +47,22 @@ def gradcheck_op(key: str) -> str | None:
         return "no float input requires grad"
     fixed = {n: v for n, v in p.tensors.items() if n not in names}
 
-    first = p.names[0]
+    wrapper, _, index = (p.spec.gradcheck_wrapper or "").partition("[")
+    wrapped = p.names[int(index.rstrip("]") or 0)]
+    upper = bool(p.tensors.get("upper", False))
 
     def f(*xs: torch.Tensor) -> torch.Tensor:
+        # OpInfo checks these ops through a wrapper that keeps the input in the op's domain
+        # (the generator built the default input the same way); the op itself is torch's.
         given = dict(zip(names, xs, strict=True))
-        if p.spec.gradcheck_wrapper == "hermitian_input" and first in given:
-            given[first] = given[first] + given[first].mH  # as OpInfo checks it
+        if wrapped in given and wrapper == "hermitian_input":
+            given[wrapped] = given[wrapped] + given[wrapped].mH
+        elif wrapped in given and wrapper.startswith("triangular_input"):
+            x = given[wrapped]
+            if wrapper.endswith("real_positive_diagonal"):
+                d = x.diagonal(0, -2, -1)
+                x = x - torch.diag_embed(d) + torch.diag_embed(torch.ones_like(d))
+            given[wrapped] = x.triu() if upper else x.tril()
         return p.fn(**fixed, **given)
 
     leaves = tuple(p.tensors[n].detach().clone().requires_grad_(True) for n in names)
@@ -79,16 +92,18 @@ def gradcheck_all() -> tuple[int, dict[str, str]]:
 
 
 def test_the_data_file_is_fresh() -> None:
-    """Regenerated from the installed torch's op_db, the data file and its doc are unchanged."""
-    from tools import gen_opinfo
+    """Regenerated from the installed torch's op_db, the data file and its doc are unchanged.
 
-    fresh = gen_opinfo.generate()
-    assert gen_opinfo.dumps(fresh) == opinfo.DATA.read_text(encoding="utf-8"), (
-        "ops/data/opinfo.json is stale: run python -m tools.gen_opinfo"
+    In a subprocess with a fixed hash seed, as the generator always runs (torch's sample
+    functions iterate sets of strings), and with no pytest warning filters."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.gen_opinfo", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
-    assert gen_opinfo.render_doc(fresh) == (ROOT / "docs" / "opinfo.md").read_text(), (
-        "docs/opinfo.md is stale: run python -m tools.gen_opinfo"
-    )
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
 
 
 def test_every_public_autograd_name_is_opened_or_has_a_reason() -> None:
