@@ -51,8 +51,15 @@ def load_engine() -> Catalog:
             if gc_was_on:
                 gc.enable()
 
-    by_category = catalog.by_category()
+    # The seed's ops first, then the generated ops by namespace and topic; the data file
+    # is read here, on the worker thread, never at first paint.
+    by_category = catalog.all_ops()
     groups = [(category, [(s.name, s.summary) for s in specs]) for category, specs in by_category]
+    signatures = {
+        s.name: s.signature or f"{s.name}({', '.join(i.name for i in s.inputs)})"
+        for _, specs in by_category
+        for s in specs
+    }
     hints = {
         s.name: {
             i.name: (i.doc or i.kind) + ("" if i.requires_grad else " (no grad)") for i in s.inputs
@@ -60,7 +67,7 @@ def load_engine() -> Catalog:
         for _, specs in by_category
         for s in specs
     }
-    return Catalog(groups, hints)
+    return Catalog(groups, hints, signatures)
 
 
 def compute(

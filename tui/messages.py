@@ -54,10 +54,12 @@ class Catalog:
     Attributes:
         groups: Ops by category, for the picker and the palette.
         hints: Per op, a few words on each input (for tooltips and placeholders).
+        signatures: Per op, its signature (the picker shows the highlighted one's).
     """
 
     groups: Groups = field(default_factory=list)
     hints: dict[str, dict[str, str]] = field(default_factory=dict)
+    signatures: dict[str, str] = field(default_factory=dict)
 
     @property
     def names(self) -> frozenset[str]:

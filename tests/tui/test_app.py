@@ -11,6 +11,7 @@ from pathlib import Path
 
 from textual.widgets import Input, Markdown
 
+from gradtui.ops.catalog import CATALOG
 from gradtui.tui.app import GradApp
 from gradtui.tui.format import format_tensor
 from gradtui.tui.help import HelpScreen
@@ -59,13 +60,33 @@ async def test_opens_on_exp_with_the_graph_computed() -> None:
         assert "✓ differentiable" in app.query_one(StatusLine).plain
 
 
+async def test_the_picker_finds_a_generated_op_fuzzily_and_shows_its_signature() -> None:
+    """``lsvd`` finds ``linalg.svd`` among the ops generated from OpInfo, and opens it."""
+    app = GradApp(cursor_blink=False)
+    async with running(app, (120, 40)) as pilot:
+        picker = app.query_one(OpPicker)
+        names = picker.matches()[1:]  # after "custom expression"
+        hand_written = [n for n in names if n in CATALOG]
+        assert names[: len(hand_written)] == hand_written  # the seed's ops stay first
+        assert "linalg.svd" in names and len(names) > 400  # then the generated ones
+        await pilot.press("slash")
+        await type_text(pilot, "lsvd")
+        assert picker.matches()[0] == "linalg.svd"
+        assert picker.info_text.startswith("torch.linalg.svd(input, full_matrices=True")
+        assert "singular value decomposition" in picker.info_text
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.target == "linalg.svd"
+        assert app.result is not None and app.result.target == "linalg.svd"
+
+
 async def test_pick_an_op_by_filter() -> None:
     app = GradApp(cursor_blink=False)
     async with running(app, (100, 30)) as pilot:
         await pilot.press("slash")
         assert app.focused is app.query_one("#op-filter")
         await type_text(pilot, "gath")
-        assert app.query_one(OpPicker).matches() == ["gather"]
+        assert app.query_one(OpPicker).matches()[0] == "gather"  # the best match first
         await pilot.press("enter")
         await settle(pilot)
         assert app.target == "gather"

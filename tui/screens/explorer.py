@@ -125,7 +125,7 @@ class ExplorerScreen(Screen[None]):
 
     def on_engine_loaded(self, message: EngineLoaded) -> None:
         """Fill the op picker; the panels waiting for a first result now wait for the engine."""
-        self.query_one(OpPicker).set_catalog(message.catalog.groups)
+        self.query_one(OpPicker).set_catalog(message.catalog.groups, message.catalog.signatures)
         self.query_one(StepperPanel).show_placeholder("computing…")
         self.query_one(PlotPanel).show_placeholder("computing…")
         target = self.session.target.strip()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.widgets import Input, OptionList
 
-from gradtui.tui.widgets.op_picker import EXPRESSION_ID, OpPicker
+from gradtui.tui.widgets.op_picker import EXPRESSION_ID, OpPicker, fuzzy_score
 from tests.helpers import screen_text
 
 GROUPS = [
@@ -148,3 +148,71 @@ async def test_long_names_that_share_a_start_stay_apart_when_narrow() -> None:
         assert len(bce) == 2 and bce[0] != bce[1], bce
         assert all("…" in row for row in bce)  # cut in the middle: both ends are kept
         assert bce[1].endswith("logits"), bce
+
+
+LINALG = [
+    ("elementwise", [("exp", "e to the power x"), ("sin", "sine")]),
+    (
+        "linalg",
+        [
+            ("linalg.slogdet", "Sign and log of the absolute determinant."),
+            ("linalg.svdvals", "Singular values of a matrix."),
+            ("linalg.svd", "Computes the singular value decomposition (SVD) of a matrix."),
+        ],
+    ),
+    ("torch · pointwise, one input", [("special.sinc", "Computes the normalized sinc.")]),
+]
+SIGNATURES = {
+    "linalg.svd": "torch.linalg.svd(A, full_matrices=True, *, driver=None, out=None)",
+    "exp": "exp(x)",
+}
+
+
+def test_fuzzy_score_is_a_subsequence_match_ranking_exact_prefix_part_and_scattered() -> None:
+    assert fuzzy_score("lsvd", "linalg.svd") is not None
+    assert fuzzy_score("dvsl", "linalg.svd") is None  # order matters
+    assert fuzzy_score("SVD", "linalg.svd") == fuzzy_score("svd", "linalg.svd")  # case ignored
+    ranked = sorted(
+        ["linalg.svdvals", "linalg.svd", "svd", "linalg.slogdet"],
+        key=lambda name: -(fuzzy_score("svd", name) or -(10**9)),
+    )
+    assert ranked[:3] == ["svd", "linalg.svd", "linalg.svdvals"]  # exact, part, longer part
+    assert fuzzy_score("lsvd", "linalg.svd") > fuzzy_score("lsvd", "linalg.svdvals")
+    assert fuzzy_score("sm", "softmax") is not None and fuzzy_score("xq", "softmax") is None
+
+
+async def test_the_filter_is_fuzzy_and_puts_the_best_match_first() -> None:
+    app = PickerApp("exp")
+    async with app.run_test(size=(60, 20)) as pilot:
+        picker = app.query_one(OpPicker)
+        picker.set_catalog(LINALG, SIGNATURES)
+        app.query_one("#op-filter", Input).focus()
+        await pilot.press(*"lsvd")
+        assert picker.matches()[:2] == ["linalg.svd", "linalg.svdvals"]
+        assert "linalg.slogdet" not in picker.matches()  # no v after its s
+        assert _highlighted(app) == "linalg.svd"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.chosen == ["linalg.svd"]
+        assert picker.matches()[:3] == [EXPRESSION_ID, "exp", "sin"]  # the seed's ops first
+
+
+async def test_the_highlighted_ops_signature_and_summary_show_under_the_filter() -> None:
+    app = PickerApp("exp")
+    async with app.run_test(size=(90, 20)) as pilot:
+        picker = app.query_one(OpPicker)
+        picker.set_catalog(LINALG, SIGNATURES)
+        await pilot.pause()
+        assert picker.info_text == "exp(x)\ne to the power x"
+        app.query_one("#op-filter", Input).focus()
+        await pilot.press(*"lsvd")
+        await pilot.pause()
+        assert picker.info_text.splitlines() == [
+            SIGNATURES["linalg.svd"],
+            "Computes the singular value decomposition (SVD) of a matrix.",
+        ]
+        assert "torch.linalg.svd(A, full_matrices=True" in screen_text(app)
+        await pilot.press("down", "down")  # into the list, onto linalg.svdvals
+        await pilot.pause()
+        assert _highlighted(app) == "linalg.svdvals"
+        assert picker.info_text == "linalg.svdvals\nSingular values of a matrix."  # no signature
