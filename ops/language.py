@@ -50,7 +50,12 @@ from gradtui.ops.syntax import (
     OP_SYMBOLS,
     Parsed,
     Source,
+    attribute_position,
     bind_arguments,
+    call_target,
+    display_name,
+    dotted,
+    dtype_name,
     function_names,
     function_spec,
     left_spine,
@@ -283,6 +288,10 @@ class _Evaluator:
         value = self.visit(node)
         if value is None:
             raise self.error("None is only allowed as an argument that accepts it", node)
+        if _is_named_tuple(value):
+            return value[0]  # torch.return_types (values, indices): the values
+        if not isinstance(value, torch.Tensor):
+            raise self.error(f"{type(value).__name__} is not a tensor here", node)
         return value
 
     # -- dispatch
@@ -292,6 +301,8 @@ class _Evaluator:
         if isinstance(node, ast.Constant):
             if node.value is None:
                 return None
+            if not isinstance(node.value, (bool, int, float)):
+                raise self.error(f"{node.value!r} is not allowed here", node)
             return self.number(node.value)
         if isinstance(node, ast.Name):
             return self.name(node)
@@ -309,6 +320,10 @@ class _Evaluator:
             return self.compare(node)
         if isinstance(node, ast.Call):
             return self.call(node)
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node)
+        if isinstance(node, ast.Subscript):
+            return self.subscript(node)
         # parse() refused everything else; a hand-built tree may not bypass that
         raise self.error(f"'{type(node).__name__}' is not allowed here", node)
 
@@ -435,10 +450,13 @@ class _Evaluator:
 
     # -- calls
 
-    def call(self, node: ast.Call) -> torch.Tensor:
-        name = node.func.id  # type: ignore[attr-defined]
-        if name in CONSTRUCTORS:
-            return _CONSTRUCTOR_IMPLS[name](self, node)
+    def call(self, node: ast.Call) -> Value:
+        target = call_target(node, src=self.src, field=self.field)
+        if target.kind == "constructor":
+            return _CONSTRUCTOR_IMPLS[target.key](self, node)
+        if target.kind != "catalog":
+            return self.torch_call(node, target.key, target.receiver)
+        name = target.key
         spec = function_spec(name)
         if spec is None:  # pragma: no cover - parse() checked the name
             raise self.error(f"unknown function '{name}'", node.func)
@@ -467,6 +485,212 @@ class _Evaluator:
                     raise self.error(f"{name}() does not give a tensor", node)
         self.check_elements(tuple(result.shape), node, f"the result of {name}()")
         return result
+
+    # -- torch's own spelling: namespaced functions, tensor methods, properties, indexing
+
+    def torch_call(self, node: ast.Call, key: str, receiver: ast.expr | None) -> Value:
+        """A call of :data:`ops.spelling.FUNCTIONS` or :data:`ops.spelling.METHODS`, with
+        the arguments as PyTorch code would pass them; torch checks the signature."""
+        from gradtui.ops import spelling
+
+        shown = display_name(key)
+        if key == "torch.tensor":
+            return self.torch_tensor(node)
+        if receiver is not None:
+            fn = spelling.METHODS[key.split(".", 1)[1]]
+            args: list[Any] = [self.tensor(receiver)]
+        else:
+            fn = spelling.FUNCTIONS[key]
+            args = []
+        for index, arg in enumerate(node.args):
+            if (
+                index == 0
+                and key in spelling.TENSOR_LISTS
+                and isinstance(arg, (ast.List, ast.Tuple))
+            ):
+                args.append([self.tensor(e) for e in arg.elts])
+            else:
+                args.append(self.torch_arg(arg, first=receiver is None and index == 0))
+        kwargs = {kw.arg: self.torch_arg(kw.value, first=kw.arg == "input") for kw in node.keywords}
+        self.check_torch_size(fn, args, kwargs, node, f"the result of {shown}()")
+        with self.torch_errors(node, f"{shown}() failed"):
+            try:
+                result = fn(*args, **kwargs)
+            except TypeError:
+                if isinstance(node.func, ast.Name):
+                    # the catalog's op by its bare name, and torch's signature did not take
+                    # the arguments either: the catalog's message says what the op takes
+                    bind_arguments(node, src=self.src, field=self.field)
+                raise
+        return self.torch_result(result, node, shown)
+
+    def torch_tensor(self, node: ast.Call) -> torch.Tensor:
+        """``torch.tensor(data, dtype=...)``: the language's literal, a copy with no history."""
+        if len(node.args) != 1 or any(kw.arg != "dtype" for kw in node.keywords):
+            raise self.error("torch.tensor() takes one list and, optionally, dtype=", node)
+        value = self.tensor(node.args[0]).detach().clone()
+        for kw in node.keywords:
+            dtype = self.torch_arg(kw.value, first=False)
+            if dtype is not None:
+                with self.torch_errors(node, "torch.tensor() failed"):
+                    value = value.to(dtype)
+        return value
+
+    def torch_result(self, result: Any, node: ast.AST, shown: str) -> Value:
+        if isinstance(result, torch.Tensor):
+            self.check_elements(tuple(result.shape), node, f"the result of {shown}()")
+            return result
+        if _is_named_tuple(result):
+            for item in result:
+                if isinstance(item, torch.Tensor):
+                    self.check_elements(tuple(item.shape), node, f"the result of {shown}()")
+            return result
+        if isinstance(result, (bool, int, float)):
+            return self.number(result)
+        raise self.error(f"{shown}() does not give a tensor", node)
+
+    def torch_arg(self, node: ast.AST, *, first: bool) -> Any:
+        """An argument as PyTorch code passes it: numbers typed stay Python numbers (except
+        a function's first input, a tensor), a tuple or a flat list of integers stays a
+        sequence of ints (sizes, dims), strings and dtypes as checked by parse()."""
+        from gradtui.ops import spelling
+
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value  # parse() checked it against the parameter's choices
+        dtype = dtype_name(node)
+        if dtype is not None:
+            return spelling.DTYPES[dtype]
+        if isinstance(node, ast.Constant) and node.value is None:
+            return None
+        if not first:
+            number = _static_number(node)
+            if number is not None:
+                return number
+            if isinstance(node, ast.Tuple) or _int_list(node):
+                return tuple(self.plain(e) for e in node.elts)  # type: ignore[attr-defined]
+        return self.tensor(node)
+
+    def plain(self, node: ast.AST) -> Any:
+        """One element of a size or dim tuple: an integer (a one-element integer tensor
+        becomes its value), a number, ``None``, or a tensor for torch to judge."""
+        number = _static_number(node)
+        if number is not None:
+            return number
+        if isinstance(node, ast.Constant) and node.value is None:
+            return None
+        value = self.tensor(node)
+        if value.numel() == 1 and not value.dtype.is_floating_point and not value.dtype.is_complex:
+            return self.to_int(value, node, "a size")
+        return value
+
+    def check_torch_size(
+        self,
+        fn: Callable[..., Any],
+        args: list[Any],
+        kwargs: dict[str, Any],
+        node: ast.AST,
+        what: str,
+    ) -> None:
+        """Refuse, before running it, a call whose result would exceed :data:`MAX_ELEMENTS`.
+
+        The product of the tensors' sizes and the integers' magnitudes bounds every
+        result these functions give (``x.repeat(2, 3)``, ``x.expand(4, 3)``,
+        ``F.pad(x, (1, 1))``); over the cap, a dry run on the ``meta`` device (shapes only)
+        gives the real shape.
+        """
+        bound = _size_bound([*args, *kwargs.values()])
+        if bound <= MAX_ELEMENTS:
+            return
+        try:
+            out = fn(*_on_meta(args), **_on_meta(kwargs))
+        except Exception:  # noqa: BLE001 - no meta kernel: the result is checked after the call
+            return
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        for item in outs:
+            if isinstance(item, torch.Tensor):
+                self.check_elements(tuple(item.shape), node, what)
+
+    def attribute(self, node: ast.Attribute) -> Value:
+        """``x.T``, ``x.mT``, ``torch.pi``, a named tuple's field (``.values``)."""
+        from gradtui.ops import spelling
+
+        parts = dotted(node)
+        if parts is not None and parts[0] == "torch" and len(parts) == 2:
+            if parts[1] in spelling.CONSTANTS:
+                return torch.tensor(NAMED_FLOATS[spelling.CONSTANTS[parts[1]]], dtype=self.dtype)
+        at = attribute_position(self.src, node)
+        name = node.attr
+        if name in spelling.PROPERTIES:
+            value = self.tensor(node.value)
+            with self.torch_errors(node, f"'.{name}' failed", at):
+                return spelling.PROPERTIES[name](value)
+        if name in spelling.FIELDS:
+            value = self.visit(node.value)
+            if _is_named_tuple(value):
+                try:
+                    return spelling.FIELDS[name](value)
+                except AttributeError:
+                    pass  # a field of another named tuple: said below
+            kind = type(value).__name__ if _is_named_tuple(value) else "a tensor"
+            raise self.error(
+                f"'.{name}' is a field of the named tuples torch returns (such as "
+                f"x.max(dim=1).values); this value is {kind}, without it",
+                node,
+                at,
+            )
+        # parse() refused every other attribute; a hand-built tree may not bypass that
+        raise self.error(f"attribute access '.{name}' is not allowed", node, at)
+
+    def subscript(self, node: ast.Subscript) -> Value:
+        """``x[0]``, ``x[:, 1]``, ``x[1:3]``, ``x[..., 0]``, ``x[None]``, ``x[idx]``, ``x[x > 0]``."""
+        value = self.visit(node.value)
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        index = tuple(self.index_item(item) for item in items)
+        key: Any = index if isinstance(node.slice, ast.Tuple) else index[0]
+        if _is_named_tuple(value):
+            if not isinstance(key, int) or isinstance(key, bool):
+                raise self.error("a named tuple takes one integer index, as in [0]", node.slice)
+            if not -len(value) <= key < len(value):
+                raise self.error(f"index {key} is out of range for {len(value)} fields", node.slice)
+            return value[key]
+        if value is None or not isinstance(value, torch.Tensor):
+            raise self.error("only a tensor can be indexed", node.value)
+        bound = value.numel()
+        for item in index:
+            if isinstance(item, torch.Tensor) and item.dtype != torch.bool:
+                bound *= max(item.numel(), 1)
+        if bound > MAX_ELEMENTS:
+            meta_key = (
+                tuple(_on_meta(list(index))) if isinstance(key, tuple) else _on_meta([key])[0]
+            )
+            try:
+                shape = tuple(_meta(value)[meta_key].shape)
+            except Exception:  # noqa: BLE001 - torch refuses the index: it says why below
+                shape = ()
+            self.check_elements(shape, node, "the result of '[...]'")
+        with self.torch_errors(node, "cannot index"):
+            result = value[key]
+        self.check_elements(tuple(result.shape), node, "the result of '[...]'")
+        return result
+
+    def index_item(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.Slice):
+            return slice(
+                *(self.bound_of_slice(part) for part in (node.lower, node.upper, node.step))
+            )
+        if isinstance(node, ast.Constant) and (node.value is Ellipsis or node.value is None):
+            return node.value
+        number = _static_number(node)
+        if isinstance(number, (bool, int)):
+            return number
+        if number is not None:
+            raise self.error(f"an index must be an integer, not {number!r}", node)
+        return self.tensor(node)
+
+    def bound_of_slice(self, node: ast.AST | None) -> int | None:
+        if node is None or (isinstance(node, ast.Constant) and node.value is None):
+            return None
+        return self.to_int(self.number_arg(node), node, "a slice bound")
 
     def default(self, name: str, param: Any, node: ast.Call) -> Any:
         text = param.default
@@ -682,6 +906,55 @@ def broadcast_shape(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
 
 def _meta(t: torch.Tensor) -> torch.Tensor:
     return torch.empty(t.shape, dtype=t.dtype, device="meta")
+
+
+def _on_meta(values: Any) -> Any:
+    """The same arguments with every tensor replaced by an empty one on the meta device."""
+    if isinstance(values, dict):
+        return {k: _on_meta([v])[0] for k, v in values.items()}
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, torch.Tensor):
+            out.append(_meta(value))
+        elif isinstance(value, list):
+            out.append(_on_meta(value))
+        else:
+            out.append(value)
+    return out
+
+
+def _size_bound(values: Sequence[Any]) -> int:
+    """The product of the tensors' element counts and the integers' magnitudes (capped)."""
+    bound = 1
+    for value in values:
+        if isinstance(value, torch.Tensor):
+            bound *= max(value.numel(), 1)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            bound *= max(abs(value), 1)
+        elif isinstance(value, float) and math.isfinite(value):
+            bound *= max(abs(value), 1.0)
+        elif isinstance(value, (list, tuple)):
+            bound *= _size_bound(value)
+        if bound > MAX_ELEMENTS:
+            return MAX_ELEMENTS + 1
+    return int(bound)
+
+
+def _is_named_tuple(value: Any) -> bool:
+    """A ``torch.return_types`` structure (``values``/``indices`` and the like)."""
+    return isinstance(value, tuple) and type(value).__module__ == "torch.return_types"
+
+
+def _int_list(node: ast.AST) -> bool:
+    """A flat list of integer literals: ``[0, 1]`` as a ``dim`` or a size, as torch reads it."""
+    return (
+        isinstance(node, ast.List)
+        and bool(node.elts)
+        and all(
+            isinstance(_static_number(e), int) and not isinstance(_static_number(e), bool)
+            for e in node.elts
+        )
+    )
 
 
 def _is_integer(t: torch.Tensor) -> bool:

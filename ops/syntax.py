@@ -194,9 +194,20 @@ def _scan(text: str, field: str | None) -> None:
     """
     depth = 0
     unary = 0
+    comment = False
+    skip_to = -1
     for i, ch in enumerate(text):
+        if i < skip_to:
+            continue
+        if ch == "#":
+            comment = True
         if ch in "'\"":
-            _refuse_string(text, i, field)
+            end = _simple_string_end(text, i)
+            if comment or end < 0:
+                _refuse_string(text, i, field)
+            skip_to = end
+            unary = 0
+            continue
         code = ord(ch)
         if code > 127:
             raise InputError(
@@ -260,6 +271,26 @@ def _scan_numbers(text: str, field: str | None) -> None:
                 position=end,
             )
         i = max(end, i + 1)
+
+
+_SIMPLE_STRING = re.compile(r"[A-Za-z0-9_-]{0,40}")
+
+
+def _simple_string_end(text: str, quote: int) -> int:
+    """Where a plain quoted word (``'sum'``, ``"nearest-exact"``) that starts at ``quote``
+    ends, or -1 for anything else: a prefix (``f'``, ``b'``), an escape, any other character.
+
+    Such a word can be a parameter's choice (``reduction='sum'``); the tree check decides.
+    It has nothing for the parser to decode, so the parser stays silent.
+    """
+    before = text[quote - 1] if quote > 0 else " "
+    if before.isalnum() or before == "_":
+        return -1
+    match = _SIMPLE_STRING.match(text, quote + 1)
+    end = match.end() if match else quote + 1
+    if end < len(text) and text[end] == text[quote]:
+        return end + 1
+    return -1
 
 
 def _refuse_string(text: str, quote: int, field: str | None) -> None:
@@ -413,7 +444,7 @@ _REFUSED: dict[type, str] = {
     ast.Await: "'await' is not allowed",
     ast.Yield: "'yield' is not allowed",
     ast.YieldFrom: "'yield' is not allowed",
-    ast.Slice: "slices are not allowed",
+    ast.Slice: "slices are only allowed inside '[...]'",
 }
 
 
@@ -470,17 +501,9 @@ class _Validator:
         elif isinstance(node, ast.Call):
             self.call(node)
         elif isinstance(node, ast.Attribute):
-            attr_start = self.src.end(node) - len(node.attr)
-            dot = self.src.text.rfind(".", self.src.start(node), attr_start)
-            raise self.refuse(
-                f"attribute access '.{node.attr}' is not allowed",
-                node,
-                attr_start if dot < 0 else dot,
-            )
+            self.attribute(node)
         elif isinstance(node, ast.Subscript):
-            end = self.src.end(node.value)
-            bracket = self.src.find("[", end, self.src.end(node), end)
-            raise self.refuse("subscripts ('[...]' after a value) are not allowed", node, bracket)
+            self.subscript(node)
         else:
             message = _REFUSED.get(type(node), f"'{type(node).__name__}' is not allowed")
             raise self.refuse(message, node)
@@ -498,7 +521,13 @@ class _Validator:
                 )
             return
         if isinstance(value, str):
-            raise self.refuse("strings are not allowed", node)
+            raise self.refuse(
+                "strings are not allowed here: only as the value of a parameter with fixed "
+                "choices, such as reduction='sum'",
+                node,
+            )
+        if value is Ellipsis:
+            raise self.refuse("'...' is not allowed outside '[...]'", node)
         if isinstance(value, bytes):
             raise self.refuse("bytes are not allowed", node)
         if isinstance(value, complex):
@@ -531,8 +560,20 @@ class _Validator:
 
     def call(self, node: ast.Call) -> None:
         func = node.func
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self.refuse(_REFUSED[ast.Starred], arg)
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.refuse("keyword unpacking ('**') is not allowed", kw)
+        if isinstance(func, ast.Attribute):
+            target = call_target(node, src=self.src, field=self.field)
+            if target.receiver is not None:
+                self.visit(target.receiver)
+            self.torch_arguments(node, target.key)
+            return
         if not isinstance(func, ast.Name):
-            if isinstance(func, (ast.Attribute, ast.Subscript, ast.Lambda)):
+            if isinstance(func, (ast.Subscript, ast.Lambda)):
                 self.visit(func)  # refuses with its own, more specific message
             raise self.refuse("only functions called by their bare name are allowed", node)
         name = func.id
@@ -547,22 +588,112 @@ class _Validator:
                 else []
             )
             hint = f"; did you mean '{close[0]}'?" if close else ""
+            if not close and _torch_fallback(name) is not None:
+                hint = f"; write {_torch_fallback(name)}(...)"
             raise self.refuse(f"unknown function '{name}'{hint}", func)
-        for arg in node.args:
-            if isinstance(arg, ast.Starred):
-                raise self.refuse(_REFUSED[ast.Starred], arg)
-        for kw in node.keywords:
-            if kw.arg is None:
-                raise self.refuse("keyword unpacking ('**') is not allowed", kw)
         if name in CONSTRUCTORS:
             self.constructor_keywords(node, name)
         else:
-            bind_arguments(node, src=self.src, field=self.field)
+            target = call_target(node, src=self.src, field=self.field)
+            if target.kind == "torch":
+                self.torch_arguments(node, target.key)
+                return
         sized = name in SIZED_CONSTRUCTORS
         for arg in node.args:
             self.visit(arg, size_arg=sized)
         for kw in node.keywords:
             self.visit(kw.value, size_arg=sized and kw.arg == "size")
+
+    def torch_arguments(self, node: ast.Call, key: str) -> None:
+        """The arguments of a call in torch's spelling: keywords torch has, and values that
+        may be strings (checked against the choices), dtypes (only for ``dtype=``), tuples
+        and lists of numbers, tensors, and ``None``."""
+        from gradtui.ops import spelling
+
+        for index, arg in enumerate(node.args):
+            listed = index == 0 and key in spelling.TENSOR_LISTS
+            self.torch_argument(arg, key, None, listed=listed)
+        for kw in node.keywords:
+            name = kw.arg or ""
+            if name.startswith("_"):
+                raise self.refuse(f"names starting with '_' are not allowed ('{name}')", kw)
+            reason = spelling.REFUSED_KEYWORDS.get(name)
+            if reason is not None and not (
+                name == "inplace" and isinstance(kw.value, ast.Constant) and kw.value.value is False
+            ):
+                raise self.refuse(reason, kw)
+            self.torch_argument(kw.value, key, name, listed=False)
+
+    def torch_argument(self, node: ast.expr, key: str, param: str | None, *, listed: bool) -> None:
+        from gradtui.ops import spelling
+
+        shown = display_name(key)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            allowed = spelling.choices(key, param)
+            if allowed is None:
+                where = f"'{param}'" if param else "a positional argument"
+                raise self.refuse(
+                    f"{shown}(): {where} takes no string (strings are only allowed as the value "
+                    "of a parameter with fixed choices, such as reduction='sum'; give a "
+                    "positional choice as a keyword)",
+                    node,
+                )
+            if node.value not in allowed:
+                what = f"'{param}'" if param else "the choice"
+                raise self.refuse(
+                    f"{shown}(): {what} must be one of "
+                    f"{', '.join(repr(c) for c in allowed)}, not {node.value!r}",
+                    node,
+                )
+            return
+        dtype = dtype_name(node)
+        if dtype is not None:
+            if param != "dtype":
+                raise self.refuse(
+                    f"'torch.{dtype}' is a dtype: it is only allowed as dtype=torch.{dtype}", node
+                )
+            return
+        if isinstance(node, (ast.Tuple, ast.List)) and (listed or isinstance(node, ast.Tuple)):
+            for elt in node.elts:
+                self.visit(elt, size_arg=True)
+            return
+        self.visit(node)
+
+    def attribute(self, node: ast.Attribute) -> None:
+        from gradtui.ops import spelling
+
+        parts = dotted(node)
+        if parts is not None and parts[0] in NAMESPACE_ROOTS:
+            if len(parts) == 2 and parts[0] == "torch" and parts[1] in spelling.CONSTANTS:
+                return  # torch.pi is pi
+            key = torch_key(parts)
+            if key is not None:
+                raise self.refuse(
+                    f"'{'.'.join(parts)}' is a function: call it, as in {'.'.join(parts)}(...)",
+                    node,
+                )
+            raise self.refuse(spelling.namespace_refusal(parts), node)
+        reason = spelling.refusal(node.attr, method=False)
+        if reason is not None:
+            raise self.refuse(
+                f"attribute access '.{node.attr}' is not allowed: {reason}",
+                node,
+                attribute_position(self.src, node),
+            )
+        self.visit(node.value)
+
+    def subscript(self, node: ast.Subscript) -> None:
+        self.visit(node.value)
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        for item in items:
+            if isinstance(item, ast.Slice):
+                for part in (item.lower, item.upper, item.step):
+                    if part is not None:
+                        self.visit(part)
+            elif isinstance(item, ast.Constant) and (item.value is Ellipsis or item.value is None):
+                continue
+            else:
+                self.visit(item)
 
     def constructor_keywords(self, node: ast.Call, name: str) -> None:
         allowed = CONSTRUCTORS[name]
@@ -571,6 +702,143 @@ class _Validator:
                 raise self.refuse(
                     f"{name}() has no argument '{kw.arg}' (it takes: {', '.join(allowed)})", kw
                 )
+
+
+NAMESPACE_ROOTS = frozenset({"torch", "F"})
+"""Names that begin a namespace prefix when a dot follows (``torch.sin``, ``F.relu``)."""
+
+
+@dataclass(frozen=True)
+class CallTarget:
+    """What a call calls, decided while parsing (and again, identically, while evaluating).
+
+    Attributes:
+        kind: ``"constructor"``, ``"catalog"`` (a catalog op by its bare name), ``"torch"``
+            (a function of :data:`ops.spelling.FUNCTIONS`) or ``"method"`` (a tensor method).
+        key: The constructor or op name, ``"torch.sum"``/``"F.relu"``, or ``"Tensor.sum"``.
+        receiver: For a method, the expression before the dot.
+    """
+
+    kind: str
+    key: str
+    receiver: ast.expr | None = None
+
+
+def dotted(node: ast.AST) -> tuple[str, ...] | None:
+    """``torch.nn.functional.relu`` -> ``("torch", "nn", "functional", "relu")``; ``None``
+    when the chain does not start at a bare name."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return tuple(reversed(parts))
+
+
+def torch_key(parts: tuple[str, ...]) -> str | None:
+    """The :data:`ops.spelling.FUNCTIONS` key a dotted name calls, or ``None``."""
+    from gradtui.ops import spelling
+
+    resolved = spelling.resolve_prefix(parts)
+    if resolved is None:
+        return None
+    key = f"{resolved[0]}.{resolved[1]}"
+    return key if key in spelling.FUNCTIONS else None
+
+
+def dtype_name(node: ast.AST) -> str | None:
+    """``torch.float64`` -> ``"float64"``; ``None`` for anything else."""
+    from gradtui.ops import spelling
+
+    parts = dotted(node)
+    if parts is not None and len(parts) == 2 and parts[0] == "torch":
+        return parts[1] if parts[1] in spelling.DTYPES else None
+    return None
+
+
+def display_name(key: str) -> str:
+    """A function key as a person writes it: ``"special.expit"`` -> ``"torch.special.expit"``."""
+    space = key.split(".", 1)[0]
+    return f"torch.{key}" if space in ("special", "linalg") else key
+
+
+def _torch_fallback(name: str) -> str | None:
+    """``torch.NAME`` or ``F.NAME`` for a bare name, where the allow-list has one."""
+    from gradtui.ops import spelling
+
+    for key in (f"torch.{name}", f"F.{name}"):
+        if key in spelling.FUNCTIONS:
+            return key
+    return None
+
+
+def attribute_position(src: Source, node: ast.Attribute) -> int:
+    """The column of the dot before an attribute's name."""
+    attr_start = src.end(node) - len(node.attr)
+    dot = src.text.rfind(".", src.start(node), attr_start)
+    return attr_start if dot < 0 else dot
+
+
+def call_target(
+    node: ast.Call, *, src: Source | None = None, field: str | None = None
+) -> CallTarget:
+    """Decide what a call calls, refusing anything off the allow-list.
+
+    A bare name is a constructor or a catalog op; when the catalog's signature cannot
+    take the arguments (``sum(x, dim=0)``), torch's function of the same name is called
+    with them. A dotted name is resolved against the namespaces of
+    :mod:`ops.spelling`; ``value.name(...)`` is a tensor method from its allow-list.
+
+    Raises:
+        InputError: The name is not allowed (the message says why, and what to write).
+    """
+    from gradtui.ops import spelling
+
+    func = node.func
+    if isinstance(func, ast.Name):
+        name = func.id
+        if name in CONSTRUCTORS:
+            return CallTarget("constructor", name)
+        try:
+            bind_arguments(node, src=src, field=field)
+        except InputError:
+            fallback = _torch_fallback(name)
+            if fallback is None:
+                raise
+            return CallTarget("torch", fallback)
+        return CallTarget("catalog", name)
+    if not isinstance(func, ast.Attribute):
+        raise InputError(
+            "only functions called by their bare name are allowed",
+            field=field,
+            position=_pos(src, node),
+        )
+    parts = dotted(func)
+    if parts is not None and parts[0] in NAMESPACE_ROOTS:
+        key = torch_key(parts)
+        if key is None:
+            raise InputError(
+                spelling.namespace_refusal(parts), field=field, position=_pos(src, func)
+            )
+        return CallTarget("torch", key)
+    name = func.attr
+    at = attribute_position(src, func) if src is not None else None
+    if name.endswith("_") and not name.startswith("_") and name not in spelling.REFUSED_ATTRIBUTES:
+        receiver = "x"
+        if src is not None:
+            typed = src.text[src.start(func.value) : src.end(func.value)]
+            receiver = typed if 0 < len(typed) <= 20 and "\n" not in typed else "x"
+        raise InputError(
+            f"'.{name}': {spelling.in_place(name, receiver)}", field=field, position=at
+        )
+    reason = spelling.refusal(name, method=True)
+    if reason is not None:
+        raise InputError(
+            f"attribute access '.{name}' is not allowed: {reason}", field=field, position=at
+        )
+    return CallTarget("method", f"Tensor.{name}", func.value)
 
 
 def operator_position(src: Source, node: ast.BinOp) -> int:
@@ -599,8 +867,8 @@ def bind_arguments(
     Raises:
         InputError: Too many arguments, an unknown keyword, or one given twice.
     """
-    name = node.func.id  # type: ignore[attr-defined]
-    spec = function_spec(name)
+    name = node.func.id if isinstance(node.func, ast.Name) else ""
+    spec = function_spec(name) if name else None
     if spec is None:
         raise InputError(f"unknown function '{name}'", field=field, position=_pos(src, node))
     params = [p.name for p in spec.inputs]

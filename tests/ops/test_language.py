@@ -366,7 +366,7 @@ REFUSALS = [
     # (text, words in the message, where it points)
     ("x.numpy()", "attribute access '.numpy' is not allowed", "."),
     ("exp(x).grad_fn", "attribute access '.grad_fn'", ".grad_fn"),
-    ("x[0]", "subscripts", "["),
+    ("[1.0, 2.0][0.5]", "an index must be an integer", "0.5"),  # x[0] is torch's indexing
     ("'abc'", "strings are not allowed", "'"),
     ("exp(x) # 'comment'", "strings are not allowed", "'"),
     ("x + elf'a'", "strings are not allowed", "'"),
