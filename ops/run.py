@@ -203,6 +203,42 @@ def run(
     return bound.call(_run_unbounded, *args)
 
 
+def check(
+    target: str,
+    values: Mapping[str, str] | None = None,
+    *,
+    grad_output: str | None = None,
+    dtype: str = "float32",
+    timeout: float | None = None,
+) -> dict[str, str]:
+    """What :func:`run` checks before its backward pass, alone and cheap: the texts parse,
+    torch takes them in the forward pass (without autograd), and ``v`` fits the output.
+
+    The same functions as :func:`run` (same errors, same words), without the backward pass,
+    the recorder and the engine's probes: a front end that checks many targets before it
+    shows any (a demo script) pays a forward pass each. Arguments as for :func:`run`.
+
+    Returns:
+        Every input's text, defaults filled in.
+
+    Raises:
+        InputError: As :func:`run`, for everything but the backward pass.
+    """
+
+    def checked() -> dict[str, str]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            p = prepare(target, values, grad_output=grad_output, dtype=dtype)
+            with torch.no_grad():
+                output = _forward(p, dict(p.tensors))
+            _grad_output(p, output)
+            return dict(p.texts)
+
+    if timeout is None and timebound.active() is not None:
+        return checked()
+    return timebound.TimeBound(timeout).call(checked)
+
+
 def formula(
     target: str,
     values: Mapping[str, str] | None = None,

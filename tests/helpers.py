@@ -185,16 +185,9 @@ async def wait_for_text(pilot: Pilot, text: str, timeout: float = 10.0) -> str:
 
 def screen_text(app: App) -> str:
     """What ``app`` shows, as plain text (what :meth:`GradApp.screen_text` does, for any App)."""
-    import io
+    from gradtui.tui.workarounds import screen_text as text_of
 
-    from rich.console import Console
-
-    width, height = app.size
-    console = Console(
-        width=width, height=height, file=io.StringIO(), record=True, color_system=None
-    )
-    console.print(app.screen._compositor.render_update(full=True))
-    return console.export_text()
+    return text_of(app.screen, *app.size)
 
 
 def key_event(app: App, key: str) -> events.Key:

@@ -434,8 +434,9 @@ class GradApp(PatchedApp):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's palette commands (less its "Screenshot": ours says where it wrote),
-        then every toggle, op and theme of gradtui. Listed before anything is typed:
-        Textual's, the toggles, "save screenshot" and "help".
+        then every toggle, op and theme of gradtui. Listed before anything is typed (in
+        Textual's order, by title): Textual's, then "help", "plot: next variable", "save
+        screenshot" and the toggles.
 
         "Maximize" stays: every panel with something to focus maximizes as a whole.
         """

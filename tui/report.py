@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from gradtui.ops.display import describe_kink, format_value
+from gradtui.ops.names import GRAD_OUTPUT
 from gradtui.ops.results import Curve, GradResult, OutputValue
 
 if TYPE_CHECKING:  # the catalog imports torch; a listing is handed specs already built
@@ -74,7 +75,7 @@ def format_grad(result: GradResult) -> str:
             f"({result.output.tensor.dtype}, grad_fn={fn})"
         )
     if result.grad_output is not None:
-        lines.append(f"  {'v':<8} = {format_value(result.grad_output.value)}")
+        lines.append(f"  {GRAD_OUTPUT:<8} = {format_value(result.grad_output.value)}")
     lines.append("")
     lines.append(f"differentiable: {yes_no(result.differentiable)}")
     if result.reason:

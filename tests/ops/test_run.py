@@ -277,3 +277,32 @@ def test_formula_for_elementwise_ops_and_expressions_only():
     assert both is not None and "d/d x" in both and "d/d y" in both
     assert run("gather").formula is None
     assert run("cross_entropy").formula is None
+
+
+@pytest.mark.parametrize(
+    ("target", "values", "v"),
+    [
+        ("x + y", {"x": "[1., 2.]", "y": "[1., 2., 3.]"}, None),  # torch refuses the forward
+        ("exp", {"input": "[1., 2.]"}, "[1., 2., 3.]"),  # v of the wrong shape
+        ("exp(", {}, None),  # text that does not parse
+        ("nosuchop", {}, None),  # an unknown op
+    ],
+)
+def test_check_refuses_what_run_refuses_in_the_same_words(target, values, v) -> None:
+    from gradtui.ops.run import check
+
+    with pytest.raises(InputError) as by_run:
+        run(target, values, grad_output=v)
+    with pytest.raises(InputError) as by_check:
+        check(target, values, grad_output=v)
+    assert str(by_check.value) == str(by_run.value)
+    assert by_check.value.field == by_run.value.field
+
+
+def test_check_answers_with_every_inputs_text_as_run_does() -> None:
+    from gradtui.ops.run import check
+
+    texts = check("mul", {"input": "[1., 2., 3.]"}, grad_output="[3., 4., 5.]")
+    result = run("mul", {"input": "[1., 2., 3.]"}, grad_output="[3., 4., 5.]")
+    assert texts == {name: value.text for name, value in result.inputs.items()}
+    assert texts["input"] == "[1., 2., 3.]" and len(texts) == len(result.inputs) >= 2

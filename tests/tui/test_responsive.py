@@ -349,6 +349,29 @@ def test_the_non_finite_flags_come_with_the_result_from_the_worker() -> None:
 # ------------------------------------------------------------- the command palette
 
 
+async def test_a_palette_closed_during_its_no_matches_countdown_does_not_crash_the_app() -> None:
+    """Regression (found by the monkey test, seed 0, on a loaded machine): ctrl+p, a query
+    that matches nothing, escape. Textual's 0.5 s "No matches found" timer then looked for
+    the closed palette's list and raised NoMatches. The race is forced: the list is gone
+    when the countdown ends."""
+    from textual.command import CommandList
+
+    from gradtui.tui.workarounds import SafeCommandPalette
+
+    app = GradApp(cursor_blink=False)
+    async with running(app, (100, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        palette = app.screen
+        assert isinstance(palette, SafeCommandPalette)
+        await palette.query_one(CommandList).remove()
+        palette._start_no_matches_countdown("ioaz")
+        await pilot.pause(palette._NO_MATCHES_COUNTDOWN + 0.3)
+        assert app.is_running and app._exception is None
+        await pilot.press("escape")
+        await pilot.press("n")
+        assert app.step_index == 1
+
+
 async def test_a_palette_closed_before_its_search_began_does_not_crash_the_app() -> None:
     """Regression (found by the monkey test): ctrl+p, a key, escape in quick succession.
 

@@ -42,7 +42,6 @@ ACTION_OPTIONS = {
 COMMON_ACTION_KEYS = ("caption", "hold", "name")
 SCENE_KEYS = ("name", "op", "expression", "inputs", "caption", "hold", "actions")
 TOP_KEYS = ("title", "scene")
-LAYER_NAMES = LAYERS
 VIEW_NAMES = ("plot", "steps")
 MAX_PAUSE = 60.0
 MAX_REPEAT = 100
@@ -398,9 +397,9 @@ class _Loader:
                 raise self.fail(at, f'{label}: step_to takes a node name, e.g. "ExpBackward0"')
             return Action("step_to", value.strip(), **common)
         if verb == "layer":
-            if value not in LAYER_NAMES:
+            if value not in LAYERS:
                 raise self.fail(
-                    at, f"{label}: unknown layer {value!r}; layers: {', '.join(LAYER_NAMES)}"
+                    at, f"{label}: unknown layer {value!r}; layers: {', '.join(LAYERS)}"
                 )
             on = raw.get("on")
             if on is not None and not isinstance(on, bool):
@@ -493,17 +492,18 @@ class _FieldState:
 def engine_texts(target: str, texts: Mapping[str, str], v: str) -> dict[str, str]:
     """Run ``target`` on ``texts`` as the app will; every input's text, defaults filled in.
 
-    The check is the engine's own :func:`ops.run.run` (without the symbolic formula, which
-    the captions fill from the app's run), so a script with text the app would refuse is
-    refused before it plays, with the error the app would show.
+    The check is the engine's own :func:`ops.run.check`: the part of :func:`ops.run.run`
+    before its backward pass (parse, torch's forward pass, ``v`` against the output), with
+    the same errors, so a script with text the app would refuse is refused before it plays,
+    with the error the app would show, at the cost of one forward pass per scene. Like the
+    headless player, which waits for a heavy scene, it sets no time bound.
 
     Raises:
         InputError: The engine's own error, with the field it belongs to.
     """
-    from gradtui.ops.run import run
+    from gradtui.ops.run import check
 
-    result = run(target, texts, grad_output=v or None, formula=False)
-    return {name: value.text for name, value in result.inputs.items()}
+    return check(target, texts, grad_output=v or None, timeout=0)
 
 
 def _engine_words(exc: Exception) -> str:

@@ -21,11 +21,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
-from gradtui.ops.names import LAYERS, looks_like_op_name
+from gradtui.ops.names import EXPRESSION, GRAD_OUTPUT, LAYERS, looks_like_op_name
 from gradtui.ops.results import Curve, GradResult
 from gradtui.tui.engine_client import EngineClient
 from gradtui.tui.messages import Computed, CurveDone, EngineFailed, EngineLoaded, FieldsReady
-from gradtui.tui.session import EXPRESSION, GRAD_OUTPUT, Session
+from gradtui.tui.session import Session
 from gradtui.tui.widgets.inputs import InputsPanel
 from gradtui.tui.widgets.op_picker import EXPRESSION_ID, OpPicker
 from gradtui.tui.widgets.plot import PlotPanel
