@@ -33,17 +33,10 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from gradtui.ops.calls import CONSTRUCTORS, bind_arguments, function_spec
 from gradtui.ops.errors import InputError
-from gradtui.ops.syntax import (
-    CONSTRUCTORS,
-    NAMED_FLOATS,
-    Parsed,
-    bind_arguments,
-    function_spec,
-    left_spine,
-    parse,
-    parse_default,
-)
+from gradtui.ops.source import NAMED_FLOATS
+from gradtui.ops.syntax import Parsed, left_spine, parse, parse_default
 
 __all__ = ["ELEMENTWISE_FUNCTIONS", "derivative", "derivative_formula", "warm"]
 

@@ -1,9 +1,10 @@
 """Parsing for the input language: text -> a syntax tree checked against an allow-list.
 
-This half of the language runs nothing: :func:`parse` bounds the text (length, ASCII,
-control characters, bracket and sign depth) before :func:`ast.parse` builds a tree, then
-bounds the tree (nodes, depth) and walks it once, refusing every construct, name and
-keyword that is not on the allow-list. :mod:`ops.language` evaluates what passes.
+This half of the language runs nothing: :func:`parse` has :func:`ops.source.scan` bound
+the text (length, ASCII, control characters, strings, bracket and sign depth) before
+:func:`ast.parse` builds a tree, then bounds the tree (nodes, depth) and walks it once,
+refusing every construct, name and keyword that is not on the allow-list; what a call
+calls is decided by :mod:`ops.calls`. :mod:`ops.language` evaluates what passes.
 Every refusal is an :class:`ops.errors.InputError` with the 0-based column it concerns.
 """
 
@@ -11,32 +12,34 @@ from __future__ import annotations
 
 import ast
 import difflib
-import math
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
+from gradtui.ops.calls import (
+    CONSTRUCTORS,
+    NAMESPACE_ROOTS,
+    SIZED_CONSTRUCTORS,
+    attribute_position,
+    call_target,
+    display_name,
+    dotted,
+    dtype_name,
+    function_names,
+    is_function,
+    torch_fallback,
+    torch_key,
+)
 from gradtui.ops.errors import InputError
-
-MAX_TEXT_CHARS: int = 2000
-"""Longest text accepted, in characters."""
-MAX_NODES: int = 1000
-"""Most syntax-tree nodes (numbers, names, operators, calls ...) in one text."""
-MAX_DEPTH: int = 64
-"""Deepest nesting: brackets, runs of unary signs, and levels of the syntax tree."""
-MAX_ELEMENTS: int = 10**6
-"""No tensor the language creates may have more elements than this."""
-MAX_INT_LITERAL: int = 10**15
-"""Largest integer literal (in magnitude); write bigger numbers as floats (``1e18``)."""
-
-CONSTANTS: frozenset[str] = frozenset({"pi", "inf", "nan", "True", "False", "None"})
-"""Names that are not free inputs. ``None`` is only accepted as an argument that takes it."""
-
-NAMED_FLOATS = {"pi": math.pi, "inf": math.inf, "nan": math.nan}
-_ALLOWED_WHITESPACE = " \t\n"
-
+from gradtui.ops.source import (
+    CONSTANTS,
+    MAX_DEPTH,
+    MAX_INT_LITERAL,
+    MAX_NODES,
+    MAX_TEXT_CHARS,
+    Source,
+    scan,
+    source_of,
+)
 
 # --------------------------------------------------------------------------- parsed text
 
@@ -60,85 +63,6 @@ class Parsed:
     def position(self, node: ast.AST) -> int:
         """The 0-based column in :attr:`text` where ``node`` starts."""
         return source_of(self.text).start(node)
-
-
-class Source:
-    """Maps the parser's (line, column) pairs back to 0-based offsets in the typed text.
-
-    Leading whitespace is stripped before parsing (``ast.parse`` in ``eval`` mode calls it
-    an indent), so every offset is shifted back by its length.
-    """
-
-    def __init__(self, text: str):
-        self.text = text
-        self.shift = len(text) - len(text.lstrip(_ALLOWED_WHITESPACE))
-        body = text[self.shift :]
-        self.line_starts = [0] + [i + 1 for i, c in enumerate(body) if c == "\n"]
-
-    def offset(self, lineno: int | None, col: int | None) -> int:
-        if lineno is None or col is None:
-            return 0
-        line = min(max(lineno, 1), len(self.line_starts)) - 1
-        pos = self.shift + self.line_starts[line] + max(col, 0)
-        return min(pos, len(self.text))
-
-    def start(self, node: ast.AST) -> int:
-        return self.offset(getattr(node, "lineno", None), getattr(node, "col_offset", None))
-
-    def end(self, node: ast.AST) -> int:
-        return self.offset(getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None))
-
-    def find(self, char: str, start: int, stop: int, default: int) -> int:
-        """Where ``char`` first occurs in ``text[start:stop]`` (for pointing at an operator)."""
-        found = self.text.find(char, start, stop)
-        return default if found < 0 else found
-
-
-@lru_cache(maxsize=256)
-def source_of(text: str) -> Source:
-    return Source(text)
-
-
-# --------------------------------------------------------------------------- function table
-
-
-CONSTRUCTORS: dict[str, tuple[str, ...]] = {
-    "linspace": ("start", "end", "steps"),
-    "arange": ("start", "end", "step"),
-    "zeros": ("size",),
-    "ones": ("size",),
-    "full": ("size", "fill_value"),
-    "eye": ("n", "m"),
-    "rand": ("size",),
-    "randn": ("size",),
-}
-"""Tensor constructors and the keywords each accepts (sizes are also taken positionally)."""
-SIZED_CONSTRUCTORS = frozenset({"zeros", "ones", "full", "rand", "randn"})
-
-
-def _catalog() -> Mapping[str, Any]:
-    """The catalog's ops, imported on first use: its default values are written in this language."""
-    from gradtui.ops import catalog
-
-    return getattr(catalog, "CATALOG", None) or {}  # empty only while the catalog imports
-
-
-def function_spec(name: str) -> Any | None:
-    """The catalog ``OpSpec`` called by ``name(...)``, or ``None``.
-
-    A spec has ``.inputs`` (objects with ``.name``, ``.kind``, ``.default``) and ``.fn``.
-    Constructors have no spec (they take sizes); see :data:`CONSTRUCTORS`.
-    """
-    return _catalog().get(name)
-
-
-def is_function(name: str) -> bool:
-    return name in CONSTRUCTORS or name in _catalog()
-
-
-def function_names() -> frozenset[str]:
-    """Every name that may be called: the constructors and the catalog's ops."""
-    return frozenset(CONSTRUCTORS) | frozenset(_catalog())
 
 
 # --------------------------------------------------------------------------- parse
@@ -168,7 +92,7 @@ def parse(text: str, *, field: str | None = None) -> Parsed:
             field=field,
             position=MAX_TEXT_CHARS,
         )
-    _scan(text, field)
+    scan(text, field)
     src = source_of(text)
     body = text[src.shift :]
     if not body.strip():
@@ -183,127 +107,6 @@ def parse(text: str, *, field: str | None = None) -> Parsed:
     _Validator(src, field, names).visit(tree.body)
     ordered = tuple(sorted(names, key=names.__getitem__))
     return Parsed(text=text, tree=tree, names=ordered, field=field)
-
-
-def _scan(text: str, field: str | None) -> None:
-    """Refuse non-ASCII, control characters, strings and deep nesting before the parser runs.
-
-    Strings are refused here rather than in the tree so that the parser never sees
-    one: decoding a string literal is where ``ast.parse`` emits warnings (invalid
-    escapes), and warnings would need a process-wide filter to silence.
-    """
-    depth = 0
-    unary = 0
-    comment = False
-    skip_to = -1
-    for i, ch in enumerate(text):
-        if i < skip_to:
-            continue
-        if ch == "#":
-            comment = True
-        if ch in "'\"":
-            end = _simple_string_end(text, i)
-            if comment or end < 0:
-                _refuse_string(text, i, field)
-            skip_to = end
-            unary = 0
-            continue
-        code = ord(ch)
-        if code > 127:
-            raise InputError(
-                f"non-ASCII character U+{code:04X} is not allowed (the language is ASCII only)",
-                field=field,
-                position=i,
-            )
-        if (code < 32 or code == 127) and ch not in _ALLOWED_WHITESPACE:
-            raise InputError(
-                f"control character U+{code:04X} is not allowed", field=field, position=i
-            )
-        if ch in "([{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise InputError(
-                    f"nesting is too deep (more than {MAX_DEPTH} brackets)",
-                    field=field,
-                    position=i,
-                )
-        elif ch in ")]}":
-            depth = max(depth - 1, 0)
-        if ch in "+-~":
-            unary += 1
-            if unary > MAX_DEPTH:
-                raise InputError(
-                    f"nesting is too deep (more than {MAX_DEPTH} signs in a row)",
-                    field=field,
-                    position=i,
-                )
-        elif ch not in _ALLOWED_WHITESPACE:
-            unary = 0
-    _scan_numbers(text, field)
-
-
-_NUMBER = re.compile(
-    r"0[xX][0-9a-fA-F_]*|0[oO][0-7_]*|0[bB][01_]*"
-    r"|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?[jJ]?"
-)
-
-
-def _scan_numbers(text: str, field: str | None) -> None:
-    """Refuse a number that runs straight into a name (``1if``, ``2x``).
-
-    Python's tokenizer answers some of these with a ``SyntaxWarning`` printed on
-    stderr instead of an error; refusing them first keeps the parser silent.
-    """
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        starts = ch.isdigit() or (ch == "." and text[i + 1 : i + 2].isdigit())
-        if not starts or (i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_.")):
-            i += 1
-            continue
-        match = _NUMBER.match(text, i)
-        end = match.end() if match else i + 1
-        if end < len(text) and (text[end].isalpha() or text[end] == "_"):
-            raise InputError(
-                f"a number runs into a name: put a space or an operator between "
-                f"'{text[i:end]}' and '{text[end]}'",
-                field=field,
-                position=end,
-            )
-        i = max(end, i + 1)
-
-
-_SIMPLE_STRING = re.compile(r"[A-Za-z0-9_-]{0,40}")
-
-
-def _simple_string_end(text: str, quote: int) -> int:
-    """Where a plain quoted word (``'sum'``, ``"nearest-exact"``) that starts at ``quote``
-    ends, or -1 for anything else: a prefix (``f'``, ``b'``), an escape, any other character.
-
-    Such a word can be a parameter's choice (``reduction='sum'``); the tree check decides.
-    It has nothing for the parser to decode, so the parser stays silent.
-    """
-    before = text[quote - 1] if quote > 0 else " "
-    if before.isalnum() or before == "_":
-        return -1
-    match = _SIMPLE_STRING.match(text, quote + 1)
-    end = match.end() if match else quote + 1
-    if end < len(text) and text[end] == text[quote]:
-        return end + 1
-    return -1
-
-
-def _refuse_string(text: str, quote: int, field: str | None) -> None:
-    """Refuse the string literal whose quote is at ``quote``, naming its kind (f, b, plain)."""
-    start = quote
-    while start > 0 and quote - start < 2 and text[start - 1].lower() in "rbfu":
-        start -= 1
-    before = text[start - 1] if start > 0 else " "
-    if before.isalnum() or before == "_":
-        start = quote  # the letters belong to a name ("elf'x'"): point at the quote itself
-    prefix = text[start:quote].lower()
-    kind = "f-strings" if "f" in prefix else "bytes" if "b" in prefix else "strings"
-    raise InputError(f"{kind} are not allowed", field=field, position=start)
 
 
 def _parse_tree(body: str, src: Source, field: str | None) -> ast.Expression:
@@ -588,8 +391,8 @@ class _Validator:
                 else []
             )
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            if not close and _torch_fallback(name) is not None:
-                hint = f"; write {_torch_fallback(name)}(...)"
+            if not close and torch_fallback(name) is not None:
+                hint = f"; write {torch_fallback(name)}(...)"
             raise self.refuse(f"unknown function '{name}'{hint}", func)
         if name in CONSTRUCTORS:
             self.constructor_keywords(node, name)
@@ -704,200 +507,11 @@ class _Validator:
                 )
 
 
-NAMESPACE_ROOTS = frozenset({"torch", "F"})
-"""Names that begin a namespace prefix when a dot follows (``torch.sin``, ``F.relu``)."""
-
-
-@dataclass(frozen=True)
-class CallTarget:
-    """What a call calls, decided while parsing (and again, identically, while evaluating).
-
-    Attributes:
-        kind: ``"constructor"``, ``"catalog"`` (a catalog op by its bare name), ``"torch"``
-            (a function of :data:`ops.spelling.FUNCTIONS`) or ``"method"`` (a tensor method).
-        key: The constructor or op name, ``"torch.sum"``/``"F.relu"``, or ``"Tensor.sum"``.
-        receiver: For a method, the expression before the dot.
-    """
-
-    kind: str
-    key: str
-    receiver: ast.expr | None = None
-
-
-def dotted(node: ast.AST) -> tuple[str, ...] | None:
-    """``torch.nn.functional.relu`` -> ``("torch", "nn", "functional", "relu")``; ``None``
-    when the chain does not start at a bare name."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return tuple(reversed(parts))
-
-
-def torch_key(parts: tuple[str, ...]) -> str | None:
-    """The :data:`ops.spelling.FUNCTIONS` key a dotted name calls, or ``None``."""
-    from gradtui.ops import spelling
-
-    resolved = spelling.resolve_prefix(parts)
-    if resolved is None:
-        return None
-    key = f"{resolved[0]}.{resolved[1]}"
-    return key if key in spelling.FUNCTIONS else None
-
-
-def dtype_name(node: ast.AST) -> str | None:
-    """``torch.float64`` -> ``"float64"``; ``None`` for anything else."""
-    from gradtui.ops import spelling
-
-    parts = dotted(node)
-    if parts is not None and len(parts) == 2 and parts[0] == "torch":
-        return parts[1] if parts[1] in spelling.DTYPES else None
-    return None
-
-
-def display_name(key: str) -> str:
-    """A function key as a person writes it: ``"special.expit"`` -> ``"torch.special.expit"``."""
-    space = key.split(".", 1)[0]
-    return f"torch.{key}" if space in ("special", "linalg") else key
-
-
-def _torch_fallback(name: str) -> str | None:
-    """``torch.NAME`` or ``F.NAME`` for a bare name, where the allow-list has one."""
-    from gradtui.ops import spelling
-
-    for key in (f"torch.{name}", f"F.{name}"):
-        if key in spelling.FUNCTIONS:
-            return key
-    return None
-
-
-def attribute_position(src: Source, node: ast.Attribute) -> int:
-    """The column of the dot before an attribute's name."""
-    attr_start = src.end(node) - len(node.attr)
-    dot = src.text.rfind(".", src.start(node), attr_start)
-    return attr_start if dot < 0 else dot
-
-
-def call_target(
-    node: ast.Call, *, src: Source | None = None, field: str | None = None
-) -> CallTarget:
-    """Decide what a call calls, refusing anything off the allow-list.
-
-    A bare name is a constructor or a catalog op; when the catalog's signature cannot
-    take the arguments (``sum(x, dim=0)``), torch's function of the same name is called
-    with them. A dotted name is resolved against the namespaces of
-    :mod:`ops.spelling`; ``value.name(...)`` is a tensor method from its allow-list.
-
-    Raises:
-        InputError: The name is not allowed (the message says why, and what to write).
-    """
-    from gradtui.ops import spelling
-
-    func = node.func
-    if isinstance(func, ast.Name):
-        name = func.id
-        if name in CONSTRUCTORS:
-            return CallTarget("constructor", name)
-        try:
-            bind_arguments(node, src=src, field=field)
-        except InputError:
-            fallback = _torch_fallback(name)
-            if fallback is None:
-                raise
-            return CallTarget("torch", fallback)
-        return CallTarget("catalog", name)
-    if not isinstance(func, ast.Attribute):
-        raise InputError(
-            "only functions called by their bare name are allowed",
-            field=field,
-            position=_pos(src, node),
-        )
-    parts = dotted(func)
-    if parts is not None and parts[0] in NAMESPACE_ROOTS:
-        key = torch_key(parts)
-        if key is None:
-            raise InputError(
-                spelling.namespace_refusal(parts), field=field, position=_pos(src, func)
-            )
-        return CallTarget("torch", key)
-    name = func.attr
-    at = attribute_position(src, func) if src is not None else None
-    if name.endswith("_") and not name.startswith("_") and name not in spelling.REFUSED_ATTRIBUTES:
-        receiver = "x"
-        if src is not None:
-            typed = src.text[src.start(func.value) : src.end(func.value)]
-            receiver = typed if 0 < len(typed) <= 20 and "\n" not in typed else "x"
-        raise InputError(
-            f"'.{name}': {spelling.in_place(name, receiver)}", field=field, position=at
-        )
-    reason = spelling.refusal(name, method=True)
-    if reason is not None:
-        raise InputError(
-            f"attribute access '.{name}' is not allowed: {reason}", field=field, position=at
-        )
-    return CallTarget("method", f"Tensor.{name}", func.value)
-
-
 def operator_position(src: Source, node: ast.BinOp) -> int:
     """The column of a binary operator's symbol (between its operands)."""
     start, stop = src.end(node.left), src.start(node.right)
     symbol = OP_SYMBOLS.get(type(node.op), "")
     return src.find(symbol[:1], start, stop, start) if symbol else start
-
-
-def bind_arguments(
-    node: ast.Call, *, src: Source | None = None, field: str | None = None
-) -> dict[str, ast.expr]:
-    """Match a call's arguments to its function's parameters, without evaluating them.
-
-    Positional arguments bind to the spec's inputs in order, keywords by name. Missing
-    arguments are simply absent from the result (their defaults are the caller's business).
-
-    Args:
-        node: A validated call of a catalog op or base-table function.
-        src: Where positions come from (computed from the node alone if omitted).
-        field: For error messages.
-
-    Returns:
-        Parameter name -> the argument's syntax node.
-
-    Raises:
-        InputError: Too many arguments, an unknown keyword, or one given twice.
-    """
-    name = node.func.id if isinstance(node.func, ast.Name) else ""
-    spec = function_spec(name) if name else None
-    if spec is None:
-        raise InputError(f"unknown function '{name}'", field=field, position=_pos(src, node))
-    params = [p.name for p in spec.inputs]
-    if len(node.args) > len(params):
-        extra = node.args[len(params)]
-        raise InputError(
-            f"{name}() takes at most {len(params)} argument{'s' if len(params) != 1 else ''} "
-            f"({', '.join(params)}), got {len(node.args)}",
-            field=field,
-            position=_pos(src, extra),
-        )
-    bound: dict[str, ast.expr] = dict(zip(params, node.args, strict=False))
-    for kw in node.keywords:
-        if kw.arg not in params:
-            raise InputError(
-                f"{name}() has no argument '{kw.arg}' (it takes: {', '.join(params)})",
-                field=field,
-                position=_pos(src, kw),
-            )
-        if kw.arg in bound:
-            raise InputError(
-                f"{name}() got two values for '{kw.arg}'", field=field, position=_pos(src, kw)
-            )
-        bound[kw.arg] = kw.value
-    return bound
-
-
-def _pos(src: Source | None, node: ast.AST) -> int | None:
-    return None if src is None else src.start(node)
 
 
 @lru_cache(maxsize=512)
