@@ -148,8 +148,10 @@ def call_target(
 
     A bare name is a constructor or a catalog op; when the catalog's signature cannot
     take the arguments (``sum(x, dim=0)``), torch's function of the same name is called
-    with them. A dotted name is resolved against the namespaces of
-    :mod:`ops.spelling`; ``value.name(...)`` is a tensor method from its allow-list.
+    with them. ``torch.`` before a constructor's name is that constructor (``torch.randn``
+    draws from the evaluation's seeded generator, as ``randn`` does). Any other dotted
+    name is resolved against the namespaces of :mod:`ops.spelling`; ``value.name(...)``
+    is a tensor method from its allow-list.
 
     Raises:
         InputError: The name is not allowed (the message says why, and what to write).
@@ -176,6 +178,8 @@ def call_target(
             position=_pos(src, node),
         )
     parts = dotted(func)
+    if parts is not None and len(parts) == 2 and parts[0] == "torch" and parts[1] in CONSTRUCTORS:
+        return CallTarget("constructor", parts[1])  # torch.zeros(2, 3) is zeros(2, 3), seeded
     if parts is not None and parts[0] in NAMESPACE_ROOTS:
         key = torch_key(parts)
         if key is None:

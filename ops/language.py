@@ -50,6 +50,7 @@ from gradtui.ops.evaluator import (
     broadcast_shape,
     first_line,
     is_integer,
+    is_named_tuple,
     matmul_shape,
     meta,
     static_list,
@@ -179,6 +180,8 @@ def evaluate(
         ) from None
     if result is None:
         raise InputError("None is not a tensor", field=parsed.field, position=src.shift)
+    if is_named_tuple(result):
+        return result[0]  # torch.max(x, 1): (values, indices), and the values are the tensor
     return result
 
 

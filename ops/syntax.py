@@ -371,6 +371,10 @@ class _Validator:
                 raise self.refuse("keyword unpacking ('**') is not allowed", kw)
         if isinstance(func, ast.Attribute):
             target = call_target(node, src=self.src, field=self.field)
+            if target.kind == "constructor":  # torch.zeros(2, 3)
+                self.constructor_keywords(node, target.key)
+                self.constructor_arguments(node, target.key)
+                return
             if target.receiver is not None:
                 self.visit(target.receiver)
             self.torch_arguments(node, target.key)
@@ -401,6 +405,10 @@ class _Validator:
             if target.kind == "torch":
                 self.torch_arguments(node, target.key)
                 return
+        self.constructor_arguments(node, name)
+
+    def constructor_arguments(self, node: ast.Call, name: str) -> None:
+        """The arguments of a constructor or a catalog op (sizes for the sized constructors)."""
         sized = name in SIZED_CONSTRUCTORS
         for arg in node.args:
             self.visit(arg, size_arg=sized)

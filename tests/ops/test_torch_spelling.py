@@ -194,6 +194,34 @@ def test_catalog_messages_stay_for_bare_names() -> None:
     assert torch.equal(evaluate(parse("sum(x, 0)"), {"x": torch.ones(2, 3)}), torch.full((3,), 2.0))
 
 
+def test_torch_prefixed_constructors_are_the_seeded_constructors() -> None:
+    """``torch.zeros(2, 3)`` as the docs write it is ``zeros(2, 3)``; ``torch.randn`` draws
+    from the evaluation's seeded generator, not torch's global one."""
+    for text in ("zeros(2, 3)", "arange(9.0)", "linspace(-1, 1, 5)", "eye(3)", "randn(4)"):
+        assert torch.equal(evaluate(parse(f"torch.{text}")), evaluate(parse(text))), text
+    assert torch.equal(
+        evaluate(parse("torch.randn(3)", field="x"), seed=5), evaluate(parse("randn(3)"), seed=5)
+    )
+    with pytest.raises(InputError) as info:
+        parse("torch.zeros(2, dtype=torch.float64)")
+    assert "zeros() has no argument 'dtype'" in info.value.message
+    with pytest.raises(InputError) as info:
+        parse("torch.randn_like(x)")
+    assert "global random generator" in info.value.message
+
+
+def test_a_named_tuple_result_gives_its_values() -> None:
+    """``torch.max(x, 1)`` as the docs write it: the values, as torch's own code reads
+    ``[0]`` of the (values, indices) pair, with torch's gradient."""
+    result = run("torch.max(x, 1)", {"x": X}, dtype="float64")
+    assert result.output is not None, result.reason
+    x = torch.tensor(X_VALUES, dtype=torch.float64, requires_grad=True)
+    out = torch.max(x, 1).values
+    assert torch.equal(torch.tensor(result.output.tensor.value, dtype=out.dtype), out.detach())
+    out.backward(torch.ones_like(out))
+    assert torch.equal(torch.tensor(result.grads["x"].value, dtype=x.dtype), x.grad)
+
+
 def test_formulas_say_none_for_torch_spelling() -> None:
     from gradtui.ops.formulas import derivative_formula
 
