@@ -91,6 +91,12 @@ class EvaluatorBase:
         except TORCH_ERRORS as exc:
             raise self.error(f"{what}: {first_line(exc)}", node, position) from None
 
+    def check_meta_result(self, out: object, node: ast.AST, what: str) -> None:
+        """Refuse an oversized tensor among ``out`` (a dry run's result on ``meta``)."""
+        for item in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(item, torch.Tensor):
+                self.check_elements(tuple(item.shape), node, what)
+
     def check_elements(self, shape: Sequence[int], node: ast.AST, what: str) -> None:
         n = numel(shape)
         if n > MAX_ELEMENTS:

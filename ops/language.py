@@ -492,10 +492,7 @@ class _Evaluator(TorchSpellingEvaluator):
             out = spec.fn(**meta_kwargs)
         except Exception:  # noqa: BLE001 - no meta kernel: the result is checked after the call
             return
-        outs = out if isinstance(out, (tuple, list)) else (out,)
-        for item in outs:
-            if isinstance(item, torch.Tensor):
-                self.check_elements(tuple(item.shape), node, what)
+        self.check_meta_result(out, node, what)
 
 
 def _defaults_to_none(param: Any) -> bool:

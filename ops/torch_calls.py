@@ -151,10 +151,7 @@ class TorchSpellingEvaluator(EvaluatorBase):
             out = fn(*on_meta(args), **on_meta(kwargs))
         except Exception:  # noqa: BLE001 - no meta kernel: the result is checked after the call
             return
-        outs = out if isinstance(out, (tuple, list)) else (out,)
-        for item in outs:
-            if isinstance(item, torch.Tensor):
-                self.check_elements(tuple(item.shape), node, what)
+        self.check_meta_result(out, node, what)
 
     def attribute(self, node: ast.Attribute) -> Value:
         """``x.T``, ``x.mT``, ``torch.pi``, a named tuple's field (``.values``)."""
