@@ -10,7 +10,18 @@ Modules (each owns one concern):
     errors:    :class:`InputError`, the one error a person can cause.
     results:   frozen dataclasses of plain values (:class:`GradResult`, :class:`Curve`, ...).
     display:   numbers, tensors and kinks as the same short text in every front end.
+    source:    the typed text before the parser: the language's limits, the character scan,
+               node -> column (:class:`Source`).
+    calls:     what a call calls: constructors, catalog ops, torch's namespaces and tensor
+               methods resolved against ``spelling``'s tables; arguments bound to parameters.
     syntax:    the safe language's parser: an allow-list over ``ast``, nothing runs.
+    spelling:  torch's spelling as literal allow-lists (functions, methods, properties, fields,
+               dtypes, string choices) and the refusals, each with its reason.
+    evaluator: the evaluator's base: state, errors quoting torch, element bounds, numbers,
+               literal numbers read off the tree, result shapes before torch runs.
+    torch_calls: torch's spelling evaluated: namespaced functions, methods, properties,
+               named-tuple fields, indexing and slicing.
+    constructors: ``linspace``, ``arange``, ``zeros``, ``ones``, ``full``, ``eye``, ``rand``, ``randn``.
     language:  the safe language's evaluator: a checked tree walked node by node (never ``eval``).
     catalog:   :class:`OpSpec` entries, named as in torch.
     tensors:   tensors to :class:`TensorData` (values, dtype, shape, nan/inf flags).

@@ -33,16 +33,10 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from gradtui.ops.syntax import (
-    CONSTRUCTORS,
-    NAMED_FLOATS,
-    Parsed,
-    bind_arguments,
-    function_spec,
-    left_spine,
-    parse,
-    parse_default,
-)
+from gradtui.ops.calls import CONSTRUCTORS, bind_arguments, function_spec
+from gradtui.ops.errors import InputError
+from gradtui.ops.source import NAMED_FLOATS
+from gradtui.ops.syntax import Parsed, left_spine, parse, parse_default
 
 __all__ = ["ELEMENTWISE_FUNCTIONS", "derivative", "derivative_formula", "warm"]
 
@@ -195,13 +189,18 @@ class _Translator:
         return sp.Float(value)
 
     def call(self, node: ast.Call) -> Any:
-        name = node.func.id  # type: ignore[attr-defined]
+        if not isinstance(node.func, ast.Name):
+            raise _NoFormula("torch.X(...) and x.method(...)")  # torch's spelling: no formula yet
+        name = node.func.id
         if name in CONSTRUCTORS or name not in ELEMENTWISE_FUNCTIONS:
             raise _NoFormula(name)
         spec = function_spec(name)
         if spec is None:
             raise _NoFormula(name)
-        bound = bind_arguments(node)
+        try:
+            bound = bind_arguments(node)
+        except InputError:
+            raise _NoFormula(f"{name} with torch's keywords") from None
         args: dict[str, Any] = {}
         for param in spec.inputs:
             if param.name in bound:

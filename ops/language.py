@@ -28,37 +28,55 @@ element count of every tensor before it is allocated.
 from __future__ import annotations
 
 import ast
-import math
 import operator
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 
 from gradtui.ops import timebound
-from gradtui.ops.errors import InputError
-from gradtui.ops.syntax import (
-    CONSTANTS,
+from gradtui.ops.calls import (
     CONSTRUCTORS,
+    bind_arguments,
+    call_target,
+    function_names,
+    function_spec,
+)
+from gradtui.ops.constructors import CONSTRUCTOR_IMPLS
+from gradtui.ops.errors import InputError
+from gradtui.ops.evaluator import (
+    TORCH_ERRORS,
+    Value,
+    broadcast_shape,
+    first_line,
+    is_integer,
+    is_named_tuple,
+    matmul_shape,
+    meta,
+    static_list,
+    static_number,
+    static_shape,
+)
+from gradtui.ops.source import (
+    CONSTANTS,
     MAX_DEPTH,
     MAX_ELEMENTS,
     MAX_INT_LITERAL,
     MAX_NODES,
     MAX_TEXT_CHARS,
     NAMED_FLOATS,
+    Source,
+    source_of,
+)
+from gradtui.ops.syntax import (
     OP_SYMBOLS,
     Parsed,
-    Source,
-    bind_arguments,
-    function_names,
-    function_spec,
     left_spine,
     operator_position,
     parse,
     parse_default,
-    source_of,
 )
+from gradtui.ops.torch_calls import TorchSpellingEvaluator
 
 __all__ = [
     "CONSTANTS",
@@ -79,15 +97,6 @@ __all__ = [
 ]
 
 _INT64_LIMIT = float(2**63)
-_TORCH_ERRORS = (
-    RuntimeError,
-    TypeError,
-    ValueError,
-    IndexError,
-    ArithmeticError,
-    NotImplementedError,
-    MemoryError,
-)
 
 _BINOPS: dict[type, Callable[..., torch.Tensor]] = {
     ast.Add: torch.add,
@@ -165,12 +174,14 @@ def evaluate(
         result = evaluator.visit(parsed.tree.body)
     except InputError:
         raise
-    except _TORCH_ERRORS as exc:  # a backstop; each torch call has its own, precise guard
+    except TORCH_ERRORS as exc:  # a backstop; each torch call has its own, precise guard
         raise InputError(
-            f"cannot compute: {_first_line(exc)}", field=parsed.field, position=0
+            f"cannot compute: {first_line(exc)}", field=parsed.field, position=0
         ) from None
     if result is None:
         raise InputError("None is not a tensor", field=parsed.field, position=src.shift)
+    if is_named_tuple(result):
+        return result[0]  # torch.max(x, 1): (values, indices), and the values are the tensor
     return result
 
 
@@ -204,86 +215,14 @@ def _name_position(parsed: Parsed, name: str, src: Source) -> int:
     return 0  # pragma: no cover - names come from the tree
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]
+class _Evaluator(TorchSpellingEvaluator):
+    """One evaluation of one tree: the walk. Recursion depth is bounded by :data:`MAX_DEPTH`.
 
-
-def _numel(shape: Sequence[int]) -> int:
-    total = 1
-    for size in shape:
-        total *= int(size)
-        if total > MAX_ELEMENTS:  # stop early: the product of many sizes stays small
-            return total
-    return total
-
-
-Value = Any  # torch.Tensor, or None (only as an argument)
-
-
-class _Evaluator:
-    """One evaluation of one tree. Recursion depth is bounded by :data:`MAX_DEPTH`."""
-
-    def __init__(
-        self,
-        src: Source,
-        field: str | None,
-        env: Mapping[str, torch.Tensor],
-        dtype: torch.dtype,
-        seed: int,
-    ):
-        self.src = src
-        self.field = field
-        self.env = env
-        self.dtype = dtype
-        self.seed = seed
-        self._generator: torch.Generator | None = None
-
-    # -- helpers
-
-    def error(self, message: str, node: ast.AST | None, position: int | None = None) -> InputError:
-        if position is None:
-            position = 0 if node is None else self.src.start(node)
-        return InputError(message, field=self.field, position=position)
-
-    @contextmanager
-    def torch_errors(self, node: ast.AST, what: str, position: int | None = None) -> Iterator[None]:
-        """Turn torch's own refusal into an :class:`InputError` that quotes it."""
-        try:
-            yield
-        except InputError:
-            raise
-        except _TORCH_ERRORS as exc:
-            raise self.error(f"{what}: {_first_line(exc)}", node, position) from None
-
-    def check_elements(self, shape: Sequence[int], node: ast.AST, what: str) -> None:
-        n = _numel(shape)
-        if n > MAX_ELEMENTS:
-            n = math.prod(int(s) for s in shape)  # the true count for the message (cheap: few dims)
-            shown = "x".join(str(s) for s in shape[:8]) + ("x..." if len(shape) > 8 else "")
-            raise self.error(
-                f"{what} would have {n if n < 10**12 else 'over 10**12'} elements "
-                f"(shape {shown}); at most {MAX_ELEMENTS}",
-                node,
-            )
-
-    def generator(self) -> torch.Generator:
-        if self._generator is None:
-            self._generator = torch.Generator().manual_seed(self.seed)
-        return self._generator
-
-    def number(self, value: bool | int | float) -> torch.Tensor:
-        if isinstance(value, bool):
-            return torch.tensor(value, dtype=torch.bool)
-        if isinstance(value, int):
-            return torch.tensor(value, dtype=torch.int64)
-        return torch.tensor(value, dtype=self.dtype)
-
-    def tensor(self, node: ast.AST) -> torch.Tensor:
-        value = self.visit(node)
-        if value is None:
-            raise self.error("None is only allowed as an argument that accepts it", node)
-        return value
+    Literals, operators and the catalog's ops are here; torch's spelling (namespaces,
+    methods, properties, indexing) comes from :class:`ops.torch_calls.TorchSpellingEvaluator`,
+    the shared checks from :class:`ops.evaluator.EvaluatorBase`, the constructors from
+    :mod:`ops.constructors`.
+    """
 
     # -- dispatch
 
@@ -292,6 +231,8 @@ class _Evaluator:
         if isinstance(node, ast.Constant):
             if node.value is None:
                 return None
+            if not isinstance(node.value, (bool, int, float)):
+                raise self.error(f"{node.value!r} is not allowed here", node)
             return self.number(node.value)
         if isinstance(node, ast.Name):
             return self.name(node)
@@ -309,6 +250,10 @@ class _Evaluator:
             return self.compare(node)
         if isinstance(node, ast.Call):
             return self.call(node)
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node)
+        if isinstance(node, ast.Subscript):
+            return self.subscript(node)
         # parse() refused everything else; a hand-built tree may not bypass that
         raise self.error(f"'{type(node).__name__}' is not allowed here", node)
 
@@ -327,7 +272,7 @@ class _Evaluator:
     # -- tensor literals
 
     def literal(self, node: ast.List) -> torch.Tensor:
-        static = _static_list(node)
+        static = static_list(node)
         if static is not None:
             return self.static_literal(node, static)
         items = [self.literal(e) if isinstance(e, ast.List) else self.tensor(e) for e in node.elts]
@@ -351,7 +296,7 @@ class _Evaluator:
     def static_literal(self, node: ast.List, values: list[Any]) -> torch.Tensor:
         """A literal of plain numbers: checked for raggedness, then one ``torch.tensor`` call."""
         kinds: set[type] = set()
-        _static_shape(node, kinds, self)
+        static_shape(node, kinds, self)
         if float in kinds or not kinds:
             dtype = self.dtype
         elif int in kinds:
@@ -384,7 +329,7 @@ class _Evaluator:
             else:
                 shape = broadcast_shape(left.shape, right.shape)
         self.check_elements(shape, node, f"the result of '{symbol}'")
-        if _is_integer(left) and _is_integer(right) and op in (ast.Add, ast.Sub, ast.Mult, ast.Pow):
+        if is_integer(left) and is_integer(right) and op in (ast.Add, ast.Sub, ast.Mult, ast.Pow):
             if op is ast.Pow and bool((right < 0).any()):
                 # Python's rule: an integer to a negative power is a float (10**-3 == 0.001)
                 left = left.to(self.dtype)
@@ -392,7 +337,7 @@ class _Evaluator:
                 self.check_int_overflow(_BINOPS[op], left, right, node, symbol, at)
         # A plain number beside a tensor goes to torch as a Python scalar, as in code a
         # person would write: `x**2` is PowBackward0 (PowBackward1 is a tensor exponent).
-        lnum, rnum = _static_number(node.left), _static_number(node.right)
+        lnum, rnum = static_number(node.left), static_number(node.right)
         a: Any = left
         b: Any = right
         if lnum is not None and rnum is None and not isinstance(lnum, bool):
@@ -435,10 +380,13 @@ class _Evaluator:
 
     # -- calls
 
-    def call(self, node: ast.Call) -> torch.Tensor:
-        name = node.func.id  # type: ignore[attr-defined]
-        if name in CONSTRUCTORS:
-            return _CONSTRUCTOR_IMPLS[name](self, node)
+    def call(self, node: ast.Call) -> Value:
+        target = call_target(node, src=self.src, field=self.field)
+        if target.kind == "constructor":
+            return CONSTRUCTOR_IMPLS[target.key](self, node)
+        if target.kind != "catalog":
+            return self.torch_call(node, target.key, target.receiver)
+        name = target.key
         spec = function_spec(name)
         if spec is None:  # pragma: no cover - parse() checked the name
             raise self.error(f"unknown function '{name}'", node.func)
@@ -478,18 +426,13 @@ class _Evaluator:
         evaluator = _Evaluator(source_of(text), "default", {}, self.dtype, self.seed)
         return self.convert(name, param, evaluator.argument(param, parsed.tree.body), node)
 
-    def number_arg(self, node: ast.AST) -> Value:
-        """A plain number exactly as typed, or else the tensor the expression gives."""
-        number = _static_number(node)
-        return self.tensor(node) if number is None else number
-
     def argument(self, param: Any, node: ast.AST) -> Value:
         """An argument's value; a number typed for a non-tensor input stays exact.
 
         ``leaky_relu(x, 0.1)`` passes the Python float 0.1, not float32's 0.10000000149.
         """
         if param.kind != "tensor":
-            number = _static_number(node)
+            number = static_number(node)
             if number is not None:
                 return number
         return self.visit(node)
@@ -511,39 +454,6 @@ class _Evaluator:
         if kind == "bool":
             return self.to_bool(value, node, what)
         return value  # a kind this module does not know: pass the tensor on
-
-    def scalar(self, value: Value, node: ast.AST, what: str) -> bool | int | float:
-        if isinstance(value, (bool, int, float)):
-            return value
-        if not isinstance(value, torch.Tensor) or value.numel() != 1:
-            shape = tuple(value.shape) if isinstance(value, torch.Tensor) else "?"
-            raise self.error(f"{what} must be a single number, not a tensor of shape {shape}", node)
-        return value.detach().reshape(()).item()
-
-    def to_int(self, value: Value, node: ast.AST, what: str, *, low: int | None = None) -> int:
-        number = self.scalar(value, node, what)
-        if isinstance(number, bool):
-            raise self.error(f"{what} must be an integer, not {number}", node)
-        if isinstance(number, float):
-            if not math.isfinite(number) or not number.is_integer():
-                raise self.error(f"{what} must be an integer, got {number!r}", node)
-            if abs(number) > MAX_INT_LITERAL:
-                raise self.error(f"{what} is too large ({number:.3g})", node)
-            number = int(number)
-        if low is not None and number < low:
-            raise self.error(f"{what} must be at least {low}, got {number}", node)
-        return int(number)
-
-    def to_float(self, value: Value, node: ast.AST, what: str) -> float:
-        return float(self.scalar(value, node, what))
-
-    def to_bool(self, value: Value, node: ast.AST, what: str) -> bool:
-        number = self.scalar(value, node, what)
-        if isinstance(number, bool):
-            return number
-        if number in (0, 1):
-            return bool(number)
-        raise self.error(f"{what} must be True or False, got {number!r}", node)
 
     def check_call_size(self, spec: Any, kwargs: dict[str, Any], node: ast.Call, name: str) -> None:
         """Refuse, before running it, a call whose result would exceed :data:`MAX_ELEMENTS`.
@@ -577,54 +487,12 @@ class _Evaluator:
             else:
                 self.check_elements(shape, node, what)
                 return
-        meta_kwargs = {k: _meta(v) if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()}
+        meta_kwargs = {k: meta(v) if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()}
         try:
             out = spec.fn(**meta_kwargs)
         except Exception:  # noqa: BLE001 - no meta kernel: the result is checked after the call
             return
-        outs = out if isinstance(out, (tuple, list)) else (out,)
-        for item in outs:
-            if isinstance(item, torch.Tensor):
-                self.check_elements(tuple(item.shape), node, what)
-
-    # -- constructors
-
-    def size_args(self, node: ast.Call, args: Sequence[ast.expr], name: str) -> tuple[int, ...]:
-        if len(args) == 1 and isinstance(args[0], (ast.List, ast.Tuple)):
-            args = args[0].elts
-        elif any(isinstance(a, (ast.List, ast.Tuple)) for a in args):
-            raise self.error(f"{name}(): give the size as numbers or as one list", node)
-        sizes = tuple(self.to_int(self.number_arg(a), a, f"{name}(): size", low=0) for a in args)
-        self.check_elements(sizes, node, f"{name}()")
-        return sizes
-
-    def constructor_args(self, node: ast.Call, name: str) -> dict[str, ast.expr]:
-        params = CONSTRUCTORS[name]
-        if len(node.args) > len(params):
-            raise self.error(
-                f"{name}() takes at most {len(params)} arguments ({', '.join(params)})",
-                node.args[len(params)],
-            )
-        bound = dict(zip(params, node.args, strict=False))
-        for kw in node.keywords:
-            if kw.arg in bound:
-                raise self.error(f"{name}() got two values for '{kw.arg}'", kw)
-            bound[kw.arg] = kw.value  # names were checked by parse()
-        return bound
-
-    def required(self, bound: dict[str, ast.expr], key: str, node: ast.Call, name: str) -> ast.expr:
-        if key not in bound:
-            raise self.error(f"{name}() is missing its argument '{key}'", node)
-        return bound[key]
-
-    def sized(self, node: ast.Call, name: str) -> tuple[int, ...]:
-        """The size of ``zeros``/``ones``/``rand``/``randn``: ``(2, 3)``, ``([2, 3])`` or ``size=``."""
-        keywords = [kw for kw in node.keywords if kw.arg == "size"]
-        if not keywords:
-            return self.size_args(node, node.args, name)
-        if node.args:
-            raise self.error(f"{name}() got the size twice", node)
-        return self.size_args(node, [keywords[0].value], name)
+        self.check_meta_result(out, node, what)
 
 
 def _defaults_to_none(param: Any) -> bool:
@@ -634,201 +502,3 @@ def _defaults_to_none(param: Any) -> bool:
 
 _EXPANDING_OPS = frozenset({"outer", "linear", "kron", "cartesian_prod", "tensordot", "einsum"})
 """Ops whose inputs broadcast but whose result is bigger than the broadcast shape."""
-
-
-def matmul_shape(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
-    """The shape ``torch.matmul`` gives for inputs of these shapes, without computing it.
-
-    Follows torch's rules: a 1-D left operand gets a leading 1 and a 1-D right operand a
-    trailing 1 (both removed again), batch dimensions broadcast. Mismatched inner sizes
-    are left for torch itself to refuse.
-
-    Raises:
-        RuntimeError: The batch dimensions do not broadcast (torch's own message).
-    """
-    if len(a) == 0 or len(b) == 0:
-        return ()  # torch refuses 0-d operands when it runs
-    left, right = list(a), list(b)
-    if len(left) == 1:
-        left = [1, *left]
-    if len(right) == 1:
-        right = [*right, 1]
-    batch = torch.broadcast_shapes(tuple(left[:-2]), tuple(right[:-2]))
-    out = [*batch, left[-2], right[-1]]
-    if len(b) == 1:
-        out.pop(-1)
-    if len(a) == 1:
-        out.pop(-2 if len(b) != 1 else -1)
-    return tuple(out)
-
-
-def broadcast_shape(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
-    """The shape two operands broadcast to, as ``torch.broadcast_shapes`` gives it.
-
-    Computed here because torch's own function goes through its Python reference
-    implementation (about 0.2 ms a call, more than ``sin`` of 200 numbers), and every
-    operator of an expression asks it before running, at every point of a curve.
-    Shapes that do not broadcast are handed to torch, so the error is torch's own.
-    """
-    out: list[int] = []
-    for k in range(1, max(len(a), len(b)) + 1):
-        m = a[-k] if k <= len(a) else 1
-        n = b[-k] if k <= len(b) else 1
-        if m != n and m != 1 and n != 1:
-            return tuple(torch.broadcast_shapes(tuple(a), tuple(b)))  # raises torch's error
-        out.append(n if m == 1 else m)
-    return tuple(reversed(out))
-
-
-def _meta(t: torch.Tensor) -> torch.Tensor:
-    return torch.empty(t.shape, dtype=t.dtype, device="meta")
-
-
-def _is_integer(t: torch.Tensor) -> bool:
-    return not t.dtype.is_floating_point and not t.dtype.is_complex and t.dtype != torch.bool
-
-
-def _static_number(node: ast.AST) -> bool | int | float | None:
-    """A literal number (``3``, ``-2.5``, ``True``, ``-inf``) without evaluating anything."""
-    sign = 1
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        sign = -1 if isinstance(node.op, ast.USub) else 1
-        node = node.operand
-        if isinstance(node, ast.Constant) and isinstance(node.value, bool):
-            return None  # -True: leave it to torch (it refuses)
-    if isinstance(node, ast.Constant) and isinstance(node.value, (bool, int, float)):
-        return node.value if sign == 1 else -node.value
-    if isinstance(node, ast.Name) and node.id in NAMED_FLOATS:
-        return sign * NAMED_FLOATS[node.id]
-    return None
-
-
-def _static_list(node: ast.List) -> list[Any] | None:
-    out: list[Any] = []
-    for elt in node.elts:
-        if isinstance(elt, ast.List):
-            inner = _static_list(elt)
-            if inner is None:
-                return None
-            out.append(inner)
-        else:
-            number = _static_number(elt)
-            if number is None:
-                return None
-            out.append(number)
-    return out
-
-
-def _static_shape(node: ast.List, kinds: set[type], ev: _Evaluator) -> tuple[int, ...]:
-    """The shape of a nested literal; refuses a ragged one at the first odd element."""
-    shapes: list[tuple[int, ...]] = []
-    for elt in node.elts:
-        if isinstance(elt, ast.List):
-            shapes.append(_static_shape(elt, kinds, ev))
-        else:
-            number = _static_number(elt)
-            kinds.add(type(number))
-            shapes.append(())
-        if shapes[-1] != shapes[0]:
-            raise ev.error(
-                f"ragged list: an element of shape {shapes[-1]} beside one of shape {shapes[0]}",
-                elt,
-            )
-    return (len(shapes), *(shapes[0] if shapes else ()))
-
-
-# --------------------------------------------------------------------------- constructors
-
-
-def _linspace(ev: _Evaluator, node: ast.Call) -> torch.Tensor:
-    bound = ev.constructor_args(node, "linspace")
-    start_node = ev.required(bound, "start", node, "linspace")
-    end_node = ev.required(bound, "end", node, "linspace")
-    steps_node = ev.required(bound, "steps", node, "linspace")
-    start = ev.to_float(ev.number_arg(start_node), start_node, "linspace(): 'start'")
-    end = ev.to_float(ev.number_arg(end_node), end_node, "linspace(): 'end'")
-    steps = ev.to_int(ev.number_arg(steps_node), steps_node, "linspace(): 'steps'", low=0)
-    ev.check_elements((steps,), node, "linspace()")
-    with ev.torch_errors(node, "linspace() failed"):
-        return torch.linspace(start, end, steps, dtype=ev.dtype)
-
-
-def _arange(ev: _Evaluator, node: ast.Call) -> torch.Tensor:
-    given = {kw.arg for kw in node.keywords}
-    if len(node.args) == 1 and not given & {"start", "end"}:
-        # arange(end) and arange(5, step=2): a lone positional is the end, as torch reads it
-        bound = {"end": node.args[0], **{kw.arg: kw.value for kw in node.keywords}}
-    else:
-        bound = ev.constructor_args(node, "arange")
-    end_node = ev.required(bound, "end", node, "arange")
-    values: dict[str, Value] = {"start": 0, "end": ev.number_arg(end_node), "step": 1}
-    for key in ("start", "step"):
-        if key in bound:
-            values[key] = ev.number_arg(bound[key])
-    numbers: dict[str, float] = {}
-    all_int = True
-    for key, value in values.items():
-        number = ev.scalar(value, bound.get(key, node), f"arange(): '{key}'")
-        if isinstance(number, bool):
-            raise ev.error(f"arange(): '{key}' must be a number", bound.get(key, node))
-        all_int = all_int and isinstance(number, int)
-        if not math.isfinite(number):
-            raise ev.error(f"arange(): '{key}' must be finite", bound.get(key, node))
-        numbers[key] = number
-    if numbers["step"] == 0:
-        raise ev.error("arange(): 'step' must not be 0", bound.get("step", node))
-    count = math.ceil((numbers["end"] - numbers["start"]) / numbers["step"])
-    ev.check_elements((max(count, 0),), node, "arange()")
-    dtype = torch.int64 if all_int else ev.dtype
-    with ev.torch_errors(node, "arange() failed"):
-        return torch.arange(numbers["start"], numbers["end"], numbers["step"], dtype=dtype)
-
-
-def _filled(kind: str) -> Callable[[_Evaluator, ast.Call], torch.Tensor]:
-    def build(ev: _Evaluator, node: ast.Call) -> torch.Tensor:
-        sizes = ev.sized(node, kind)
-        with ev.torch_errors(node, f"{kind}() failed"):
-            if kind == "zeros":
-                return torch.zeros(sizes, dtype=ev.dtype)
-            if kind == "ones":
-                return torch.ones(sizes, dtype=ev.dtype)
-            if kind == "rand":
-                return torch.rand(sizes, generator=ev.generator(), dtype=ev.dtype)
-            return torch.randn(sizes, generator=ev.generator(), dtype=ev.dtype)
-
-    return build
-
-
-def _full(ev: _Evaluator, node: ast.Call) -> torch.Tensor:
-    bound = ev.constructor_args(node, "full")
-    size_node = ev.required(bound, "size", node, "full")
-    sizes = ev.size_args(node, [size_node], "full")
-    fill_node = ev.required(bound, "fill_value", node, "full")
-    value = ev.scalar(ev.number_arg(fill_node), fill_node, "full(): 'fill_value'")
-    dtype = torch.bool if isinstance(value, bool) else ev.number(value).dtype
-    with ev.torch_errors(node, "full() failed"):
-        return torch.full(sizes, value, dtype=dtype)
-
-
-def _eye(ev: _Evaluator, node: ast.Call) -> torch.Tensor:
-    bound = ev.constructor_args(node, "eye")
-    n_node = ev.required(bound, "n", node, "eye")
-    n = ev.to_int(ev.number_arg(n_node), n_node, "eye(): 'n'", low=0)
-    m = n
-    if "m" in bound:
-        m = ev.to_int(ev.number_arg(bound["m"]), bound["m"], "eye(): 'm'", low=0)
-    ev.check_elements((n, m), node, "eye()")
-    with ev.torch_errors(node, "eye() failed"):
-        return torch.eye(n, m, dtype=ev.dtype)
-
-
-_CONSTRUCTOR_IMPLS: dict[str, Callable[[_Evaluator, ast.Call], torch.Tensor]] = {
-    "linspace": _linspace,
-    "arange": _arange,
-    "zeros": _filled("zeros"),
-    "ones": _filled("ones"),
-    "rand": _filled("rand"),
-    "randn": _filled("randn"),
-    "full": _full,
-    "eye": _eye,
-}

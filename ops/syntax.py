@@ -1,9 +1,10 @@
 """Parsing for the input language: text -> a syntax tree checked against an allow-list.
 
-This half of the language runs nothing: :func:`parse` bounds the text (length, ASCII,
-control characters, bracket and sign depth) before :func:`ast.parse` builds a tree, then
-bounds the tree (nodes, depth) and walks it once, refusing every construct, name and
-keyword that is not on the allow-list. :mod:`ops.language` evaluates what passes.
+This half of the language runs nothing: :func:`parse` has :func:`ops.source.scan` bound
+the text (length, ASCII, control characters, strings, bracket and sign depth) before
+:func:`ast.parse` builds a tree, then bounds the tree (nodes, depth) and walks it once,
+refusing every construct, name and keyword that is not on the allow-list; what a call
+calls is decided by :mod:`ops.calls`. :mod:`ops.language` evaluates what passes.
 Every refusal is an :class:`ops.errors.InputError` with the 0-based column it concerns.
 """
 
@@ -11,32 +12,34 @@ from __future__ import annotations
 
 import ast
 import difflib
-import math
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
+from gradtui.ops.calls import (
+    CONSTRUCTORS,
+    NAMESPACE_ROOTS,
+    SIZED_CONSTRUCTORS,
+    attribute_position,
+    call_target,
+    display_name,
+    dotted,
+    dtype_name,
+    function_names,
+    is_function,
+    torch_fallback,
+    torch_key,
+)
 from gradtui.ops.errors import InputError
-
-MAX_TEXT_CHARS: int = 2000
-"""Longest text accepted, in characters."""
-MAX_NODES: int = 1000
-"""Most syntax-tree nodes (numbers, names, operators, calls ...) in one text."""
-MAX_DEPTH: int = 64
-"""Deepest nesting: brackets, runs of unary signs, and levels of the syntax tree."""
-MAX_ELEMENTS: int = 10**6
-"""No tensor the language creates may have more elements than this."""
-MAX_INT_LITERAL: int = 10**15
-"""Largest integer literal (in magnitude); write bigger numbers as floats (``1e18``)."""
-
-CONSTANTS: frozenset[str] = frozenset({"pi", "inf", "nan", "True", "False", "None"})
-"""Names that are not free inputs. ``None`` is only accepted as an argument that takes it."""
-
-NAMED_FLOATS = {"pi": math.pi, "inf": math.inf, "nan": math.nan}
-_ALLOWED_WHITESPACE = " \t\n"
-
+from gradtui.ops.source import (
+    CONSTANTS,
+    MAX_DEPTH,
+    MAX_INT_LITERAL,
+    MAX_NODES,
+    MAX_TEXT_CHARS,
+    Source,
+    scan,
+    source_of,
+)
 
 # --------------------------------------------------------------------------- parsed text
 
@@ -60,85 +63,6 @@ class Parsed:
     def position(self, node: ast.AST) -> int:
         """The 0-based column in :attr:`text` where ``node`` starts."""
         return source_of(self.text).start(node)
-
-
-class Source:
-    """Maps the parser's (line, column) pairs back to 0-based offsets in the typed text.
-
-    Leading whitespace is stripped before parsing (``ast.parse`` in ``eval`` mode calls it
-    an indent), so every offset is shifted back by its length.
-    """
-
-    def __init__(self, text: str):
-        self.text = text
-        self.shift = len(text) - len(text.lstrip(_ALLOWED_WHITESPACE))
-        body = text[self.shift :]
-        self.line_starts = [0] + [i + 1 for i, c in enumerate(body) if c == "\n"]
-
-    def offset(self, lineno: int | None, col: int | None) -> int:
-        if lineno is None or col is None:
-            return 0
-        line = min(max(lineno, 1), len(self.line_starts)) - 1
-        pos = self.shift + self.line_starts[line] + max(col, 0)
-        return min(pos, len(self.text))
-
-    def start(self, node: ast.AST) -> int:
-        return self.offset(getattr(node, "lineno", None), getattr(node, "col_offset", None))
-
-    def end(self, node: ast.AST) -> int:
-        return self.offset(getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None))
-
-    def find(self, char: str, start: int, stop: int, default: int) -> int:
-        """Where ``char`` first occurs in ``text[start:stop]`` (for pointing at an operator)."""
-        found = self.text.find(char, start, stop)
-        return default if found < 0 else found
-
-
-@lru_cache(maxsize=256)
-def source_of(text: str) -> Source:
-    return Source(text)
-
-
-# --------------------------------------------------------------------------- function table
-
-
-CONSTRUCTORS: dict[str, tuple[str, ...]] = {
-    "linspace": ("start", "end", "steps"),
-    "arange": ("start", "end", "step"),
-    "zeros": ("size",),
-    "ones": ("size",),
-    "full": ("size", "fill_value"),
-    "eye": ("n", "m"),
-    "rand": ("size",),
-    "randn": ("size",),
-}
-"""Tensor constructors and the keywords each accepts (sizes are also taken positionally)."""
-SIZED_CONSTRUCTORS = frozenset({"zeros", "ones", "full", "rand", "randn"})
-
-
-def _catalog() -> Mapping[str, Any]:
-    """The catalog's ops, imported on first use: its default values are written in this language."""
-    from gradtui.ops import catalog
-
-    return getattr(catalog, "CATALOG", None) or {}  # empty only while the catalog imports
-
-
-def function_spec(name: str) -> Any | None:
-    """The catalog ``OpSpec`` called by ``name(...)``, or ``None``.
-
-    A spec has ``.inputs`` (objects with ``.name``, ``.kind``, ``.default``) and ``.fn``.
-    Constructors have no spec (they take sizes); see :data:`CONSTRUCTORS`.
-    """
-    return _catalog().get(name)
-
-
-def is_function(name: str) -> bool:
-    return name in CONSTRUCTORS or name in _catalog()
-
-
-def function_names() -> frozenset[str]:
-    """Every name that may be called: the constructors and the catalog's ops."""
-    return frozenset(CONSTRUCTORS) | frozenset(_catalog())
 
 
 # --------------------------------------------------------------------------- parse
@@ -168,7 +92,7 @@ def parse(text: str, *, field: str | None = None) -> Parsed:
             field=field,
             position=MAX_TEXT_CHARS,
         )
-    _scan(text, field)
+    scan(text, field)
     src = source_of(text)
     body = text[src.shift :]
     if not body.strip():
@@ -183,96 +107,6 @@ def parse(text: str, *, field: str | None = None) -> Parsed:
     _Validator(src, field, names).visit(tree.body)
     ordered = tuple(sorted(names, key=names.__getitem__))
     return Parsed(text=text, tree=tree, names=ordered, field=field)
-
-
-def _scan(text: str, field: str | None) -> None:
-    """Refuse non-ASCII, control characters, strings and deep nesting before the parser runs.
-
-    Strings are refused here rather than in the tree so that the parser never sees
-    one: decoding a string literal is where ``ast.parse`` emits warnings (invalid
-    escapes), and warnings would need a process-wide filter to silence.
-    """
-    depth = 0
-    unary = 0
-    for i, ch in enumerate(text):
-        if ch in "'\"":
-            _refuse_string(text, i, field)
-        code = ord(ch)
-        if code > 127:
-            raise InputError(
-                f"non-ASCII character U+{code:04X} is not allowed (the language is ASCII only)",
-                field=field,
-                position=i,
-            )
-        if (code < 32 or code == 127) and ch not in _ALLOWED_WHITESPACE:
-            raise InputError(
-                f"control character U+{code:04X} is not allowed", field=field, position=i
-            )
-        if ch in "([{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise InputError(
-                    f"nesting is too deep (more than {MAX_DEPTH} brackets)",
-                    field=field,
-                    position=i,
-                )
-        elif ch in ")]}":
-            depth = max(depth - 1, 0)
-        if ch in "+-~":
-            unary += 1
-            if unary > MAX_DEPTH:
-                raise InputError(
-                    f"nesting is too deep (more than {MAX_DEPTH} signs in a row)",
-                    field=field,
-                    position=i,
-                )
-        elif ch not in _ALLOWED_WHITESPACE:
-            unary = 0
-    _scan_numbers(text, field)
-
-
-_NUMBER = re.compile(
-    r"0[xX][0-9a-fA-F_]*|0[oO][0-7_]*|0[bB][01_]*"
-    r"|(?:\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?[jJ]?"
-)
-
-
-def _scan_numbers(text: str, field: str | None) -> None:
-    """Refuse a number that runs straight into a name (``1if``, ``2x``).
-
-    Python's tokenizer answers some of these with a ``SyntaxWarning`` printed on
-    stderr instead of an error; refusing them first keeps the parser silent.
-    """
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        starts = ch.isdigit() or (ch == "." and text[i + 1 : i + 2].isdigit())
-        if not starts or (i > 0 and (text[i - 1].isalnum() or text[i - 1] in "_.")):
-            i += 1
-            continue
-        match = _NUMBER.match(text, i)
-        end = match.end() if match else i + 1
-        if end < len(text) and (text[end].isalpha() or text[end] == "_"):
-            raise InputError(
-                f"a number runs into a name: put a space or an operator between "
-                f"'{text[i:end]}' and '{text[end]}'",
-                field=field,
-                position=end,
-            )
-        i = max(end, i + 1)
-
-
-def _refuse_string(text: str, quote: int, field: str | None) -> None:
-    """Refuse the string literal whose quote is at ``quote``, naming its kind (f, b, plain)."""
-    start = quote
-    while start > 0 and quote - start < 2 and text[start - 1].lower() in "rbfu":
-        start -= 1
-    before = text[start - 1] if start > 0 else " "
-    if before.isalnum() or before == "_":
-        start = quote  # the letters belong to a name ("elf'x'"): point at the quote itself
-    prefix = text[start:quote].lower()
-    kind = "f-strings" if "f" in prefix else "bytes" if "b" in prefix else "strings"
-    raise InputError(f"{kind} are not allowed", field=field, position=start)
 
 
 def _parse_tree(body: str, src: Source, field: str | None) -> ast.Expression:
@@ -413,7 +247,7 @@ _REFUSED: dict[type, str] = {
     ast.Await: "'await' is not allowed",
     ast.Yield: "'yield' is not allowed",
     ast.YieldFrom: "'yield' is not allowed",
-    ast.Slice: "slices are not allowed",
+    ast.Slice: "slices are only allowed inside '[...]'",
 }
 
 
@@ -470,17 +304,9 @@ class _Validator:
         elif isinstance(node, ast.Call):
             self.call(node)
         elif isinstance(node, ast.Attribute):
-            attr_start = self.src.end(node) - len(node.attr)
-            dot = self.src.text.rfind(".", self.src.start(node), attr_start)
-            raise self.refuse(
-                f"attribute access '.{node.attr}' is not allowed",
-                node,
-                attr_start if dot < 0 else dot,
-            )
+            self.attribute(node)
         elif isinstance(node, ast.Subscript):
-            end = self.src.end(node.value)
-            bracket = self.src.find("[", end, self.src.end(node), end)
-            raise self.refuse("subscripts ('[...]' after a value) are not allowed", node, bracket)
+            self.subscript(node)
         else:
             message = _REFUSED.get(type(node), f"'{type(node).__name__}' is not allowed")
             raise self.refuse(message, node)
@@ -498,7 +324,13 @@ class _Validator:
                 )
             return
         if isinstance(value, str):
-            raise self.refuse("strings are not allowed", node)
+            raise self.refuse(
+                "strings are not allowed here: only as the value of a parameter with fixed "
+                "choices, such as reduction='sum'",
+                node,
+            )
+        if value is Ellipsis:
+            raise self.refuse("'...' is not allowed outside '[...]'", node)
         if isinstance(value, bytes):
             raise self.refuse("bytes are not allowed", node)
         if isinstance(value, complex):
@@ -531,8 +363,24 @@ class _Validator:
 
     def call(self, node: ast.Call) -> None:
         func = node.func
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                raise self.refuse(_REFUSED[ast.Starred], arg)
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.refuse("keyword unpacking ('**') is not allowed", kw)
+        if isinstance(func, ast.Attribute):
+            target = call_target(node, src=self.src, field=self.field)
+            if target.kind == "constructor":  # torch.zeros(2, 3)
+                self.constructor_keywords(node, target.key)
+                self.constructor_arguments(node, target.key)
+                return
+            if target.receiver is not None:
+                self.visit(target.receiver)
+            self.torch_arguments(node, target.key)
+            return
         if not isinstance(func, ast.Name):
-            if isinstance(func, (ast.Attribute, ast.Subscript, ast.Lambda)):
+            if isinstance(func, (ast.Subscript, ast.Lambda)):
                 self.visit(func)  # refuses with its own, more specific message
             raise self.refuse("only functions called by their bare name are allowed", node)
         name = func.id
@@ -547,22 +395,116 @@ class _Validator:
                 else []
             )
             hint = f"; did you mean '{close[0]}'?" if close else ""
+            if not close and torch_fallback(name) is not None:
+                hint = f"; write {torch_fallback(name)}(...)"
             raise self.refuse(f"unknown function '{name}'{hint}", func)
-        for arg in node.args:
-            if isinstance(arg, ast.Starred):
-                raise self.refuse(_REFUSED[ast.Starred], arg)
-        for kw in node.keywords:
-            if kw.arg is None:
-                raise self.refuse("keyword unpacking ('**') is not allowed", kw)
         if name in CONSTRUCTORS:
             self.constructor_keywords(node, name)
         else:
-            bind_arguments(node, src=self.src, field=self.field)
+            target = call_target(node, src=self.src, field=self.field)
+            if target.kind == "torch":
+                self.torch_arguments(node, target.key)
+                return
+        self.constructor_arguments(node, name)
+
+    def constructor_arguments(self, node: ast.Call, name: str) -> None:
+        """The arguments of a constructor or a catalog op (sizes for the sized constructors)."""
         sized = name in SIZED_CONSTRUCTORS
         for arg in node.args:
             self.visit(arg, size_arg=sized)
         for kw in node.keywords:
             self.visit(kw.value, size_arg=sized and kw.arg == "size")
+
+    def torch_arguments(self, node: ast.Call, key: str) -> None:
+        """The arguments of a call in torch's spelling: keywords torch has, and values that
+        may be strings (checked against the choices), dtypes (only for ``dtype=``), tuples
+        and lists of numbers, tensors, and ``None``."""
+        from gradtui.ops import spelling
+
+        for index, arg in enumerate(node.args):
+            listed = index == 0 and key in spelling.TENSOR_LISTS
+            self.torch_argument(arg, key, None, listed=listed)
+        for kw in node.keywords:
+            name = kw.arg or ""
+            if name.startswith("_"):
+                raise self.refuse(f"names starting with '_' are not allowed ('{name}')", kw)
+            reason = spelling.REFUSED_KEYWORDS.get(name)
+            if reason is not None and not (
+                name == "inplace" and isinstance(kw.value, ast.Constant) and kw.value.value is False
+            ):
+                raise self.refuse(reason, kw)
+            self.torch_argument(kw.value, key, name, listed=False)
+
+    def torch_argument(self, node: ast.expr, key: str, param: str | None, *, listed: bool) -> None:
+        from gradtui.ops import spelling
+
+        shown = display_name(key)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            allowed = spelling.choices(key, param)
+            if allowed is None:
+                where = f"'{param}'" if param else "a positional argument"
+                raise self.refuse(
+                    f"{shown}(): {where} takes no string (strings are only allowed as the value "
+                    "of a parameter with fixed choices, such as reduction='sum'; give a "
+                    "positional choice as a keyword)",
+                    node,
+                )
+            if node.value not in allowed:
+                what = f"'{param}'" if param else "the choice"
+                raise self.refuse(
+                    f"{shown}(): {what} must be one of "
+                    f"{', '.join(repr(c) for c in allowed)}, not {node.value!r}",
+                    node,
+                )
+            return
+        dtype = dtype_name(node)
+        if dtype is not None:
+            if param != "dtype":
+                raise self.refuse(
+                    f"'torch.{dtype}' is a dtype: it is only allowed as dtype=torch.{dtype}", node
+                )
+            return
+        if isinstance(node, (ast.Tuple, ast.List)) and (listed or isinstance(node, ast.Tuple)):
+            for elt in node.elts:
+                self.visit(elt, size_arg=True)
+            return
+        self.visit(node)
+
+    def attribute(self, node: ast.Attribute) -> None:
+        from gradtui.ops import spelling
+
+        parts = dotted(node)
+        if parts is not None and parts[0] in NAMESPACE_ROOTS:
+            if len(parts) == 2 and parts[0] == "torch" and parts[1] in spelling.CONSTANTS:
+                return  # torch.pi is pi
+            key = torch_key(parts)
+            if key is not None:
+                raise self.refuse(
+                    f"'{'.'.join(parts)}' is a function: call it, as in {'.'.join(parts)}(...)",
+                    node,
+                )
+            raise self.refuse(spelling.namespace_refusal(parts), node)
+        reason = spelling.refusal(node.attr, method=False)
+        if reason is not None:
+            raise self.refuse(
+                f"attribute access '.{node.attr}' is not allowed: {reason}",
+                node,
+                attribute_position(self.src, node),
+            )
+        self.visit(node.value)
+
+    def subscript(self, node: ast.Subscript) -> None:
+        self.visit(node.value)
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        for item in items:
+            if isinstance(item, ast.Slice):
+                for part in (item.lower, item.upper, item.step):
+                    if part is not None:
+                        self.visit(part)
+            elif isinstance(item, ast.Constant) and (item.value is Ellipsis or item.value is None):
+                continue
+            else:
+                self.visit(item)
 
     def constructor_keywords(self, node: ast.Call, name: str) -> None:
         allowed = CONSTRUCTORS[name]
@@ -578,58 +520,6 @@ def operator_position(src: Source, node: ast.BinOp) -> int:
     start, stop = src.end(node.left), src.start(node.right)
     symbol = OP_SYMBOLS.get(type(node.op), "")
     return src.find(symbol[:1], start, stop, start) if symbol else start
-
-
-def bind_arguments(
-    node: ast.Call, *, src: Source | None = None, field: str | None = None
-) -> dict[str, ast.expr]:
-    """Match a call's arguments to its function's parameters, without evaluating them.
-
-    Positional arguments bind to the spec's inputs in order, keywords by name. Missing
-    arguments are simply absent from the result (their defaults are the caller's business).
-
-    Args:
-        node: A validated call of a catalog op or base-table function.
-        src: Where positions come from (computed from the node alone if omitted).
-        field: For error messages.
-
-    Returns:
-        Parameter name -> the argument's syntax node.
-
-    Raises:
-        InputError: Too many arguments, an unknown keyword, or one given twice.
-    """
-    name = node.func.id  # type: ignore[attr-defined]
-    spec = function_spec(name)
-    if spec is None:
-        raise InputError(f"unknown function '{name}'", field=field, position=_pos(src, node))
-    params = [p.name for p in spec.inputs]
-    if len(node.args) > len(params):
-        extra = node.args[len(params)]
-        raise InputError(
-            f"{name}() takes at most {len(params)} argument{'s' if len(params) != 1 else ''} "
-            f"({', '.join(params)}), got {len(node.args)}",
-            field=field,
-            position=_pos(src, extra),
-        )
-    bound: dict[str, ast.expr] = dict(zip(params, node.args, strict=False))
-    for kw in node.keywords:
-        if kw.arg not in params:
-            raise InputError(
-                f"{name}() has no argument '{kw.arg}' (it takes: {', '.join(params)})",
-                field=field,
-                position=_pos(src, kw),
-            )
-        if kw.arg in bound:
-            raise InputError(
-                f"{name}() got two values for '{kw.arg}'", field=field, position=_pos(src, kw)
-            )
-        bound[kw.arg] = kw.value
-    return bound
-
-
-def _pos(src: Source | None, node: ast.AST) -> int | None:
-    return None if src is None else src.start(node)
 
 
 @lru_cache(maxsize=512)

@@ -1,6 +1,6 @@
 """A time bound for one computation: the caller gets an answer or a clear refusal in time.
 
-The language bounds sizes before any work (:data:`ops.syntax.MAX_ELEMENTS` and friends),
+The language bounds sizes before any work (:data:`ops.source.MAX_ELEMENTS` and friends),
 but allowed work can still be slow: a chain of large matrix products, a curve of many
 points through one. Torch cannot be interrupted from outside, so the bound works in two
 halves:

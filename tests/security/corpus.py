@@ -25,6 +25,10 @@ Each entry names where the technique comes from. Main sources:
 * [PEP614] PEP 614, any expression may be a decorator (Python 3.9).
 * [PY] The Python language reference: lexical analysis (line joining, ``\\r`` and
   form feed as line ends), ``pickle``'s security warning, ``sys._getframe``.
+* [ATTR] Routes that attribute access opens once the language speaks PyTorch
+  (``torch.X``, ``F.X``, ``x.method()``, ``x.T``, ``x[...]``, keyword values, strings,
+  dtypes, named-tuple fields): each is a real torch call chain that writes the canary,
+  the path spelled with ``chr`` so that no quote stops it before the attribute does.
 * [TORCH] PyTorch docs: ``Tensor.numpy`` (then numpy's ``ndarray.tofile``/``dump``),
   ``Tensor.untyped_storage`` and ``UntypedStorage.from_file(filename, shared, nbytes)``,
   ``torch.from_file``, ``torch.save``.
@@ -494,4 +498,68 @@ def payloads(canary: Path) -> list[Payload]:
             "characters",
         ),
     ]
+    out += _attribute_routes(make, _chr(p))
     return out
+
+
+def _attribute_routes(make, path: str) -> list[Payload]:  # noqa: ANN001 - make is payloads' helper
+    """One payload per route that torch's spelling opens; ``path`` is the canary, quote-free."""
+    w = _chr("w")
+    tofile = f".numpy().tofile({path})"
+    routes = [
+        ("method-numpy-tofile", f"x{tofile}", "a tensor method, then numpy's file writer"),
+        ("method-chain", f"x.exp().sum(){tofile}", "allowed methods chained into a refused one"),
+        ("method-detach-chain", f"x.detach(){tofile}", "detach() then numpy"),
+        ("property-T", f"x.T{tofile}", "a property, then numpy"),
+        ("property-mT", f"x[None].mT{tofile}", "the mT property, then numpy"),
+        ("property-data", f"x.data{tofile}", ".data, then numpy"),
+        ("namespace-save", f"torch.save(x, {path})", "[TORCH] torch.save by its prefix"),
+        (
+            "namespace-chained-module",
+            f"torch.nn.functional.torch.save(x, {path})",
+            "a namespace's own 'torch' attribute leads back to torch.save",
+        ),
+        ("namespace-F-alias", f"F.torch.save(x, {path})", "the F. alias, then its torch"),
+        ("namespace-special", f"torch.special.torch.save(x, {path})", "torch.special's torch"),
+        ("namespace-serialization", f"torch.serialization.save(x, {path})", "the module"),
+        ("namespace-from-file", f"torch.from_file({path}, True, 8)", "[TORCH] from_file maps"),
+        ("namespace-load", f"torch.load(open({path}, {_chr('w+b')}))", "torch.load of a file"),
+        ("namespace-ops", f"torch.ops.aten.from_file({path}, True, 8)", "torch.ops reaches aten"),
+        ("namespace-hub", f"torch.hub.torch.save(x, {path})", "torch.hub's torch"),
+        ("namespace-library", f"torch.library.torch.save(x, {path})", "torch.library's torch"),
+        (
+            "namespace-jit",
+            f"torch.jit.save(torch.jit.script(torch.nn.ReLU()), {path})",
+            "torch.jit writes a scripted module",
+        ),
+        (
+            "storage-from-file",
+            f"x.untyped_storage().from_file({path}, True, 8)",
+            "[TORCH] UntypedStorage.from_file reached from a tensor",
+        ),
+        (
+            "hook-backward",
+            f"(lambda y: (y.register_hook(lambda g: open({path}, {w})), y.sum().backward()))"
+            "(torch.ones(1, requires_grad=True))",
+            "a hook runs Python during backward",
+        ),
+        ("apply-each", f"x.clone().apply_(lambda v: open({path}, {w}) and v)", "apply_"),
+        ("in-place-argument", f"x.clone().add_(len(open({path}, {w}).name))", "an in-place op"),
+        (
+            "global-state-rng",
+            f"torch.manual_seed(0).get_state(){tofile}",
+            "a setter of global state returns a generator, then its state",
+        ),
+        ("keyword-value", f"x.sum(dim=torch.save(x, {path}))", "a keyword's value is a call"),
+        ("string-literal", f"x.sum(){tofile[:-1]}, sep='sum')", "a choice-like string"),
+        ("dtype-value", f"x.sum(dtype=torch.float64){tofile}", "dtype= then numpy"),
+        ("dtype-to", f"torch.save(x.to(dtype=torch.float64), {path})", "dtype= inside save"),
+        ("named-tuple-values", f"x.max(dim=0).values{tofile}", "a named tuple's field"),
+        ("named-tuple-indices", f"x.sort().indices{tofile}", "another field"),
+        ("subscript-slice", f"x[0:1]{tofile}", "a slice, then numpy"),
+        ("subscript-none-ellipsis", f"x[None, ...]{tofile}", "None and ... in an index"),
+        ("subscript-mask", f"x[x > 0]{tofile}", "a boolean mask, then numpy"),
+        ("F-result", f"F.relu(x){tofile}", "an allowed F function's result, then numpy"),
+        ("tolist-write", f"open({path}, {w}).write(str(x.tolist()))", "tolist into a file"),
+    ]
+    return [make(f"attr-{id}", text, f"[ATTR] {why}", "attributes") for id, text, why in routes]

@@ -54,6 +54,7 @@ def test_the_corpus_is_large_and_cited() -> None:
         "builtins",
         "statements",
         "characters",
+        "attributes",
     }
 
 
@@ -168,7 +169,7 @@ for item in json.load(sys.stdin):
             code = compile(text, "<payload>", "exec")
         # The control: plain Python, as a naive calculator would run the text. This is
         # exactly what gradtui never does; here it proves the payloads are real escapes.
-        eval(code, {"x": x, "torch": torch, "exp": torch.exp})
+        eval(code, {"x": x, "torch": torch, "exp": torch.exp, "F": torch.nn.functional})
     except BaseException:  # SystemExit, quit(), errors after the canary was written
         pass
     out.append(os.path.exists(canary))
@@ -195,6 +196,11 @@ def test_the_corpus_is_live(tmp_path: Path) -> None:
     dead_ids = [p.id for p, ok in zip(_CORPUS, live, strict=True) if not ok]
     print(f"live under plain Python: {len(live_ids)} of {len(_CORPUS)}; not live: {dead_ids}")
     assert len(live_ids) >= 60, dead_ids
+    routes = [p for p in _CORPUS if p.category == "attributes"]
+    live_routes = [p.id for p, ok in zip(_CORPUS, live, strict=True) if ok and p in routes]
+    assert len(live_routes) >= 25 and len(live_routes) == len(routes), set(
+        p.id for p in routes
+    ) - set(live_routes)
     categories = {p.category for p, ok in zip(_CORPUS, live, strict=True) if ok}
     assert {"subclasses", "import", "eval", "getattr", "frames", "tensor-files", "nfkc"} <= (
         categories
