@@ -468,7 +468,7 @@ def test_nfkc_lookalikes_never_reach_the_parser() -> None:
 
 
 def test_text_length_is_capped() -> None:
-    text = "1+" * 1000 + "1"
+    text = "1+" * (MAX_TEXT_CHARS // 2) + "1"
     assert len(text) == MAX_TEXT_CHARS + 1
     err = fast_refusal(text)
     assert "too long" in err.message and err.position == MAX_TEXT_CHARS
@@ -480,7 +480,8 @@ def test_text_length_is_capped() -> None:
     [
         ("(" * 300, MAX_DEPTH),
         ("[" * 300 + "]" * 300, MAX_DEPTH),
-        ("-" * 5000 + "1", MAX_TEXT_CHARS),  # too long before it is too deep
+        ("-" * (2 * MAX_TEXT_CHARS) + "1", MAX_TEXT_CHARS),  # too long before it is too deep
+        ("-" * 5000 + "1", MAX_DEPTH),
         ("-" * 1000 + "1", MAX_DEPTH),
         ("- " * 900 + "1", 2 * MAX_DEPTH),
         ("2**" * 600 + "2", None),
@@ -495,8 +496,10 @@ def test_deep_nesting_is_refused_quickly(text: str, at: int | None) -> None:
         assert err.position == at
 
 
-def test_many_parts_are_refused() -> None:
-    text = "[" + "-1," * 600 + "]"
+@pytest.mark.parametrize("items", [MAX_NODES // 2 + 1, (MAX_TEXT_CHARS - 2) // 3])
+def test_many_parts_are_refused(items: int) -> None:
+    """Just over the part bound, and as many parts as the text bound lets one write."""
+    text = "[" + "-1," * items + "]"
     assert len(text) <= MAX_TEXT_CHARS
     err = fast_refusal(text)
     assert f"more than {MAX_NODES} parts" in err.message
@@ -538,26 +541,31 @@ def test_genuine_nesting_is_still_refused(text: str) -> None:
     assert "too deep" in raised.value.message
 
 
-def test_a_2000_character_flat_chain_needs_no_deep_recursion() -> None:
+def test_the_longest_flat_chain_needs_no_deep_recursion() -> None:
     """Walks go down a chain with a loop: the whole engine (parse, forward, backward,
-    formula) runs a chain of 500 terms with 250 frames of Python stack to spare, where a
-    walk that recursed once per term would need 500."""
+    formula) runs a chain of MAX_NODES / 2 terms (as many as the part bound allows, written
+    out to the text bound) with 250 frames of Python stack to spare, where a walk that
+    recursed once per term would need MAX_NODES / 2."""
     import inspect
     import sys
 
     from gradtui.ops.run import run
 
-    text = "+".join(["xyz"] * 500)
-    assert len(text) == MAX_TEXT_CHARS - 1
+    terms = MAX_NODES // 2
+    name = "x" * (MAX_TEXT_CHARS // terms - 1)
+    text = "+".join([name] * terms)
+    assert len(text) > MAX_TEXT_CHARS - terms
+    with pytest.raises(InputError, match="parts"):
+        parse("+".join(["x"] * (terms + 1)))  # one term more is over the part bound
     run("exp", {})  # imports done outside the tight limit
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(len(inspect.stack(0)) + 250)
     try:
-        result = run(text, {"xyz": "[1.0, 2.0]"})
+        result = run(text, {name: "[1.0, 2.0]"})
     finally:
         sys.setrecursionlimit(limit)
-    assert result.grads["xyz"].value == [500.0, 500.0]
-    assert result.formula is not None and result.formula.endswith("= 500")
+    assert result.grads[name].value == [float(terms)] * 2
+    assert result.formula is not None and result.formula.endswith(f"= {terms}")
 
 
 def test_depth_limit_leaves_room_for_ordinary_expressions() -> None:
