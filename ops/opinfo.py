@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from gradtui.ops.source import MAX_TEXT_CHARS
+
 Kinds = Any
 """What builds a spec: ``kinds.OpSpec``, ``kinds.InputSpec`` and ``kinds.bound``, handed in
 by :mod:`ops.catalog` (so this module imports neither the catalog nor torch at import,
@@ -30,7 +32,9 @@ and the catalog, which asks this module for generated ops, is not imported back)
 __all__ = [
     "DATA",
     "NAMESPACES",
+    "GROUP_ORDER",
     "data",
+    "group_key",
     "left_out",
     "literal_text",
     "lookup",
@@ -79,7 +83,11 @@ def _number_text(value: Any, dtype: str) -> str:
 
 
 def literal_text(tensor: Mapping[str, Any]) -> str:
-    """A recorded tensor (shape, dtype, flat values) as an input-language literal."""
+    """A recorded tensor (shape, dtype, flat values) as an input-language literal; one the
+    generator drew (its sample was too large to write) as the language text that draws it
+    (a seeded ``randn`` of the sample's shape)."""
+    if "draw" in tensor:
+        return str(tensor["draw"])
     shape, dtype, values = list(tensor["shape"]), tensor["dtype"], list(tensor["values"])
     if not values:
         sizes = ", ".join(str(s) for s in shape)
@@ -101,7 +109,7 @@ def literal_text(tensor: Mapping[str, Any]) -> str:
     return text if len(text) <= MAX_TEXT else nest(0, 0, ",")
 
 
-MAX_TEXT = 2000
+MAX_TEXT = MAX_TEXT_CHARS
 """The input language's longest text; a longer literal drops the spaces after its commas."""
 
 
@@ -139,6 +147,13 @@ def _constant(value: Any) -> Any:
                 "bool": torch.bool,
                 "uint8": torch.uint8,
             }[value["dtype"]]
+        if "memory_format" in value:
+            return {
+                "preserve_format": torch.preserve_format,
+                "contiguous_format": torch.contiguous_format,
+                "channels_last": torch.channels_last,
+                "channels_last_3d": torch.channels_last_3d,
+            }[value["memory_format"]]
         if "tensor" in value:
             t = value["tensor"]
             return torch.tensor(t["values"], dtype=getattr(torch, t["dtype"])).reshape(t["shape"])
@@ -239,6 +254,20 @@ def _category(call: str, topic: str = "") -> str:
         namespace, namespace.removeprefix("torch.")
     )
     return f"{name} · {topic}" if topic else name
+
+
+GROUP_ORDER = ("torch", "nn.functional", "linalg", "special", "fft", "masked", "Tensor methods")
+"""The generated groups' order by namespace (as :func:`_category` names them): torch's own
+first, then the namespaces people reach for most, tensor methods last."""
+
+
+def group_key(category: str) -> tuple[int, str, str]:
+    """Where a generated group sorts: by namespace (:data:`GROUP_ORDER`), then the group
+    without a topic, then its topics alphabetically (``torch``, ``torch · pointwise, one
+    input``, ``torch · reductions``, ``nn.functional``, ...)."""
+    namespace, _, topic = category.partition(" · ")
+    rank = GROUP_ORDER.index(namespace) if namespace in GROUP_ORDER else len(GROUP_ORDER)
+    return rank, namespace, topic
 
 
 def _spec(op: Mapping[str, Any], fn: Callable[..., Any], kinds: Kinds) -> Any:

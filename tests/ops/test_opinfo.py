@@ -23,12 +23,12 @@ from gradtui.ops.errors import InputError
 from gradtui.ops.prepare import prepare
 from gradtui.ops.run import run
 
-PASS_SHARE = 0.938
+PASS_SHARE = 0.953
 """At least this share of the public OpInfo names with autograd passes gradcheck. Issue 11
-asks for 0.95; measured today: 440 of 469 (93.8%). The rest, each with its reason, is in
-docs/opinfo.md: mostly samples whose text is over the input language's 2000 characters
-(bmm, grid_sampler_2d, dropout3d, to, ...), random ops, and ops torch offers only under
-torch.ops or for other dtypes."""
+asks for 0.95; measured: 447 of 469 (95.3%). The rest, each with its reason, is in the
+README (and docs/opinfo.md): ops torch offers only under torch.ops or through a wrapper,
+random ops, other dtypes, and three that open but whose gradcheck torch's own OpInfo
+tests expect to fail (float, cfloat, as_strided_scatter)."""
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,6 +63,8 @@ def gradcheck_op(key: str) -> str | None:
                 d = x.diagonal(0, -2, -1)
                 x = x - torch.diag_embed(d) + torch.diag_embed(torch.ones_like(d))
             given[wrapped] = x.triu() if upper else x.tril()
+        elif wrapped in given and wrapper == "ctc_loss":  # onto the log-simplex, as OpInfo
+            given[wrapped] = given[wrapped].log_softmax(dim=2)
         return p.fn(**fixed, **given)
 
     leaves = tuple(p.tensors[n].detach().clone().requires_grad_(True) for n in names)
@@ -129,6 +131,8 @@ def test_every_generated_op_passes_gradcheck_at_its_defaults() -> None:
     assert passed >= PASS_SHARE * total
     # Each failure has its reason recorded, and nothing recorded passes now.
     assert set(failures) == set(opinfo.data()["gradcheck_fails"])
+    # and each is an op whose gradcheck torch's own OpInfo tests expect to fail
+    assert set(failures) <= set(opinfo.data()["torch_expected_gradcheck_failures"])
 
 
 @pytest.mark.parametrize(
