@@ -815,16 +815,30 @@ def generated() -> dict[str, OpSpec]:
     return opinfo.specs(_KINDS)
 
 
+GENERATED_PREFIX = "generated: "
+"""What starts the name of a group of generated ops in listings."""
+
+
 def all_ops() -> list[tuple[str, list[OpSpec]]]:
     """Every op grouped for listing: the hand-written catalog (:func:`by_category`), then the
-    ops generated from torch's OpInfo database (:mod:`ops.opinfo`) by namespace, leaving out
-    a generated op whose name a hand-written entry already has (the hand-written one wins)."""
+    ops generated from torch's OpInfo database (:mod:`ops.opinfo`), leaving out a generated
+    op whose name a hand-written entry already has (the hand-written one wins).
+
+    The generated groups come in :func:`ops.opinfo.group_key` order (by namespace: torch,
+    nn.functional, linalg, special, fft, masked, Tensor methods; then by topic), each
+    group's ops by name."""
+    from gradtui.ops import opinfo
+
     groups = by_category()
     more: dict[str, list[OpSpec]] = {}
     for spec in generated().values():
         if spec.name not in CATALOG:
-            more.setdefault(f"generated: {spec.category}", []).append(spec)
-    return groups + list(more.items())
+            more.setdefault(spec.category, []).append(spec)
+    ordered = sorted(more.items(), key=lambda group: opinfo.group_key(group[0]))
+    return groups + [
+        (GENERATED_PREFIX + category, sorted(specs, key=lambda s: s.name))
+        for category, specs in ordered
+    ]
 
 
 def by_category() -> list[tuple[str, list[OpSpec]]]:

@@ -216,3 +216,32 @@ async def test_the_highlighted_ops_signature_and_summary_show_under_the_filter()
         await pilot.pause()
         assert _highlighted(app) == "linalg.svdvals"
         assert picker.info_text == "linalg.svdvals\nSingular values of a matrix."  # no signature
+
+
+async def test_the_app_s_groups_come_hand_written_first_then_generated_in_namespace_order() -> None:
+    """The picker shows the app's catalog in the order documented in ``catalog.all_ops``:
+    the seed's ops, the other hand-written groups, then the generated groups by namespace
+    (torch, nn.functional, linalg, special, fft, masked, Tensor methods), the one without a
+    topic before its topics, topics alphabetically, and each group's ops by name."""
+    from gradtui.ops.catalog import SEED_CATEGORY, by_category
+    from gradtui.tui.compute import load_engine
+
+    catalog = load_engine()
+    app = PickerApp()
+    async with app.run_test(size=(60, 20)):
+        picker = app.query_one(OpPicker)
+        picker.set_catalog(catalog.groups)
+        shown = [category for category, _ in picker._groups]
+    hand = [category for category, _ in by_category()]
+    assert shown[0] == SEED_CATEGORY and shown[: len(hand)] == hand
+    generated = shown[len(hand) :]
+    assert generated and all(c.startswith("generated: ") for c in generated)
+    namespaces = ["torch", "nn.functional", "linalg", "special", "fft", "masked", "Tensor methods"]
+    keys = []
+    for category in generated:
+        namespace, _, topic = category.removeprefix("generated: ").partition(" · ")
+        keys.append((namespaces.index(namespace), topic))
+    assert keys == sorted(keys) and len(set(keys)) == len(keys)
+    for category, ops in catalog.groups[len(hand) :]:
+        names = [name for name, _ in ops]
+        assert names == sorted(names), category
