@@ -154,3 +154,22 @@ async def test_a_name_that_is_not_an_ascii_word_still_gets_its_field() -> None:
         assert panel.field("x-1").value == "2."
         assert panel.show_error("α", "bad")
         assert panel.error_text("α") == "✗ bad"
+
+
+async def test_a_field_holds_a_text_as_long_as_the_language_takes_and_edits_it_whole() -> None:
+    """The fields add no length limit of their own: a default or pasted text of the
+    language's longest (OpInfo's defaults run to thousands of characters) is kept whole."""
+    from gradtui.ops.source import MAX_TEXT_CHARS
+
+    long = "[" + ", ".join(["1.5"] * ((MAX_TEXT_CHARS - 2) // 5)) + "]"
+    assert MAX_TEXT_CHARS - 10 < len(long) <= MAX_TEXT_CHARS
+    app = InputsApp()
+    async with app.run_test(size=(50, 10)) as pilot:
+        panel = app.query_one(InputsPanel)
+        await panel.set_fields([FieldSpec("input", long)])
+        field = panel.field("input")
+        assert field.value == long and panel.texts["input"] == long
+        field.focus()
+        field.cursor_position = len(field.value)
+        await pilot.press("backspace", "]")
+        assert app.edits[-1] == ("input", long)
