@@ -63,6 +63,7 @@ CASES: tuple[Case, ...] = (
     Case("( x 300", "language", "(" * 300, "refused", "too deep"),
     Case("(1) x 300", "language", "(" * 300 + "1" + ")" * 300, "refused", "too deep"),
     Case("[ x 300", "language", "[" * 300 + "]" * 300, "refused", "too deep"),
+    Case("- x 5000 + 1", "language", "-" * 5000 + "1", "refused", "too deep"),
     Case("- x 20000 + 1", "language", "-" * 20_000 + "1", "refused", "too long"),
     Case("- x 1999 + 1", "language", "-" * 1999 + "1", "refused", "too deep"),
     Case("exp( x 70", "run", "exp(" * 70 + "x" + ")" * 70, "refused", "too deep"),
