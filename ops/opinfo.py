@@ -302,6 +302,45 @@ def _spec(op: Mapping[str, Any], fn: Callable[..., Any], kinds: Kinds) -> Any:
     )
 
 
+def signature_params(signature: str) -> list[str]:
+    """The positional parameter names of a signature string, in order: ``"(input, ord='fro',
+    dim=(-2, -1), keepdim=False, *, out=None)"`` -> ``["input", "ord", "dim", "keepdim"]``.
+
+    Commas inside brackets and quotes (a default such as ``(-2, -1)``) do not split; a
+    ``*`` (or ``*args``) ends the positional ones, ``/`` is skipped.
+    """
+    inner = signature.strip()
+    if not inner.startswith("("):
+        return []
+    parts: list[str] = []
+    depth, quote, current = 0, "", []
+    for ch in inner[1:]:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
+    names: list[str] = []
+    for part in (p.strip() for p in parts):
+        if part.startswith("*"):
+            break
+        name = part.split(":")[0].split("=")[0].strip()
+        if name.isidentifier():
+            names.append(name)
+    return names
+
+
 def _flat(out: Any) -> list[Any]:
     if isinstance(out, (tuple, list)):
         return [t for o in out for t in _flat(o)]
