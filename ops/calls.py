@@ -32,8 +32,19 @@ CONSTRUCTORS: dict[str, tuple[str, ...]] = {
     "rand": ("size",),
     "randn": ("size",),
 }
-"""Tensor constructors and the keywords each accepts (sizes are also taken positionally)."""
+"""Tensor constructors and the keywords each accepts (sizes are also taken positionally),
+besides :data:`CONSTRUCTOR_KEYWORDS`."""
 SIZED_CONSTRUCTORS = frozenset({"zeros", "ones", "full", "rand", "randn"})
+CONSTRUCTOR_KEYWORDS = ("dtype", "requires_grad")
+"""Keywords every constructor takes as torch's do: ``dtype=torch.float64`` and
+``requires_grad=False`` (``True`` is refused: see :data:`REQUIRES_GRAD`)."""
+REQUIRES_GRAD = (
+    "requires_grad=True is not taken: gradtui differentiates with respect to the named inputs "
+    "and a constructed tensor is a constant; to differentiate with respect to it, put a name "
+    "in its place (w) and give w that value (torch.ones(3))"
+)
+"""Why ``requires_grad=True`` is refused: gradtui reports the gradients of its named inputs
+only (a tensor built inside the text would be a leaf whose gradient nobody sees)."""
 
 
 def _catalog() -> Mapping[str, Any]:
@@ -105,7 +116,25 @@ def torch_key(parts: tuple[str, ...]) -> str | None:
     if resolved is None:
         return None
     key = f"{resolved[0]}.{resolved[1]}"
-    return key if key in spelling.FUNCTIONS else None
+    return key if spelling.function(key) is not None else None
+
+
+def listed_tensors(key: str, position: int, node: ast.AST) -> bool:
+    """Whether ``node``, a list or tuple argument of ``key`` at ``position``, is a list of
+    tensors (``torch.cat([x, y])``) rather than sizes or dims (``F.pad(x, (1, 1))``). A
+    display of plain numbers is sizes, answered without asking the generated table."""
+    from gradtui.ops import spelling
+    from gradtui.ops.evaluator import static_number
+
+    if not isinstance(node, (ast.List, ast.Tuple)):
+        return False
+    if position == 0 and key in spelling.TENSOR_LISTS:
+        return True
+    plain = all(
+        static_number(e) is not None or (isinstance(e, ast.Constant) and e.value is None)
+        for e in node.elts
+    )
+    return not plain and spelling.is_tensor_list(key, position)
 
 
 def dtype_name(node: ast.AST) -> str | None:
@@ -121,15 +150,17 @@ def dtype_name(node: ast.AST) -> str | None:
 def display_name(key: str) -> str:
     """A function key as a person writes it: ``"special.expit"`` -> ``"torch.special.expit"``."""
     space = key.split(".", 1)[0]
-    return f"torch.{key}" if space in ("special", "linalg") else key
+    return f"torch.{key}" if space in ("special", "linalg", "fft", "masked") else key
 
 
 def torch_fallback(name: str) -> str | None:
     """``torch.NAME`` or ``F.NAME`` for a bare name, where the allow-list has one."""
     from gradtui.ops import spelling
 
+    if not name.isidentifier() or name.startswith("_"):
+        return None
     for key in (f"torch.{name}", f"F.{name}"):
-        if key in spelling.FUNCTIONS:
+        if spelling.function(key) is not None:
             return key
     return None
 

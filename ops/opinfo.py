@@ -244,7 +244,7 @@ def _category(call: str, topic: str = "") -> str:
 def _spec(op: Mapping[str, Any], fn: Callable[..., Any], kinds: Kinds) -> Any:
     OpSpec, bound = kinds.OpSpec, kinds.bound
     kind, call_path = op["kind"], op["call"]
-    params = list(op["params"])
+    params = signature_params(op["signature"])  # not op["params"]: it splits "dim=(-2, -1)"
     if kind != "function" and params and params[0] == "self":
         params[0] = "input"
     inputs: list[Any] = []
