@@ -12,6 +12,7 @@ from the arguments or by a dry run on the ``meta`` device.
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -166,6 +167,12 @@ class TorchSpellingEvaluator(EvaluatorBase):
         gives the real shape.
         """
         bound = size_bound([*args, *kwargs.values()])
+        if fn is torch.combinations and args and isinstance(args[0], torch.Tensor):
+            # C(n, r) rows of r, beyond the product of the arguments (and no meta kernel)
+            r = kwargs.get("r", args[1] if len(args) > 1 else 2)
+            if isinstance(r, int) and not isinstance(r, bool) and 0 < r <= 64:
+                n = args[0].numel() + (r - 1 if kwargs.get("with_replacement") else 0)
+                self.check_elements((math.comb(n, r), r), node, what)
         if bound <= MAX_ELEMENTS:
             return
         try:

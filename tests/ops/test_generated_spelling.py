@@ -306,6 +306,7 @@ def test_generated_spellings_give_what_torch_gives(text: str, direct) -> None:  
         ("torch.masked._ops.sum(x)", "names starting with '_'"),
         ("x.sum_to_size_(1)", "in-place ops are not allowed"),
         ("torch.fft.rfftt(x)", "did you mean 'torch.fft.rfft'?"),
+        ("torch.combinations(torch.arange(1000.0), r=3)", "would have 498501000 elements"),
     ],
 )
 def test_refusals_of_the_new_routes(text: str, words: str | None) -> None:
