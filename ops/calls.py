@@ -3,9 +3,10 @@ namespaces and tensor methods resolved against :mod:`ops.spelling`, arguments bo
 parameters.
 
 Nothing here runs a call or looks a name up on a module: a bare name is a constructor
-(:data:`CONSTRUCTORS`) or a catalog op, a dotted name is a key of
-:data:`ops.spelling.FUNCTIONS`, ``value.name(...)`` a key of :data:`ops.spelling.METHODS`,
-each resolved against those literal tables. :mod:`ops.syntax` refuses what this refuses
+(:data:`CONSTRUCTORS`) or a catalog op, a dotted name is a function of
+:func:`ops.spelling.function`, ``value.name(...)`` a method of :func:`ops.spelling.tensor_method`,
+each resolved against literal tables (hand-typed, or built from the generated data file's
+names). :mod:`ops.syntax` refuses what this refuses
 while parsing; :mod:`ops.language` asks again, identically, while evaluating.
 """
 
@@ -85,7 +86,7 @@ class CallTarget:
 
     Attributes:
         kind: ``"constructor"``, ``"catalog"`` (a catalog op by its bare name), ``"torch"``
-            (a function of :data:`ops.spelling.FUNCTIONS`) or ``"method"`` (a tensor method).
+            (a function of :func:`ops.spelling.function`) or ``"method"`` (a tensor method).
         key: The constructor or op name, ``"torch.sum"``/``"F.relu"``, or ``"Tensor.sum"``.
         receiver: For a method, the expression before the dot.
     """
@@ -109,7 +110,7 @@ def dotted(node: ast.AST) -> tuple[str, ...] | None:
 
 
 def torch_key(parts: tuple[str, ...]) -> str | None:
-    """The :data:`ops.spelling.FUNCTIONS` key a dotted name calls, or ``None``."""
+    """The :func:`ops.spelling.function` key a dotted name calls, or ``None``."""
     from gradtui.ops import spelling
 
     resolved = spelling.resolve_prefix(parts)

@@ -8,17 +8,17 @@ up once, in its allow-list of namespaces, from the data file's names; a tensor m
 the same name as a generated ``torch.X`` function is looked up on ``torch.Tensor`` from
 that name too. A name :mod:`ops.spelling` refuses (files, global state, random draws,
 in-place ops, dunders, ``.data``, storage, hooks) is never entered: refusals win.
+:mod:`ops.spelling` builds the table (:func:`build`, handing in its refusals) and keeps it.
 """
 
 from __future__ import annotations
 
-import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SPACES", "Generated", "expression_key", "table"]
+__all__ = ["SPACES", "Generated", "build", "choices_of", "expression_key", "param_at"]
 
 SPACES: dict[str, str] = {
     "torch": "torch",
@@ -73,12 +73,12 @@ def _property(descriptor: Any) -> Callable[[Any], Any]:
     return lambda tensor: descriptor.__get__(tensor)
 
 
-@functools.cache
-def table() -> Generated:
-    """The generated names, built on first use (reads the data file once)."""
+def build(refused: Callable[[str, bool], bool], hand_methods: Collection[str]) -> Generated:
+    """The generated names (reads the data file), leaving out every name ``refused(name,
+    is_method)`` says is refused, and adding no method form over ``hand_methods``."""
     import torch
 
-    from gradtui.ops import opinfo, spelling
+    from gradtui.ops import opinfo
 
     fns = opinfo._callables()  # the allow-listed lookup, by the data file's call paths
     out = Generated()
@@ -88,7 +88,7 @@ def table() -> Generated:
         path, kind = op["call"], op["kind"]
         key = expression_key(path)
         attr = path.rpartition(".")[2]
-        if key is None or _refused(attr, method=path.startswith("Tensor.")):
+        if key is None or refused(attr, path.startswith("Tensor.")):
             continue
         params = tuple(opinfo.signature_params(op["signature"]))
         out.params.setdefault(key, params)
@@ -105,31 +105,20 @@ def table() -> Generated:
         lists = frozenset(k for k, arg in enumerate(op["args"]) if _holds_tensor(arg))
         if lists:
             out.tensor_lists[key] = out.tensor_lists.get(key, frozenset()) | lists
-        if key.startswith("torch.") and attr not in spelling.METHODS:
+        if key.startswith("torch.") and attr not in hand_methods and not refused(attr, True):
             method = inspect.getattr_static(torch.Tensor, attr, None)
             if callable(method) and not isinstance(method, type):
                 out.methods.setdefault(attr, getattr(torch.Tensor, attr))
     return out
 
 
-def _refused(name: str, *, method: bool) -> bool:
-    from gradtui.ops import spelling
-
-    if name.startswith("_") or name.endswith("_"):
-        return True
-    if method:
-        return name in spelling.REFUSED_ATTRIBUTES
-    return spelling.is_random_or_global(name) is not None or name in spelling.REFUSED_ATTRIBUTES
-
-
-def param_at(key: str, position: int, *, method: bool) -> str | None:
+def param_at(gen: Generated, key: str, position: int, *, method: bool) -> str | None:
     """The parameter a positional argument binds to, by the generated op's signature.
 
     For a method (``x.norm('fro')``), ``position`` counts after the tensor, and the
     signature of ``Tensor.NAME`` or else of ``torch.NAME`` gives the names (both start
     with the tensor).
     """
-    gen = table()
     if method:
         name = key.split(".", 1)[1]
         params = gen.params.get(f"Tensor.{name}") or gen.params.get(f"torch.{name}", ())
@@ -139,10 +128,9 @@ def param_at(key: str, position: int, *, method: bool) -> str | None:
     return params[position] if 0 <= position < len(params) else None
 
 
-def choices_of(key: str, *, method: bool) -> Mapping[str, tuple[str, ...]]:
+def choices_of(gen: Generated, key: str, *, method: bool) -> Mapping[str, tuple[str, ...]]:
     """The strings OpInfo's samples pass to ``key``'s parameters (a method: its own, or
     those of the ``torch.`` function of its name)."""
-    gen = table()
     if method:
         name = key.split(".", 1)[1]
         return gen.choices.get(f"Tensor.{name}") or gen.choices.get(f"torch.{name}", {})

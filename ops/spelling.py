@@ -24,6 +24,7 @@ refused name stays refused whatever the data file holds.
 from __future__ import annotations
 
 import difflib
+import functools
 import operator
 import re
 from collections.abc import Callable
@@ -41,6 +42,7 @@ __all__ = [
     "PROPERTIES",
     "choices",
     "function",
+    "generated",
     "refusal",
     "resolve_prefix",
     "string_pattern",
@@ -131,10 +133,19 @@ TENSOR_LISTS: frozenset[str] = frozenset(
 generated ops add theirs (:func:`tensor_list_positions`)."""
 
 
-def _generated() -> object:
+@functools.cache
+def generated() -> Any:
+    """The generated ops' names (:class:`ops.generated_spelling.Generated`), built on first
+    use from the data file, every name this module refuses left out."""
     from gradtui.ops import generated_spelling
 
-    return generated_spelling.table()
+    return generated_spelling.build(_refused_generated, frozenset(METHODS))
+
+
+def _refused_generated(name: str, method: bool) -> bool:
+    if name.startswith("_") or name.endswith("_") or name in REFUSED_ATTRIBUTES:
+        return True
+    return not method and name in _REFUSED_NAMES
 
 
 def function(key: str) -> Callable[..., Any] | None:
@@ -142,7 +153,7 @@ def function(key: str) -> Callable[..., Any] | None:
     then the generated ops (the data file is read only for a key the hand table lacks)."""
     found = FUNCTIONS.get(key)
     if found is None and key.split(".", 1)[0] in _SPACES:
-        found = _generated().functions.get(key)  # type: ignore[attr-defined]
+        found = generated().functions.get(key)
     return found
 
 
@@ -150,7 +161,7 @@ def tensor_method(name: str) -> Callable[..., Any] | None:
     """The unbound tensor method ``x.NAME(...)`` calls, hand table first, or ``None``."""
     found = METHODS.get(name)
     if found is None and name.isidentifier() and refusal_reason(name) is None:
-        found = _generated().methods.get(name)  # type: ignore[attr-defined]
+        found = generated().methods.get(name)
     return found
 
 
@@ -158,7 +169,7 @@ def tensor_property(name: str) -> Callable[[torch.Tensor], torch.Tensor] | None:
     """The function giving ``x.NAME``, hand table first, or ``None``."""
     found = PROPERTIES.get(name)
     if found is None and name.isidentifier() and refusal_reason(name) is None:
-        found = _generated().properties.get(name)  # type: ignore[attr-defined]
+        found = generated().properties.get(name)
     return found
 
 
@@ -172,7 +183,7 @@ def is_tensor_list(key: str, position: int) -> bool:
         return True
     if key.startswith("Tensor."):
         return False
-    return position in _generated().tensor_lists.get(key, ())  # type: ignore[attr-defined]
+    return position in generated().tensor_lists.get(key, ())
 
 
 # --------------------------------------------------------------------------- tensor methods
@@ -300,7 +311,7 @@ def positional_param(function: str, position: int) -> str | None:
         return next(iter(own))
     from gradtui.ops.generated_spelling import param_at
 
-    return param_at(function, position, method=function.startswith("Tensor."))
+    return param_at(generated(), function, position, method=function.startswith("Tensor."))
 
 
 def choices(function: str, param: str | None, position: int = 0) -> tuple[str, ...] | None:
@@ -321,7 +332,7 @@ def choices(function: str, param: str | None, position: int = 0) -> tuple[str, .
     if found is None:
         from gradtui.ops.generated_spelling import choices_of
 
-        found = choices_of(function, method=function.startswith("Tensor.")).get(param)
+        found = choices_of(generated(), function, method=function.startswith("Tensor.")).get(param)
     return found
 
 
@@ -329,7 +340,7 @@ def string_params(function: str) -> list[str]:
     """The parameters of ``function`` that take a string (by hand or measured), for a message."""
     from gradtui.ops.generated_spelling import choices_of
 
-    measured = choices_of(function, method=function.startswith("Tensor."))
+    measured = choices_of(generated(), function, method=function.startswith("Tensor."))
     return sorted({*_FUNCTION_CHOICES.get(function, {}), *measured})
 
 
@@ -454,8 +465,8 @@ def refusal(name: str, *, method: bool) -> str | None:
         return f"x.{name} is a property: write x.{name}, without ()"
     if method and name in FIELDS:
         return f".{name} is a field of a named tuple: write .{name}, without ()"
-    gen = _generated()
-    known = [*METHODS, *PROPERTIES, *FIELDS, *gen.methods, *gen.properties]  # type: ignore[attr-defined]
+    gen = generated()
+    known = [*METHODS, *PROPERTIES, *FIELDS, *gen.methods, *gen.properties]
     close = difflib.get_close_matches(name, known, n=1) if len(name) <= 40 else []
     hint = f"; did you mean '.{close[0]}'?" if close else ""
     return f"it is not a tensor method gradtui takes{hint}"
@@ -529,7 +540,7 @@ def namespace_refusal(parts: tuple[str, ...]) -> str:
         )
         return f"'{dotted}' is not a namespace gradtui takes (it takes {known})"
     space, name = resolved
-    keys = [*FUNCTIONS, *_generated().functions]  # type: ignore[attr-defined]
+    keys = [*FUNCTIONS, *generated().functions]
     names = [key.split(".", 1)[1] for key in keys if key.startswith(space + ".")]
     close = difflib.get_close_matches(name, names, n=1) if len(name) <= 40 else []
     hint = f"; did you mean '{'.'.join(parts[:-1])}.{close[0]}'?" if close else ""

@@ -22,7 +22,7 @@ from gradtui.ops import opinfo, spelling
 from gradtui.ops.calls import function_names
 from gradtui.ops.catalog import OpSpec, generated
 from gradtui.ops.errors import InputError
-from gradtui.ops.generated_spelling import expression_key, table
+from gradtui.ops.generated_spelling import expression_key
 from gradtui.ops.language import evaluate, parse
 from gradtui.ops.run import GradResult, run
 
@@ -139,7 +139,7 @@ def test_a_refused_name_stays_refused_though_an_op_is_generated(name: str) -> No
 
 
 def test_no_generated_name_is_a_refused_one() -> None:
-    gen = table()
+    gen = spelling.generated()
     for key in gen.functions:
         parts = (
             ("torch", *key.split(".")) if not key.startswith("torch.") else tuple(key.split("."))
