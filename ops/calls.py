@@ -3,9 +3,10 @@ namespaces and tensor methods resolved against :mod:`ops.spelling`, arguments bo
 parameters.
 
 Nothing here runs a call or looks a name up on a module: a bare name is a constructor
-(:data:`CONSTRUCTORS`) or a catalog op, a dotted name is a key of
-:data:`ops.spelling.FUNCTIONS`, ``value.name(...)`` a key of :data:`ops.spelling.METHODS`,
-each resolved against those literal tables. :mod:`ops.syntax` refuses what this refuses
+(:data:`CONSTRUCTORS`) or a catalog op, a dotted name is a function of
+:func:`ops.spelling.function`, ``value.name(...)`` a method of :func:`ops.spelling.tensor_method`,
+each resolved against literal tables (hand-typed, or built from the generated data file's
+names). :mod:`ops.syntax` refuses what this refuses
 while parsing; :mod:`ops.language` asks again, identically, while evaluating.
 """
 
@@ -32,8 +33,19 @@ CONSTRUCTORS: dict[str, tuple[str, ...]] = {
     "rand": ("size",),
     "randn": ("size",),
 }
-"""Tensor constructors and the keywords each accepts (sizes are also taken positionally)."""
+"""Tensor constructors and the keywords each accepts (sizes are also taken positionally),
+besides :data:`CONSTRUCTOR_KEYWORDS`."""
 SIZED_CONSTRUCTORS = frozenset({"zeros", "ones", "full", "rand", "randn"})
+CONSTRUCTOR_KEYWORDS = ("dtype", "requires_grad")
+"""Keywords every constructor takes as torch's do: ``dtype=torch.float64`` and
+``requires_grad=False`` (``True`` is refused: see :data:`REQUIRES_GRAD`)."""
+REQUIRES_GRAD = (
+    "requires_grad=True is not taken: gradtui differentiates with respect to the named inputs "
+    "and a constructed tensor is a constant; to differentiate with respect to it, put a name "
+    "in its place (w) and give w that value (torch.ones(3))"
+)
+"""Why ``requires_grad=True`` is refused: gradtui reports the gradients of its named inputs
+only (a tensor built inside the text would be a leaf whose gradient nobody sees)."""
 
 
 def _catalog() -> Mapping[str, Any]:
@@ -74,7 +86,7 @@ class CallTarget:
 
     Attributes:
         kind: ``"constructor"``, ``"catalog"`` (a catalog op by its bare name), ``"torch"``
-            (a function of :data:`ops.spelling.FUNCTIONS`) or ``"method"`` (a tensor method).
+            (a function of :func:`ops.spelling.function`) or ``"method"`` (a tensor method).
         key: The constructor or op name, ``"torch.sum"``/``"F.relu"``, or ``"Tensor.sum"``.
         receiver: For a method, the expression before the dot.
     """
@@ -98,14 +110,32 @@ def dotted(node: ast.AST) -> tuple[str, ...] | None:
 
 
 def torch_key(parts: tuple[str, ...]) -> str | None:
-    """The :data:`ops.spelling.FUNCTIONS` key a dotted name calls, or ``None``."""
+    """The :func:`ops.spelling.function` key a dotted name calls, or ``None``."""
     from gradtui.ops import spelling
 
     resolved = spelling.resolve_prefix(parts)
     if resolved is None:
         return None
     key = f"{resolved[0]}.{resolved[1]}"
-    return key if key in spelling.FUNCTIONS else None
+    return key if spelling.function(key) is not None else None
+
+
+def listed_tensors(key: str, position: int, node: ast.AST) -> bool:
+    """Whether ``node``, a list or tuple argument of ``key`` at ``position``, is a list of
+    tensors (``torch.cat([x, y])``) rather than sizes or dims (``F.pad(x, (1, 1))``). A
+    display of plain numbers is sizes, answered without asking the generated table."""
+    from gradtui.ops import spelling
+    from gradtui.ops.evaluator import static_number
+
+    if not isinstance(node, (ast.List, ast.Tuple)):
+        return False
+    if position == 0 and key in spelling.TENSOR_LISTS:
+        return True
+    plain = all(
+        static_number(e) is not None or (isinstance(e, ast.Constant) and e.value is None)
+        for e in node.elts
+    )
+    return not plain and spelling.is_tensor_list(key, position)
 
 
 def dtype_name(node: ast.AST) -> str | None:
@@ -121,15 +151,17 @@ def dtype_name(node: ast.AST) -> str | None:
 def display_name(key: str) -> str:
     """A function key as a person writes it: ``"special.expit"`` -> ``"torch.special.expit"``."""
     space = key.split(".", 1)[0]
-    return f"torch.{key}" if space in ("special", "linalg") else key
+    return f"torch.{key}" if space in ("special", "linalg", "fft", "masked") else key
 
 
 def torch_fallback(name: str) -> str | None:
     """``torch.NAME`` or ``F.NAME`` for a bare name, where the allow-list has one."""
     from gradtui.ops import spelling
 
+    if not name.isidentifier() or name.startswith("_"):
+        return None
     for key in (f"torch.{name}", f"F.{name}"):
-        if key in spelling.FUNCTIONS:
+        if spelling.function(key) is not None:
             return key
     return None
 

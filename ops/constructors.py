@@ -3,7 +3,10 @@
 
 Each reads its arguments from the tree (sizes as numbers, one list, or ``size=``),
 checks the element count against :data:`ops.source.MAX_ELEMENTS` before it allocates,
-and builds the tensor in the evaluation's float dtype; ``rand``/``randn`` draw from the
+and builds the tensor in the evaluation's float dtype, or in the one ``dtype=`` names as
+torch's constructors take it (``torch.arange(9, dtype=torch.float)`` is float32);
+``requires_grad=False`` is accepted, ``True`` refused while parsing (the tensor is a
+constant: :data:`ops.calls.REQUIRES_GRAD`); ``rand``/``randn`` draw from the
 evaluation's seeded generator, so a text repeats. :data:`CONSTRUCTOR_IMPLS` maps each
 name of :data:`ops.calls.CONSTRUCTORS` to its builder.
 """
@@ -16,8 +19,24 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from gradtui.ops.calls import CONSTRUCTORS
+from gradtui.ops.calls import CONSTRUCTOR_KEYWORDS, CONSTRUCTORS, dtype_name
 from gradtui.ops.evaluator import EvaluatorBase, Value
+
+
+def requested_dtype(node: ast.Call) -> torch.dtype | None:
+    """The dtype ``dtype=torch.X`` names (parse() checked it is a dtype), or ``None``."""
+    from gradtui.ops import spelling
+
+    for kw in node.keywords:
+        if kw.arg == "dtype":
+            name = dtype_name(kw.value)
+            return None if name is None else spelling.DTYPES[name]
+    return None
+
+
+def _keywords(node: ast.Call) -> list[ast.keyword]:
+    """The keywords that are arguments (``dtype=`` and ``requires_grad=`` are not)."""
+    return [kw for kw in node.keywords if kw.arg not in CONSTRUCTOR_KEYWORDS]
 
 
 def size_args(
@@ -40,7 +59,7 @@ def constructor_args(ev: EvaluatorBase, node: ast.Call, name: str) -> dict[str, 
             node.args[len(params)],
         )
     bound = dict(zip(params, node.args, strict=False))
-    for kw in node.keywords:
+    for kw in _keywords(node):
         if kw.arg in bound:
             raise ev.error(f"{name}() got two values for '{kw.arg}'", kw)
         bound[kw.arg] = kw.value  # names were checked by parse()
@@ -75,14 +94,14 @@ def _linspace(ev: EvaluatorBase, node: ast.Call) -> torch.Tensor:
     steps = ev.to_int(ev.number_arg(steps_node), steps_node, "linspace(): 'steps'", low=0)
     ev.check_elements((steps,), node, "linspace()")
     with ev.torch_errors(node, "linspace() failed"):
-        return torch.linspace(start, end, steps, dtype=ev.dtype)
+        return torch.linspace(start, end, steps, dtype=requested_dtype(node) or ev.dtype)
 
 
 def _arange(ev: EvaluatorBase, node: ast.Call) -> torch.Tensor:
     given = {kw.arg for kw in node.keywords}
     if len(node.args) == 1 and not given & {"start", "end"}:
         # arange(end) and arange(5, step=2): a lone positional is the end, as torch reads it
-        bound = {"end": node.args[0], **{kw.arg: kw.value for kw in node.keywords}}
+        bound = {"end": node.args[0], **{kw.arg: kw.value for kw in _keywords(node)}}
     else:
         bound = constructor_args(ev, node, "arange")
     end_node = required(ev, bound, "end", node, "arange")
@@ -104,7 +123,7 @@ def _arange(ev: EvaluatorBase, node: ast.Call) -> torch.Tensor:
         raise ev.error("arange(): 'step' must not be 0", bound.get("step", node))
     count = math.ceil((numbers["end"] - numbers["start"]) / numbers["step"])
     ev.check_elements((max(count, 0),), node, "arange()")
-    dtype = torch.int64 if all_int else ev.dtype
+    dtype = requested_dtype(node) or (torch.int64 if all_int else ev.dtype)
     with ev.torch_errors(node, "arange() failed"):
         return torch.arange(numbers["start"], numbers["end"], numbers["step"], dtype=dtype)
 
@@ -112,14 +131,15 @@ def _arange(ev: EvaluatorBase, node: ast.Call) -> torch.Tensor:
 def _filled(kind: str) -> Callable[[EvaluatorBase, ast.Call], torch.Tensor]:
     def build(ev: EvaluatorBase, node: ast.Call) -> torch.Tensor:
         sizes = sized(ev, node, kind)
+        dtype = requested_dtype(node) or ev.dtype
         with ev.torch_errors(node, f"{kind}() failed"):
             if kind == "zeros":
-                return torch.zeros(sizes, dtype=ev.dtype)
+                return torch.zeros(sizes, dtype=dtype)
             if kind == "ones":
-                return torch.ones(sizes, dtype=ev.dtype)
+                return torch.ones(sizes, dtype=dtype)
             if kind == "rand":
-                return torch.rand(sizes, generator=ev.generator(), dtype=ev.dtype)
-            return torch.randn(sizes, generator=ev.generator(), dtype=ev.dtype)
+                return torch.rand(sizes, generator=ev.generator(), dtype=dtype)
+            return torch.randn(sizes, generator=ev.generator(), dtype=dtype)
 
     return build
 
@@ -130,7 +150,9 @@ def _full(ev: EvaluatorBase, node: ast.Call) -> torch.Tensor:
     sizes = size_args(ev, node, [size_node], "full")
     fill_node = required(ev, bound, "fill_value", node, "full")
     value = ev.scalar(ev.number_arg(fill_node), fill_node, "full(): 'fill_value'")
-    dtype = torch.bool if isinstance(value, bool) else ev.number(value).dtype
+    dtype = requested_dtype(node) or (
+        torch.bool if isinstance(value, bool) else ev.number(value).dtype
+    )
     with ev.torch_errors(node, "full() failed"):
         return torch.full(sizes, value, dtype=dtype)
 
@@ -144,7 +166,7 @@ def _eye(ev: EvaluatorBase, node: ast.Call) -> torch.Tensor:
         m = ev.to_int(ev.number_arg(bound["m"]), bound["m"], "eye(): 'm'", low=0)
     ev.check_elements((n, m), node, "eye()")
     with ev.torch_errors(node, "eye() failed"):
-        return torch.eye(n, m, dtype=ev.dtype)
+        return torch.eye(n, m, dtype=requested_dtype(node) or ev.dtype)
 
 
 CONSTRUCTOR_IMPLS: dict[str, Callable[[EvaluatorBase, ast.Call], torch.Tensor]] = {

@@ -121,11 +121,17 @@ class EvaluatorBase:
         return torch.tensor(value, dtype=self.dtype)
 
     def tensor(self, node: ast.AST) -> torch.Tensor:
-        value = self.visit(node)
+        return self.as_tensor(self.visit(node), node)
+
+    def as_tensor(self, value: Value, node: ast.AST) -> torch.Tensor:
+        """``node``'s value as a tensor: a named tuple's first field; ``None`` and a tuple
+        of tensors refused, saying what to write."""
         if value is None:
             raise self.error("None is only allowed as an argument that accepts it", node)
         if is_named_tuple(value):
             return value[0]  # torch.return_types (values, indices): the values
+        if isinstance(value, TensorTuple):
+            raise self.error(value.index_hint(), node)
         if not isinstance(value, torch.Tensor):
             raise self.error(f"{type(value).__name__} is not a tensor here", node)
         return value
@@ -250,6 +256,30 @@ def size_bound(values: Sequence[Any]) -> int:
         if bound > MAX_ELEMENTS:
             return MAX_ELEMENTS + 1
     return int(bound)
+
+
+class TensorTuple(tuple):  # noqa: SLOT001 - one attribute, set once
+    """A tuple or list of tensors a torch function gives (``torch.split``, ``torch.unbind``,
+    ``torch.meshgrid``): indexed with an integer (``torch.split(x, 2)[0]``) it is a tensor;
+    anywhere a tensor is needed it is refused, saying so.
+
+    Attributes:
+        shown: The function as a person writes it (``"torch.split"``), for messages.
+    """
+
+    shown: str
+
+    def __new__(cls, items: Any, shown: str) -> TensorTuple:
+        made = super().__new__(cls, items)
+        made.shown = shown
+        return made
+
+    def index_hint(self) -> str:
+        return (
+            f"{self.shown}() gives a tuple of {len(self)} tensor{'' if len(self) == 1 else 's'}, "
+            "not a tensor: "
+            f"pick one with an index, as in {self.shown}(...)[0]"
+        )
 
 
 def is_named_tuple(value: Any) -> bool:

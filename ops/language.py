@@ -46,6 +46,7 @@ from gradtui.ops.constructors import CONSTRUCTOR_IMPLS
 from gradtui.ops.errors import InputError
 from gradtui.ops.evaluator import (
     TORCH_ERRORS,
+    TensorTuple,
     Value,
     broadcast_shape,
     first_line,
@@ -182,6 +183,8 @@ def evaluate(
         raise InputError("None is not a tensor", field=parsed.field, position=src.shift)
     if is_named_tuple(result):
         return result[0]  # torch.max(x, 1): (values, indices), and the values are the tensor
+    if isinstance(result, TensorTuple):  # torch.split(x, 2): which tensor is meant is not said
+        raise InputError(result.index_hint(), field=parsed.field, position=src.shift)
     return result
 
 

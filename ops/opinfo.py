@@ -273,7 +273,7 @@ def group_key(category: str) -> tuple[int, str, str]:
 def _spec(op: Mapping[str, Any], fn: Callable[..., Any], kinds: Kinds) -> Any:
     OpSpec, bound = kinds.OpSpec, kinds.bound
     kind, call_path = op["kind"], op["call"]
-    params = list(op["params"])
+    params = signature_params(op["signature"])  # not op["params"]: it splits "dim=(-2, -1)"
     if kind != "function" and params and params[0] == "self":
         params[0] = "input"
     inputs: list[Any] = []
@@ -329,6 +329,45 @@ def _spec(op: Mapping[str, Any], fn: Callable[..., Any], kinds: Kinds) -> Any:
         generated=True,
         gradcheck_wrapper=op["gradcheck_wrapper"],
     )
+
+
+def signature_params(signature: str) -> list[str]:
+    """The positional parameter names of a signature string, in order: ``"(input, ord='fro',
+    dim=(-2, -1), keepdim=False, *, out=None)"`` -> ``["input", "ord", "dim", "keepdim"]``.
+
+    Commas inside brackets and quotes (a default such as ``(-2, -1)``) do not split; a
+    ``*`` (or ``*args``) ends the positional ones, ``/`` is skipped.
+    """
+    inner = signature.strip()
+    if not inner.startswith("("):
+        return []
+    parts: list[str] = []
+    depth, quote, current = 0, "", []
+    for ch in inner[1:]:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                break
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
+    names: list[str] = []
+    for part in (p.strip() for p in parts):
+        if part.startswith("*"):
+            break
+        name = part.split(":")[0].split("=")[0].strip()
+        if name.isidentifier():
+            names.append(name)
+    return names
 
 
 def _flat(out: Any) -> list[Any]:

@@ -1,7 +1,7 @@
 """The typed text before the parser sees it: the language's bounds, the character scan, positions.
 
 :func:`scan` refuses non-ASCII, control characters, deep nesting, a number run into a
-name, and every string but a plain quoted word, before :func:`ast.parse` builds a tree
+name, and every string but a plain quoted word or an einsum equation, before :func:`ast.parse` builds a tree
 (so the parser cannot recurse deeply and never decodes a string). :class:`Source` maps
 a tree node back to the 0-based column a person typed. The limits here bound every
 later step: :mod:`ops.syntax` the tree, :mod:`ops.language` the tensors.
@@ -162,15 +162,19 @@ def _scan_numbers(text: str, field: str | None) -> None:
         i = max(end, i + 1)
 
 
-_SIMPLE_STRING = re.compile(r"[A-Za-z0-9_-]{0,40}")
+_SIMPLE_STRING = re.compile(r"[A-Za-z0-9_ ,.>-]{0,100}")
+"""What a string may hold: a word (``'sum'``, ``"nearest-exact"``) or an einsum equation
+(``'...ij, jk -> ...ik'``: letters, commas, ``->``, ``...``, spaces)."""
 
 
 def _simple_string_end(text: str, quote: int) -> int:
-    """Where a plain quoted word (``'sum'``, ``"nearest-exact"``) that starts at ``quote``
-    ends, or -1 for anything else: a prefix (``f'``, ``b'``), an escape, any other character.
+    """Where a plain quoted word or einsum equation that starts at ``quote`` ends, or -1 for
+    anything else: a prefix (``f'``, ``b'``), an escape, a quote of the other kind, any
+    other character, more than 100 characters.
 
-    Such a word can be a parameter's choice (``reduction='sum'``); the tree check decides.
-    It has nothing for the parser to decode, so the parser stays silent.
+    Such a string can be a parameter's choice (``reduction='sum'``) or an einsum equation;
+    the tree check decides which, if either. It has nothing for the parser to decode
+    (no backslash, no quote, no brace), so the parser stays silent.
     """
     before = text[quote - 1] if quote > 0 else " "
     if before.isalnum() or before == "_":

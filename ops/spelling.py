@@ -9,16 +9,24 @@ is refused by :mod:`ops.syntax` before torch is called, with a line saying why a
 real torch code gradtui does not take, what to write instead.
 
 Namespaces are prefixes, resolved while parsing: ``torch.``, ``torch.nn.functional.`` (and
-its customary alias ``F.``), ``torch.special.``, ``torch.linalg.``. The functions listed
-are pure and differentiable (or comparisons and index results, which torch records as
-well): nothing that writes files, sets global state, draws from torch's global random
-generator or works in place.
+its customary alias ``F.``), ``torch.special.``, ``torch.linalg.``, ``torch.fft.``,
+``torch.masked.``. The functions listed are pure and differentiable (or comparisons and
+index results, which torch records as well): nothing that writes files, sets global
+state, draws from torch's global random generator or works in place.
+
+Beyond these hand-typed tables, every op generated from torch's OpInfo database
+(:mod:`ops.generated_spelling`) is callable by its torch spelling: :func:`function`,
+:func:`method` and :func:`tensor_property` ask the hand tables first and the generated
+ones (read from the data file on first use) only for a name the hand tables lack. A
+refused name stays refused whatever the data file holds.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import operator
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -33,8 +41,14 @@ __all__ = [
     "NAMESPACES",
     "PROPERTIES",
     "choices",
+    "function",
+    "generated",
     "refusal",
     "resolve_prefix",
+    "string_pattern",
+    "is_tensor_list",
+    "tensor_method",
+    "tensor_property",
 ]
 
 # --------------------------------------------------------------------------- namespaces
@@ -45,6 +59,8 @@ NAMESPACES: dict[tuple[str, ...], str] = {
     ("F",): "F",
     ("torch", "special"): "special",
     ("torch", "linalg"): "linalg",
+    ("torch", "fft"): "fft",
+    ("torch", "masked"): "masked",
 }
 """A dotted prefix as typed -> the namespace it names."""
 
@@ -62,7 +78,7 @@ _TORCH_NAMES = (
     "permute polygamma pow prod quantile rad2deg reciprocal relu remainder repeat_interleave "
     "reshape roll rot90 round rsqrt select sgn sigmoid sign sin sinc sinh slogdet softmax "
     "sort sqrt square squeeze stack std sub subtract sum t take take_along_dim tan tanh "
-    "tensordot tile topk trace transpose trapezoid tril triu true_divide trunc unflatten "
+    "tensordot tile topk trace transpose trapezoid tril triu true_divide trunc unflatten view_as_real "
     "unsqueeze var vstack where xlogy zeros_like ones_like full_like"
 ).split()
 
@@ -113,7 +129,62 @@ TENSOR_LISTS: frozenset[str] = frozenset(
     {"torch.cat", "torch.concat", "torch.stack", "torch.hstack", "torch.vstack", "torch.dstack"}
     | {"linalg.multi_dot"}
 )
-"""Functions whose first argument is a list of tensors (``torch.cat([x, y])``)."""
+"""Functions whose first argument is a list of tensors (``torch.cat([x, y])``); the
+generated ops add theirs (:func:`tensor_list_positions`)."""
+
+
+@functools.cache
+def generated() -> Any:
+    """The generated ops' names (:class:`ops.generated_spelling.Generated`), built on first
+    use from the data file, every name this module refuses left out."""
+    from gradtui.ops import generated_spelling
+
+    return generated_spelling.build(_refused_generated, frozenset(METHODS))
+
+
+def _refused_generated(name: str, method: bool) -> bool:
+    if name.startswith("_") or name.endswith("_") or name in REFUSED_ATTRIBUTES:
+        return True
+    return not method and name in _REFUSED_NAMES
+
+
+def function(key: str) -> Callable[..., Any] | None:
+    """The function a key names (``"torch.sum"``, ``"fft.rfft"``): the hand table first,
+    then the generated ops (the data file is read only for a key the hand table lacks)."""
+    found = FUNCTIONS.get(key)
+    if found is None and key.split(".", 1)[0] in _SPACES:
+        found = generated().functions.get(key)
+    return found
+
+
+def tensor_method(name: str) -> Callable[..., Any] | None:
+    """The unbound tensor method ``x.NAME(...)`` calls, hand table first, or ``None``."""
+    found = METHODS.get(name)
+    if found is None and name.isidentifier() and refusal_reason(name) is None:
+        found = generated().methods.get(name)
+    return found
+
+
+def tensor_property(name: str) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The function giving ``x.NAME``, hand table first, or ``None``."""
+    found = PROPERTIES.get(name)
+    if found is None and name.isidentifier() and refusal_reason(name) is None:
+        found = generated().properties.get(name)
+    return found
+
+
+def is_tensor_list(key: str, position: int) -> bool:
+    """Whether ``key`` takes a list (or tuple) of tensors at ``position``: ``torch.cat`` at
+    0 (:data:`TENSOR_LISTS`), and wherever a generated op's OpInfo sample passes one
+    (``torch.einsum``'s operands at 1, ``torch.index_put``'s indices at 1). Asked only
+    for an argument that is a list, a tuple or a call's result, so the data file is read
+    only for such an argument that the hand table does not explain."""
+    if position == 0 and key in TENSOR_LISTS:
+        return True
+    if key.startswith("Tensor."):
+        return False
+    return position in generated().tensor_lists.get(key, ())
+
 
 # --------------------------------------------------------------------------- tensor methods
 
@@ -177,6 +248,8 @@ DTYPES: dict[str, torch.dtype] = {
 CONSTANTS: dict[str, str] = {"pi": "pi", "inf": "inf", "nan": "nan"}
 """``torch.pi`` is the language's ``pi`` (and so on)."""
 
+_SPACES = frozenset(NAMESPACES.values())
+
 # --------------------------------------------------------------------------- string choices
 
 _REDUCTION = ("none", "mean", "sum")
@@ -217,22 +290,75 @@ _FUNCTION_CHOICES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def choices(function: str, param: str | None) -> tuple[str, ...] | None:
-    """The strings torch accepts for ``param`` of ``function`` (``"F.mse_loss"``,
-    ``"Tensor.norm"``), or ``None`` where the parameter takes no string.
+_FFT_NORM = {"norm": ("backward", "ortho", "forward")}  # torch.fft's documented modes
+_FUNCTION_CHOICES.update(
+    {
+        f"fft.{name}": _FFT_NORM
+        for name in (
+            "fft ifft fft2 ifft2 fftn ifftn rfft irfft rfft2 irfft2 rfftn irfftn "
+            "hfft ihfft hfft2 ihfft2 hfftn ihfftn"
+        ).split()
+    }
+)
 
-    ``param=None`` is a positional string: it is accepted where the function has exactly
-    one parameter with choices (``F.pad(x, (1, 1), 'reflect')``).
-    """
+
+def positional_param(function: str, position: int) -> str | None:
+    """The parameter a positional string at ``position`` binds to: the function's only
+    parameter with hand-typed choices (``F.pad(x, (1, 1), 'reflect')``), else the one the
+    generated op's signature names there (``F.grid_sample(x, g, 'nearest')``: mode)."""
     own = _FUNCTION_CHOICES.get(function, {})
+    if len(own) == 1:
+        return next(iter(own))
+    from gradtui.ops.generated_spelling import param_at
+
+    return param_at(generated(), function, position, method=function.startswith("Tensor."))
+
+
+def choices(function: str, param: str | None, position: int = 0) -> tuple[str, ...] | None:
+    """The strings accepted for ``param`` of ``function`` (``"F.mse_loss"``,
+    ``"Tensor.norm"``), or ``None`` where the parameter takes no string: the hand table
+    first, then every string OpInfo's samples pass for that parameter (measured by
+    ``tools.gen_opinfo`` from the installed torch). Torch checks the string again itself.
+
+    ``param=None`` is a positional string at ``position`` (after the tensor, for a
+    method): it binds by :func:`positional_param`.
+    """
     if param is None:
-        return next(iter(own.values())) if len(own) == 1 else None
-    return own.get(param) or _GENERIC_CHOICES.get(param)
+        param = positional_param(function, position)
+        if param is None:
+            return None
+    own = _FUNCTION_CHOICES.get(function, {})
+    found = own.get(param) or _GENERIC_CHOICES.get(param)
+    if found is None:
+        from gradtui.ops.generated_spelling import choices_of
+
+        found = choices_of(generated(), function, method=function.startswith("Tensor.")).get(param)
+    return found
 
 
 def string_params(function: str) -> list[str]:
-    """The parameters of ``function`` that take a string, for an error message."""
-    return sorted({*_FUNCTION_CHOICES.get(function, {})} | {"reduction", "approximate"})
+    """The parameters of ``function`` that take a string (by hand or measured), for a message."""
+    from gradtui.ops.generated_spelling import choices_of
+
+    measured = choices_of(generated(), function, method=function.startswith("Tensor."))
+    return sorted({*_FUNCTION_CHOICES.get(function, {}), *measured})
+
+
+EINSUM_TERM = r"[A-Za-z]*(?:\.\.\.)?[A-Za-z]*"
+_EINSUM = re.compile(rf"{EINSUM_TERM}(?:,{EINSUM_TERM})*(?:->{EINSUM_TERM})?")
+STRING_PATTERNS: dict[tuple[str, int], tuple[re.Pattern[str], str]] = {
+    ("torch.einsum", 0): (
+        _EINSUM,
+        "an einsum equation: letters, commas, '->', '...' and spaces, as in 'ij,jk->ik'",
+    ),
+}
+"""Strings checked by a grammar rather than a list of choices: (function, position) ->
+(the pattern, spaces removed, and what it accepts in words)."""
+
+
+def string_pattern(function: str, position: int | None) -> tuple[re.Pattern[str], str] | None:
+    """The grammar a positional string of ``function`` at ``position`` must follow, if any."""
+    return None if position is None else STRING_PATTERNS.get((function, position))
 
 
 # --------------------------------------------------------------------------- refusals
@@ -285,6 +411,8 @@ _REFUSED_NAMES: dict[str, str] = {
     "batch_norm": "updates running statistics in place; write the normalisation out, e.g. "
     "(x - x.mean(0)) / (x.var(0, unbiased=False) + 1e-5).sqrt()",
     "instance_norm": "may update running statistics in place; it is not part of the language",
+    "native_batch_norm": "updates running statistics in place (with training=True); write the "
+    "normalisation out, e.g. (x - x.mean(0)) / (x.var(0, unbiased=False) + 1e-5).sqrt()",
 }
 """Names under a torch namespace that are refused, with why."""
 
@@ -327,21 +455,39 @@ def refusal(name: str, *, method: bool) -> str | None:
         return None
     if not method and (name in PROPERTIES or name in FIELDS):
         return None
-    if not method and name in METHODS:
+    if method and tensor_method(name) is not None:
+        return None
+    if not method and tensor_property(name) is not None:
+        return None
+    if not method and tensor_method(name) is not None:
         return f"x.{name} is a method: call it, as in x.{name}()"
-    if method and name in PROPERTIES:
+    if method and tensor_property(name) is not None:
         return f"x.{name} is a property: write x.{name}, without ()"
     if method and name in FIELDS:
         return f".{name} is a field of a named tuple: write .{name}, without ()"
-    close = difflib.get_close_matches(name, [*METHODS, *PROPERTIES, *FIELDS], n=1)
-    hint = f"; did you mean '.{close[0]}'?" if close and len(name) <= 40 else ""
+    gen = generated()
+    known = [*METHODS, *PROPERTIES, *FIELDS, *gen.methods, *gen.properties]
+    close = difflib.get_close_matches(name, known, n=1) if len(name) <= 40 else []
+    hint = f"; did you mean '.{close[0]}'?" if close else ""
     return f"it is not a tensor method gradtui takes{hint}"
+
+
+def refusal_reason(name: str) -> str | None:
+    """Why a tensor attribute is refused whatever the tables hold: ``_`` names, the
+    refused attributes, in-place ops."""
+    if name.startswith("_"):
+        return "names starting with '_' are not allowed"
+    if name in REFUSED_ATTRIBUTES:
+        return REFUSED_ATTRIBUTES[name]
+    if name.endswith("_"):
+        return in_place(name, "x")
+    return None
 
 
 def in_place(name: str, receiver: str) -> str:
     """The message for an in-place op, saying what to write instead."""
     base = name.rstrip("_")
-    if base in METHODS:
+    if base in METHODS or (base.isidentifier() and tensor_method(base) is not None):
         symbol = _OPERATORS.get(base)
         alt = f" or {receiver} {symbol} 1" if symbol else ""
         example = "1" if symbol else "..."
@@ -375,7 +521,7 @@ def namespace_refusal(parts: tuple[str, ...]) -> str:
     if last.endswith("_"):
         pure = ".".join((*parts[:-1], last.rstrip("_")))
         resolved = resolve_prefix((*parts[:-1], last.rstrip("_")))
-        if resolved is not None and f"{resolved[0]}.{resolved[1]}" in FUNCTIONS:
+        if resolved is not None and function(f"{resolved[0]}.{resolved[1]}") is not None:
             return f"'{dotted}': in-place ops are not allowed in an expression; write {pure}(...)"
         return f"'{dotted}': in-place ops are not allowed in an expression"
     if parts[0] == "torch" and len(parts) == 2 and last in DTYPES:
@@ -383,11 +529,19 @@ def namespace_refusal(parts: tuple[str, ...]) -> str:
     resolved = resolve_prefix(parts)
     if resolved is None:
         known = ", ".join(
-            ["torch.", "torch.nn.functional. (F.)", "torch.special.", "torch.linalg."]
+            [
+                "torch.",
+                "torch.nn.functional. (F.)",
+                "torch.special.",
+                "torch.linalg.",
+                "torch.fft.",
+                "torch.masked.",
+            ]
         )
         return f"'{dotted}' is not a namespace gradtui takes (it takes {known})"
     space, name = resolved
-    names = [key.split(".", 1)[1] for key in FUNCTIONS if key.startswith(space + ".")]
+    keys = [*FUNCTIONS, *generated().functions]
+    names = [key.split(".", 1)[1] for key in keys if key.startswith(space + ".")]
     close = difflib.get_close_matches(name, names, n=1) if len(name) <= 40 else []
     hint = f"; did you mean '{'.'.join(parts[:-1])}.{close[0]}'?" if close else ""
     return f"'{dotted}' is not a function gradtui takes{hint}"

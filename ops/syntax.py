@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from gradtui.ops.calls import (
+    CONSTRUCTOR_KEYWORDS,
     CONSTRUCTORS,
     NAMESPACE_ROOTS,
+    REQUIRES_GRAD,
     SIZED_CONSTRUCTORS,
     attribute_position,
     call_target,
@@ -26,6 +28,7 @@ from gradtui.ops.calls import (
     dtype_name,
     function_names,
     is_function,
+    listed_tensors,
     torch_fallback,
     torch_key,
 )
@@ -413,6 +416,8 @@ class _Validator:
         for arg in node.args:
             self.visit(arg, size_arg=sized)
         for kw in node.keywords:
+            if kw.arg in CONSTRUCTOR_KEYWORDS and name in CONSTRUCTORS:
+                continue  # checked by constructor_keywords
             self.visit(kw.value, size_arg=sized and kw.arg == "size")
 
     def torch_arguments(self, node: ast.Call, key: str) -> None:
@@ -422,12 +427,14 @@ class _Validator:
         from gradtui.ops import spelling
 
         for index, arg in enumerate(node.args):
-            listed = index == 0 and key in spelling.TENSOR_LISTS
-            self.torch_argument(arg, key, None, listed=listed)
+            listed = listed_tensors(key, index, arg)
+            self.torch_argument(arg, key, None, listed=listed, position=index)
         for kw in node.keywords:
             name = kw.arg or ""
             if name.startswith("_"):
                 raise self.refuse(f"names starting with '_' are not allowed ('{name}')", kw)
+            if name == "requires_grad":
+                self.requires_grad(kw)
             reason = spelling.REFUSED_KEYWORDS.get(name)
             if reason is not None and not (
                 name == "inplace" and isinstance(kw.value, ast.Constant) and kw.value.value is False
@@ -435,27 +442,17 @@ class _Validator:
                 raise self.refuse(reason, kw)
             self.torch_argument(kw.value, key, name, listed=False)
 
-    def torch_argument(self, node: ast.expr, key: str, param: str | None, *, listed: bool) -> None:
-        from gradtui.ops import spelling
-
-        shown = display_name(key)
+    def torch_argument(
+        self,
+        node: ast.expr,
+        key: str,
+        param: str | None,
+        *,
+        listed: bool,
+        position: int | None = None,
+    ) -> None:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            allowed = spelling.choices(key, param)
-            if allowed is None:
-                where = f"'{param}'" if param else "a positional argument"
-                raise self.refuse(
-                    f"{shown}(): {where} takes no string (strings are only allowed as the value "
-                    "of a parameter with fixed choices, such as reduction='sum'; give a "
-                    "positional choice as a keyword)",
-                    node,
-                )
-            if node.value not in allowed:
-                what = f"'{param}'" if param else "the choice"
-                raise self.refuse(
-                    f"{shown}(): {what} must be one of "
-                    f"{', '.join(repr(c) for c in allowed)}, not {node.value!r}",
-                    node,
-                )
+            self.string_argument(node, key, param, position)
             return
         dtype = dtype_name(node)
         if dtype is not None:
@@ -469,6 +466,45 @@ class _Validator:
                 self.visit(elt, size_arg=True)
             return
         self.visit(node)
+
+    def string_argument(
+        self, node: ast.Constant, key: str, param: str | None, position: int | None
+    ) -> None:
+        """A string is a parameter's choice (the hand table, then what OpInfo's samples
+        pass) or follows a parameter's grammar (an einsum equation); nothing else."""
+        from gradtui.ops import spelling
+
+        shown = display_name(key)
+        grammar = spelling.string_pattern(key, position) if param is None else None
+        if grammar is not None:
+            pattern, words = grammar
+            if not pattern.fullmatch(node.value.replace(" ", "")):
+                raise self.refuse(f"{shown}(): {node.value!r} is not {words}", node)
+            return
+        if param is None and position is not None:
+            param = spelling.positional_param(key, position)
+        allowed = spelling.choices(key, param) if param is not None else None
+        if allowed is None:
+            where = f"'{param}'" if param else "this positional argument"
+            takes = spelling.string_params(key)
+            hint = (
+                f"; of {shown}()'s parameters, {', '.join(takes)} take"
+                f"{'s' if len(takes) == 1 else ''} a string"
+                if takes
+                else ""
+            )
+            raise self.refuse(
+                f"{shown}(): {where} takes no string (strings are only allowed as the value "
+                f"of a parameter with fixed choices, such as reduction='sum'){hint}",
+                node,
+            )
+        if node.value not in allowed:
+            what = f"'{param}'" if param else "the choice"
+            raise self.refuse(
+                f"{shown}(): {what} must be one of "
+                f"{', '.join(repr(c) for c in allowed)}, not {node.value!r}",
+                node,
+            )
 
     def attribute(self, node: ast.Attribute) -> None:
         from gradtui.ops import spelling
@@ -507,12 +543,26 @@ class _Validator:
                 self.visit(item)
 
     def constructor_keywords(self, node: ast.Call, name: str) -> None:
-        allowed = CONSTRUCTORS[name]
+        allowed = (*CONSTRUCTORS[name], *CONSTRUCTOR_KEYWORDS)
         for kw in node.keywords:
             if kw.arg not in allowed:
                 raise self.refuse(
                     f"{name}() has no argument '{kw.arg}' (it takes: {', '.join(allowed)})", kw
                 )
+            if kw.arg == "dtype" and dtype_name(kw.value) is None:
+                raise self.refuse(
+                    f"{name}(): dtype= takes a torch dtype, such as dtype=torch.float64", kw.value
+                )
+            if kw.arg == "requires_grad":
+                self.requires_grad(kw)
+
+    def requires_grad(self, kw: ast.keyword) -> None:
+        """``requires_grad=False`` is what a constructed tensor is; ``True`` is refused."""
+        value = kw.value
+        if not (isinstance(value, ast.Constant) and isinstance(value.value, bool)):
+            raise self.refuse("requires_grad= takes True or False", value)
+        if value.value:
+            raise self.refuse(REQUIRES_GRAD, kw)
 
 
 def operator_position(src: Source, node: ast.BinOp) -> int:

@@ -12,14 +12,23 @@ from the arguments or by a dry run on the ``meta`` device.
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from gradtui.ops.calls import attribute_position, bind_arguments, display_name, dotted, dtype_name
+from gradtui.ops.calls import (
+    attribute_position,
+    bind_arguments,
+    display_name,
+    dotted,
+    dtype_name,
+    listed_tensors,
+)
 from gradtui.ops.evaluator import (
     EvaluatorBase,
+    TensorTuple,
     Value,
     int_list,
     is_named_tuple,
@@ -42,19 +51,24 @@ class TorchSpellingEvaluator(EvaluatorBase):
         shown = display_name(key)
         if key == "torch.tensor":
             return self.torch_tensor(node)
-        if receiver is not None:
-            fn = spelling.METHODS[key.split(".", 1)[1]]
-            args: list[Any] = [self.tensor(receiver)]
-        else:
-            fn = spelling.FUNCTIONS[key]
-            args = []
+        found = (
+            spelling.tensor_method(key.split(".", 1)[1])
+            if receiver is not None
+            else spelling.function(key)
+        )
+        if found is None:  # parse() refused it; a hand-built tree may not bypass that
+            raise self.error(f"{shown}() is not allowed", node)
+        fn = found
+        args: list[Any] = [self.tensor(receiver)] if receiver is not None else []
         for index, arg in enumerate(node.args):
-            if (
-                index == 0
-                and key in spelling.TENSOR_LISTS
-                and isinstance(arg, (ast.List, ast.Tuple))
-            ):
+            if listed_tensors(key, index, arg):
                 args.append([self.tensor(e) for e in arg.elts])
+            elif isinstance(arg, ast.Call):
+                value = self.visit(arg)  # torch.cat(torch.split(x, 2)): a tuple of tensors
+                if isinstance(value, TensorTuple) and spelling.is_tensor_list(key, index):
+                    args.append(list(value))
+                else:
+                    args.append(self.as_tensor(value, arg))
             else:
                 args.append(self.torch_arg(arg, first=receiver is None and index == 0))
         kwargs = {kw.arg: self.torch_arg(kw.value, first=kw.arg == "input") for kw in node.keywords}
@@ -72,10 +86,14 @@ class TorchSpellingEvaluator(EvaluatorBase):
 
     def torch_tensor(self, node: ast.Call) -> torch.Tensor:
         """``torch.tensor(data, dtype=...)``: the language's literal, a copy with no history."""
-        if len(node.args) != 1 or any(kw.arg != "dtype" for kw in node.keywords):
+        if len(node.args) != 1 or any(
+            kw.arg not in ("dtype", "requires_grad") for kw in node.keywords
+        ):
             raise self.error("torch.tensor() takes one list and, optionally, dtype=", node)
         value = self.tensor(node.args[0]).detach().clone()
         for kw in node.keywords:
+            if kw.arg == "requires_grad":
+                continue  # False, as parse() checked: a copy without history is what it gives
             dtype = self.torch_arg(kw.value, first=False)
             if dtype is not None:
                 with self.torch_errors(node, "torch.tensor() failed"):
@@ -91,6 +109,10 @@ class TorchSpellingEvaluator(EvaluatorBase):
                 if isinstance(item, torch.Tensor):
                     self.check_elements(tuple(item.shape), node, f"the result of {shown}()")
             return result
+        if isinstance(result, (tuple, list)) and all(isinstance(t, torch.Tensor) for t in result):
+            for item in result:
+                self.check_elements(tuple(item.shape), node, f"the result of {shown}()")
+            return TensorTuple(result, shown)
         if isinstance(result, (bool, int, float)):
             return self.number(result)
         raise self.error(f"{shown}() does not give a tensor", node)
@@ -145,6 +167,12 @@ class TorchSpellingEvaluator(EvaluatorBase):
         gives the real shape.
         """
         bound = size_bound([*args, *kwargs.values()])
+        if fn is torch.combinations and args and isinstance(args[0], torch.Tensor):
+            # C(n, r) rows of r, beyond the product of the arguments (and no meta kernel)
+            r = kwargs.get("r", args[1] if len(args) > 1 else 2)
+            if isinstance(r, int) and not isinstance(r, bool) and 0 < r <= 64:
+                n = args[0].numel() + (r - 1 if kwargs.get("with_replacement") else 0)
+                self.check_elements((math.comb(n, r), r), node, what)
         if bound <= MAX_ELEMENTS:
             return
         try:
@@ -163,10 +191,11 @@ class TorchSpellingEvaluator(EvaluatorBase):
                 return torch.tensor(NAMED_FLOATS[spelling.CONSTANTS[parts[1]]], dtype=self.dtype)
         at = attribute_position(self.src, node)
         name = node.attr
-        if name in spelling.PROPERTIES:
+        prop = spelling.tensor_property(name) if name not in spelling.FIELDS else None
+        if prop is not None:
             value = self.tensor(node.value)
             with self.torch_errors(node, f"'.{name}' failed", at):
-                return spelling.PROPERTIES[name](value)
+                return prop(value)
         if name in spelling.FIELDS:
             value = self.visit(node.value)
             if is_named_tuple(value):
@@ -190,11 +219,13 @@ class TorchSpellingEvaluator(EvaluatorBase):
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         index = tuple(self.index_item(item) for item in items)
         key: Any = index if isinstance(node.slice, ast.Tuple) else index[0]
-        if is_named_tuple(value):
+        if is_named_tuple(value) or isinstance(value, TensorTuple):
+            kind = "a named tuple" if is_named_tuple(value) else f"{value.shown}()'s tuple"
+            what = "fields" if is_named_tuple(value) else "tensors"
             if not isinstance(key, int) or isinstance(key, bool):
-                raise self.error("a named tuple takes one integer index, as in [0]", node.slice)
+                raise self.error(f"{kind} takes one integer index, as in [0]", node.slice)
             if not -len(value) <= key < len(value):
-                raise self.error(f"index {key} is out of range for {len(value)} fields", node.slice)
+                raise self.error(f"index {key} is out of range for {len(value)} {what}", node.slice)
             return value[key]
         if value is None or not isinstance(value, torch.Tensor):
             raise self.error("only a tensor can be indexed", node.value)

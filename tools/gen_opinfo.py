@@ -465,7 +465,8 @@ def entry(name: str, infos: list[Any]) -> dict[str, Any]:
                         break
                 if isinstance(made, dict):
                     variant = {"variant": info.variant_test_name} if info.variant_test_name else {}
-                    return {**record, **made, **variant, "aliases": _aliases(name, infos)}
+                    found = {**record, **made, **variant, "aliases": _aliases(name, infos)}
+                    return {**found, **string_choices(infos, made["signature"])}
                 first_reason = first_reason or made
         except Exception as exc:  # noqa: BLE001 - OpInfo's sample functions raise anything
             first_reason = first_reason or f"its sample function fails: {type(exc).__name__}"
@@ -506,6 +507,44 @@ def torch_expects_gradcheck_failure(infos: list[Any]) -> bool:
         for info in infos
         for d in info.decorators
     )
+
+
+def string_choices(infos: list[Any], sig: str) -> dict[str, Any]:
+    """``{"choices": {param: [string, ...]}}``: every string any of the op's OpInfo samples
+    passes (every variant, every sample, not only the first), by parameter; a positional
+    string is named by its place in ``sig`` (the op's signature), and one the signature
+    does not name (``torch.einsum(*args)``'s equation) is not recorded. ``{}`` for none.
+
+    The language accepts these strings for that parameter (:func:`ops.spelling.choices`),
+    after its hand-written table."""
+    from gradtui.ops.opinfo import signature_params
+
+    params = signature_params(sig)
+    found: dict[str, set[str]] = {}
+
+    def collect(value: Any, param: str | None) -> None:
+        if isinstance(value, str) and param is not None:
+            found.setdefault(param, set()).add(value)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                collect(item, param)
+
+    kwargs = {"device": "cpu", "dtype": torch.float64, "requires_grad": True}
+    for info in variants(infos):
+        torch.manual_seed(0)
+        try:
+            try:
+                made = info.sample_inputs(**kwargs, small_inputs_only=True)
+            except TypeError:
+                made = info.sample_inputs(**kwargs)
+            for sample in made:
+                for k, value in enumerate([sample.input, *sample.args]):
+                    collect(value, params[k] if k < len(params) else None)
+                for key, value in sample.kwargs.items():
+                    collect(value, key)
+        except Exception:  # noqa: BLE001, S112 - OpInfo's sample functions raise anything
+            continue
+    return {"choices": {p: sorted(v) for p, v in sorted(found.items())}} if found else {}
 
 
 def generate() -> dict[str, Any]:

@@ -172,7 +172,7 @@ def test_rand_twice_in_one_text_differs() -> None:
         ("zeros(-1)", "at least 0"),
         ("linspace(0, 1)", "missing its argument 'steps'"),
         ("linspace(0, 1, 3, 4)", "at most 3"),
-        ("zeros(2, dtype=1)", "no argument 'dtype'"),
+        ("zeros(2, dtype=1)", "dtype= takes a torch dtype"),
         ("zeros(2, size=[3])", "twice"),
         ("full([2])", "fill_value"),
         ("zeros(2, [3])", "one list"),

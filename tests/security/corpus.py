@@ -561,5 +561,25 @@ def _attribute_routes(make, path: str) -> list[Payload]:  # noqa: ANN001 - make 
         ("subscript-mask", f"x[x > 0]{tofile}", "a boolean mask, then numpy"),
         ("F-result", f"F.relu(x){tofile}", "an allowed F function's result, then numpy"),
         ("tolist-write", f"open({path}, {w}).write(str(x.tolist()))", "tolist into a file"),
+        ("namespace-fft", f"torch.fft.fftshift(x){tofile}", "a torch.fft function, then numpy"),
+        ("namespace-fft-module", f"torch.fft.torch.save(x, {path})", "torch.fft's own torch"),
+        ("namespace-masked", f"torch.masked.sum(x){tofile}", "a torch.masked function"),
+        ("generated-method", f"x.sum_to_size(2){tofile}", "a method opened by OpInfo's data"),
+        ("generated-method-form", f"x.msort(){tofile}", "a generated torch.X as a method"),
+        ("einsum-string", f"torch.einsum('i->i', x){tofile}", "an einsum equation string"),
+        ("einsum-list", f"torch.einsum('i,i->i', [x, x]){tofile}", "einsum's list of tensors"),
+        (
+            "generated-choice",
+            f"torch.meshgrid(x, x, indexing='ij')[0]{tofile}",
+            "a string choice measured from OpInfo, then a tuple index",
+        ),
+        ("tuple-index", f"torch.split(x, 1)[0]{tofile}", "a tuple of tensors, indexed"),
+        ("tuple-as-list", f"torch.cat(torch.split(x, 1)){tofile}", "a tuple passed as a list"),
+        ("constructor-dtype", f"torch.ones(2, dtype=torch.float64){tofile}", "dtype="),
+        (
+            "constructor-requires-grad",
+            f"torch.ones(2, requires_grad=True).detach(){tofile}",
+            "requires_grad= on a constructor",
+        ),
     ]
     return [make(f"attr-{id}", text, f"[ATTR] {why}", "attributes") for id, text, why in routes]
