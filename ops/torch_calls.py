@@ -161,10 +161,11 @@ class TorchSpellingEvaluator(EvaluatorBase):
     ) -> None:
         """Refuse, before running it, a call whose result would exceed :data:`MAX_ELEMENTS`.
 
-        The product of the tensors' sizes and the integers' magnitudes bounds every
-        result these functions give (``x.repeat(2, 3)``, ``x.expand(4, 3)``,
-        ``F.pad(x, (1, 1))``); over the cap, a dry run on the ``meta`` device (shapes only)
-        gives the real shape.
+        The product of the tensors' sizes and the integers' magnitudes bounds most
+        results (``x.repeat(2, 3)``, ``x.expand(4, 3)``, ``F.pad(x, (1, 1))``), but not all:
+        ``torch.diagflat(x)`` has ``x.numel()**2`` elements. So over the cap's square root
+        (where a result quadratic in the arguments could pass the cap), a dry run on the
+        ``meta`` device (shapes only) gives the real shape first.
         """
         bound = size_bound([*args, *kwargs.values()])
         if fn is torch.combinations and args and isinstance(args[0], torch.Tensor):
@@ -173,7 +174,7 @@ class TorchSpellingEvaluator(EvaluatorBase):
             if isinstance(r, int) and not isinstance(r, bool) and 0 < r <= 64:
                 n = args[0].numel() + (r - 1 if kwargs.get("with_replacement") else 0)
                 self.check_elements((math.comb(n, r), r), node, what)
-        if bound <= MAX_ELEMENTS:
+        if bound * bound <= MAX_ELEMENTS:
             return
         try:
             out = fn(*on_meta(args), **on_meta(kwargs))

@@ -82,6 +82,8 @@ CASES: tuple[Case, ...] = (
     Case("full 10^12", "language", "full([10**6, 10**6], 1.0)", "refused", CAP),
     Case("broadcast 10^12", "language", "ones(10**6, 1) * ones(1, 10**6)", "refused", CAP),
     Case("outer 10^12", "language", "outer(ones(10**6), ones(10**6))", "refused", CAP),
+    # the product of the arguments' sizes is 30000, the result's 9 * 10**8 (3.6 GB)
+    Case("diagflat 30000", "language", "torch.diagflat(ones(30000))", "refused", CAP),
     Case("matmul 10^12", "language", "ones(10**6, 1) @ ones(1, 10**6)", "refused", CAP),
     Case("input randn 10^10", "run", "exp", "refused", CAP, values=(("input", "randn(10**5, 10**5)"),)),
     Case("v zeros 10^10", "run", "exp", "refused", CAP, kwargs=(("grad_output", "zeros(10**10)"),)),
