@@ -9,6 +9,8 @@ every reason a sample is not expressible.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -17,6 +19,8 @@ from gradtui.ops.errors import InputError
 from gradtui.ops.language import tensor_from_text
 from gradtui.ops.run import run
 from tests.ops import opinfo_samples as samples
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 PER_OP: int | None = None
 """Samples run per op (spread evenly), or ``None``: all. All of them take about 40 s on two
@@ -51,6 +55,7 @@ def test_opinfo_samples_through_the_cli_path(figures: samples.Figures) -> None:
     assert figures.ops == len(samples.catalog_ops()) == 443
     assert figures.total > 10_000
     assert figures.share() >= EXPRESSIBLE_FLOOR, figures.summary()
+    assert figures.summary() in README.read_text(encoding="utf-8"), "update the README's figures"
 
 
 def test_every_expressible_sample_agrees_with_torch(figures: samples.Figures) -> None:
