@@ -56,28 +56,11 @@ from gradtui.ops.timebound import TimeBound
 DIGITS: tuple[int | None, ...] = (None, 4, 3, 2)
 """Significant digits tried for a tensor's values: ``None`` is ``repr`` (exact)."""
 
-PREFIXES = {
-    "torch.nn.functional": "F",
-    "torch.special": "torch.special",
-    "torch.linalg": "torch.linalg",
-    "torch.fft": "torch.fft",
-    "torch.masked": "torch.masked",
-    "torch": "torch",
-}
-"""How each namespace of the data file's ``call`` is spelled in an expression."""
+PREFIXES = {"torch.nn.functional": "F"}
+"""A namespace of the data file's ``call`` spelled short in an expression (others as they are)."""
 
-DTYPE_TEXT = {
-    torch.float64: "torch.float64",
-    torch.float32: "torch.float32",
-    torch.float16: "torch.float16",
-    torch.bfloat16: "torch.bfloat16",
-    torch.int64: "torch.int64",
-    torch.int32: "torch.int32",
-    torch.int16: "torch.int16",
-    torch.int8: "torch.int8",
-    torch.uint8: "torch.uint8",
-    torch.bool: "torch.bool",
-}
+_DTYPES = "float64 float32 float16 bfloat16 int64 int32 int16 int8 uint8 bool".split()
+DTYPE_TEXT = {getattr(torch, d): f"torch.{d}" for d in _DTYPES}  # literal names only
 """A dtype argument as written (``dtype=torch.float64``)."""
 
 RESULT_DTYPES = {str(d).removeprefix("torch."): d for d in (*DTYPE_TEXT, torch.complex128)}
@@ -124,16 +107,6 @@ def samples(info: Any) -> list[Any]:
     except TypeError:  # a sample function without small_inputs_only
         found = info.sample_inputs(**kwargs)
     return list(found)
-
-
-def spread(n: int, per_op: int | None) -> list[int]:
-    """Which of ``n`` samples to run: all, or ``per_op`` of them spread evenly (first and
-    last included), so every variant and argument pattern has its turn."""
-    if per_op is None or n <= per_op:
-        return list(range(n))
-    if per_op == 1:
-        return [0]
-    return sorted({round(i * (n - 1) / (per_op - 1)) for i in range(per_op)})
 
 
 # --- writing a sample ------------------------------------------------------------------
@@ -358,7 +331,9 @@ def write(name: str, call: str, info: Any, sample: Any) -> Written:
         else:
             expression = f"{texts[0]}.{attr}({', '.join([*texts[1:], *keywords])})"
     else:
-        expression = f"{PREFIXES[namespace]}.{attr}({', '.join([*texts, *keywords])})"
+        expression = (
+            f"{PREFIXES.get(namespace, namespace)}.{attr}({', '.join([*texts, *keywords])})"
+        )
     return Written(expression, dict(w.values), outputs, w.rounded, dict(w.leaves), reference)
 
 
@@ -506,15 +481,15 @@ def check_sample(name: str, call: str, info: Any, index: int, sample: Any) -> Ou
     return outcome("agrees", "", command, written.rounded)
 
 
-def check_op(name: str, call: str, per_op: int | None = None) -> list[Outcome]:
-    """The samples of every OpInfo variant of ``name``: all, or ``per_op`` spread evenly.
+def check_op(name: str, call: str) -> list[Outcome]:
+    """Every sample of every OpInfo variant of ``name``.
 
     Runs under one time bound with no limit, so each :func:`run` inside computes in this
     thread (a slow machine changes no outcome, and no thread is started per sample)."""
-    return TimeBound(0).call(_check_op, name, call, per_op)
+    return TimeBound(0).call(_check_op, name, call)
 
 
-def _check_op(name: str, call: str, per_op: int | None) -> list[Outcome]:
+def _check_op(name: str, call: str) -> list[Outcome]:
     found: list[tuple[Any, int, Any]] = []
     failed: list[Outcome] = []
     with warnings.catch_warnings():
@@ -527,8 +502,7 @@ def _check_op(name: str, call: str, per_op: int | None) -> list[Outcome]:
             except Exception as exc:  # noqa: BLE001 - OpInfo's sample functions raise anything
                 why = f"its sample function fails ({type(exc).__name__})"
                 failed.append(Outcome(name, info.variant_test_name, -1, "unwritable", why))
-        chosen = [found[i] for i in spread(len(found), per_op)]
-        return [check_sample(name, call, info, i, s) for info, i, s in chosen] + failed
+        return [check_sample(name, call, info, i, s) for info, i, s in found] + failed
 
 
 # --- figures -----------------------------------------------------------------------------
@@ -538,7 +512,6 @@ def _check_op(name: str, call: str, per_op: int | None) -> list[Outcome]:
 class Figures:
     ops: int
     outcomes: list[Outcome]
-    per_op: int | None
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -559,9 +532,8 @@ class Figures:
         return self.expressible / self.total if self.total else 0.0
 
     def summary(self) -> str:
-        capped = f" (at most the first {self.per_op} samples of each op)" if self.per_op else ""
         return (
-            f"{self.ops} ops opened; {self.total} small float64 OpInfo samples{capped}; "
+            f"{self.ops} ops opened; {self.total} small float64 OpInfo samples; "
             f"{self.expressible} expressible ({100 * self.share():.1f}%); "
             f"{self.agreeing} agreeing with torch"
         )
@@ -611,8 +583,8 @@ def pattern(reason: str) -> str:
     return re.sub(r"\b\d+\b", "N", reason)
 
 
-def measure(per_op: int | None, only: Sequence[str] = ()) -> Figures:
-    """Every catalog op's samples (``per_op`` each at most, spread evenly), or ``only``'s.
+def measure(only: Sequence[str] = ()) -> Figures:
+    """Every catalog op's samples (or only those of the ops named).
 
     Torch runs single-threaded meanwhile (restored after): the tensors are tiny, and on a
     busy two-core machine each of autograd's hand-offs to a second OpenMP thread cost
@@ -624,20 +596,19 @@ def measure(per_op: int | None, only: Sequence[str] = ()) -> Figures:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        outcomes = [o for n in names for o in check_op(n, ops[n], per_op)]
+        outcomes = [o for n in names for o in check_op(n, ops[n])]
     finally:
         torch.set_num_threads(threads)
-    return Figures(len(names), outcomes, per_op)
+    return Figures(len(names), outcomes)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.ops.opinfo_samples")
-    parser.add_argument("--per-op", type=int, default=None, help="at most N samples an op")
     parser.add_argument("--op", action="append", default=[], help="only this op (repeatable)")
     parser.add_argument("--by-op", action="store_true", help="also one line per op")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    figures = measure(args.per_op, args.op)
+    figures = measure(args.op)
     print(figures.report(by_op=args.by_op or bool(args.op)))
     print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     return 0
