@@ -34,8 +34,13 @@ def to_data(t: torch.Tensor) -> TensorData:
     """A tensor as :class:`TensorData` (detached, on the CPU, nested lists).
 
     Non-finite floats stay floats here; only ``results.to_jsonable`` spells them as strings.
+    A "zero tensor" (torch's efficient zeros, with no memory behind them: ``sgn``'s
+    gradient for a real input) is read as the zeros it stands for.
     """
     t = t.detach().cpu()
+    is_zero = getattr(t, "_is_zerotensor", None)
+    if is_zero is not None and is_zero():
+        t = torch.zeros(t.shape, dtype=t.dtype)
     nan, posinf, neginf = _non_finite(t)
     return TensorData(
         value=to_list(t),

@@ -121,3 +121,22 @@ def test_non_finite_flags_of_big_integer_bool_and_complex_tensors() -> None:
 def test_plain_numbers_carry_the_same_flags(value, flags) -> None:
     data = number_data(value)
     assert (data.has_nan, data.has_posinf, data.has_neginf) == flags
+
+
+def test_a_zero_tensor_reads_as_zeros() -> None:
+    """sgn's gradient for a real input is torch's "zero tensor" (no memory behind it), which
+    ``tolist()`` refuses; the recorder read it there and failed the whole backward pass."""
+    from gradtui.ops.run import run
+
+    x = torch.tensor([-1.5, 2.0], dtype=torch.float64, requires_grad=True)
+    seen = []
+    y = torch.sgn(x)
+    y.grad_fn.register_hook(lambda grad_inputs, _: seen.extend(grad_inputs))
+    y.backward(torch.ones_like(y))
+    assert seen[0]._is_zerotensor()  # the premise: torch hands a zero tensor on
+    data = to_data(seen[0])
+    assert data.value == [0.0, 0.0] and data.dtype == "float64" and data.shape == (2,)
+
+    result = run("torch.sgn(x)", {"x": "[-1.5, 2.]"}, dtype="float64", formula=False)
+    assert result.differentiable and result.grads["x"].value == [0.0, 0.0]
+    assert [s.node for s in result.steps] == ["SgnBackward0", "AccumulateGrad"]
