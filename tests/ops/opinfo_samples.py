@@ -63,7 +63,9 @@ _DTYPES = "float64 float32 float16 bfloat16 int64 int32 int16 int8 uint8 bool".s
 DTYPE_TEXT = {getattr(torch, d): f"torch.{d}" for d in _DTYPES}  # literal names only
 """A dtype argument as written (``dtype=torch.float64``)."""
 
-RESULT_DTYPES = {str(d).removeprefix("torch."): d for d in (*DTYPE_TEXT, torch.complex128)}
+RESULT_DTYPES = {
+    str(d).removeprefix("torch."): d for d in (*DTYPE_TEXT, torch.complex128, torch.complex64)
+}
 """A :class:`TensorData` dtype name back to the dtype (test code: a fixed table)."""
 
 AGREEMENT = {"rtol": 1e-7, "atol": 1e-7, "equal_nan": True, "check_stride": False}
