@@ -31,6 +31,7 @@ REFUSED = {
     "nn.functional.instance_norm": "may update running statistics in place",
     "nn.functional.dropout": "global random generator",
     "nn.functional.dropout2d": "global random generator",
+    "nn.functional.dropout3d": "global random generator",
     "nn.functional.alpha_dropout": "global random generator",
     "nn.functional.feature_alpha_dropout": "global random generator",
     "nn.functional.rrelu": "global random generator",
