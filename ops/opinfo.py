@@ -273,7 +273,7 @@ def group_key(category: str) -> tuple[int, str, str]:
 def _spec(op: Mapping[str, Any], fn: Callable[..., Any], kinds: Kinds) -> Any:
     OpSpec, bound = kinds.OpSpec, kinds.bound
     kind, call_path = op["kind"], op["call"]
-    params = signature_params(op["signature"])  # not op["params"]: it splits "dim=(-2, -1)"
+    params = list(op["params"])  # empty where the signature is another overload's (Tensor.to)
     if kind != "function" and params and params[0] == "self":
         params[0] = "input"
     inputs: list[Any] = []

@@ -150,17 +150,11 @@ def summary(obj: Any, namespace: str, attr: str) -> str:
 
 
 def param_names(sig: str) -> list[str]:
-    """Positional parameter names from a signature string (``*``/``**`` and after left out)."""
-    inner = sig[1 : sig.rfind(")")] if sig.startswith("(") else ""
-    names = []
-    for part in inner.split(","):
-        part = part.strip()
-        if not part or part.startswith("*") or part == "/":
-            if part.startswith("*"):
-                break
-            continue
-        names.append(part.split(":")[0].split("=")[0].strip())
-    return names
+    """Positional parameter names from a signature string (``*``/``**`` and after left out;
+    a default's commas, as in ``dim=(-2, -1)``, do not split: the loader's own reading)."""
+    from gradtui.ops.opinfo import signature_params
+
+    return signature_params(sig)
 
 
 # --- one op ------------------------------------------------------------------------------

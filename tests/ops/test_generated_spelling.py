@@ -42,6 +42,9 @@ REFUSED = {
 NOT_WRITABLE = {
     "nn.functional.triplet_margin_with_distance_loss": "distance_function= takes a Python "
     "function (F.pairwise_distance); an expression has no function values",
+    "to": "OpInfo's sample passes a device ('cpu'), a positional dtype and a memory format; "
+    "an expression takes a dtype only as dtype= (x.to(dtype=torch.float64)) and no devices "
+    "or memory formats",
 }
 """Generated ops whose default call cannot be written as an expression (measured)."""
 
