@@ -299,7 +299,6 @@ def _spec(op: Mapping[str, Any], fn: Callable[..., Any], kinds: Kinds) -> Any:
         call_text += f"[{output['index']}]"
 
     def raw(**values: Any) -> Any:
-        import torch
 
         a = [_fill(t, values) for t in args]
         kw = {k: _fill(t, values) for k, t in kwargs.items()}
@@ -309,9 +308,7 @@ def _spec(op: Mapping[str, Any], fn: Callable[..., Any], kinds: Kinds) -> Any:
             out = fn(*a, **kw)
         if output["index"] is not None:
             out = _flat(out)[output["index"]]
-        if isinstance(out, torch.Tensor) and out.is_complex():
-            out = torch.view_as_real(out.resolve_conj())  # shown as (real, imag) pairs
-        return out
+        return out  # a complex output stays complex, as in an expression: torch's own graph
 
     names = [i.name for i in inputs]
     if len(set(names)) != len(names):

@@ -78,13 +78,7 @@ def expression(spec: OpSpec) -> tuple[str, dict[str, str]]:
             return ast.parse(text, mode="eval").body
 
     text = ast.unparse(Write().visit(tree))
-    if _complex(spec.name):  # the op target shows a complex output as (real, imag) pairs
-        text = f"torch.view_as_real(torch.resolve_conj({text}))"
     return text, {names[n]: i.default for n, i in tensors.items()}
-
-
-def _complex(name: str) -> bool:
-    return any(op["name"] == name and op["output"]["complex"] for op in opinfo.data()["ops"])
 
 
 def _disagreement(spec: OpSpec, written: GradResult, target: GradResult) -> str | None:
