@@ -23,7 +23,7 @@ def a_dtype(name: str) -> str:
 
 
 def format_number(x: Any, precision: int = 4) -> str:
-    """One scalar as text: ``True``, ``3``, ``2.718``, ``nan``, ``-inf``."""
+    """One scalar as text: ``True``, ``3``, ``2.718``, ``nan``, ``-inf``, ``(-6.712+1.084j)``."""
     if isinstance(x, bool):
         return "True" if x else "False"
     if isinstance(x, int):
@@ -39,6 +39,8 @@ def format_number(x: Any, precision: int = 4) -> str:
         if "e" not in text and "." not in text:
             text += "."
         return text
+    if isinstance(x, complex):  # Python's own form, each part to the same precision
+        return f"({x.real:.{precision}g}{x.imag:+.{precision}g}j)"
     return str(x)
 
 

@@ -299,7 +299,6 @@ def _spec(op: Mapping[str, Any], fn: Callable[..., Any], kinds: Kinds) -> Any:
         call_text += f"[{output['index']}]"
 
     def raw(**values: Any) -> Any:
-
         a = [_fill(t, values) for t in args]
         kw = {k: _fill(t, values) for k, t in kwargs.items()}
         if kind == "property":
