@@ -249,3 +249,22 @@ def test_the_pipe_commands_import_no_textual(args: tuple[str, ...]) -> None:
     assert status == (2 if args == ("grad", "nope") else 0)
     assert "gradtui" in top_level and "torch" in top_level  # the command did run
     assert "textual" not in top_level, f"gradtui {' '.join(args)} imported Textual"
+
+
+def test_a_reader_that_leaves_early_gets_no_error_line() -> None:
+    """``gradtui ops --json | head -c 100``: the pipe closes under a long listing; gradtui
+    stops quietly (status 141, as a program killed by SIGPIPE), with no 'internal error'."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gradtui.tui.cli", "ops", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=plain_env(None),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    head = proc.stdout.read(100)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert head.startswith(b"[") or head.startswith(b"{")
+    assert err == ""

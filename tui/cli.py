@@ -455,6 +455,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _emit_error(str(exc), as_json, exc.status)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader left (gradtui ops | head): stop quietly, as a program killed by SIGPIPE
+        # would; stdout goes to /dev/null so the interpreter's final flush cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence: no tracebacks
         from gradtui.ops.errors import InputError
 
