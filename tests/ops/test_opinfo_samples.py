@@ -23,8 +23,8 @@ from tests.ops import opinfo_samples as samples
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
-EXPRESSIBLE_FLOOR = 0.939
-"""The share of samples the language takes, measured on h-samples2: FIGURES of 12254.
+EXPRESSIBLE_FLOOR = 0.938
+"""The share of samples the language takes, measured on h-samples2: 11505 of 12254 (93.9%).
 Issue 11 asks for 0.90. What stays out, by group: random ops (dropout and its kin,
 fractional max pooling: refused, their output changes from run to run), linear_cross_entropy's
 options object and triplet_margin_with_distance_loss's Python function (no text holds them),
