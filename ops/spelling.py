@@ -132,6 +132,17 @@ TENSOR_LISTS: frozenset[str] = frozenset(
 """Functions whose first argument is a list of tensors (``torch.cat([x, y])``); the
 generated ops add theirs (:func:`tensor_list_positions`)."""
 
+TENSORS_OR_LIST: frozenset[str] = frozenset(
+    {"torch.meshgrid", "torch.atleast_1d", "torch.atleast_2d", "torch.atleast_3d"}
+)
+"""Functions taking tensors one by one (``*tensors``) or as one list (``torch.meshgrid([x,
+y])``, as torch documents them): a list display holding tensors is that list, while a
+display of plain numbers stays the language's tensor literal."""
+
+LIST_KEYWORDS: dict[str, frozenset[str]] = {"torch.gradient": frozenset({"spacing"})}
+"""Keywords whose value torch takes as a Python list, of numbers or of tensors, never as
+one tensor (``torch.gradient(x, spacing=[2.0, 1.5])``; a tensor there is a TypeError)."""
+
 
 @functools.cache
 def generated() -> Any:
@@ -175,11 +186,11 @@ def tensor_property(name: str) -> Callable[[torch.Tensor], torch.Tensor] | None:
 
 def is_tensor_list(key: str, position: int) -> bool:
     """Whether ``key`` takes a list (or tuple) of tensors at ``position``: ``torch.cat`` at
-    0 (:data:`TENSOR_LISTS`), and wherever a generated op's OpInfo sample passes one
+    0 (:data:`TENSOR_LISTS`, :data:`TENSORS_OR_LIST`), and wherever a generated op's OpInfo sample passes one
     (``torch.einsum``'s operands at 1, ``torch.index_put``'s indices at 1). Asked only
     for an argument that is a list, a tuple or a call's result, so the data file is read
     only for such an argument that the hand table does not explain."""
-    if position == 0 and key in TENSOR_LISTS:
+    if position == 0 and (key in TENSOR_LISTS or key in TENSORS_OR_LIST):
         return True
     if key.startswith("Tensor."):
         return False
@@ -314,6 +325,14 @@ def positional_param(function: str, position: int) -> str | None:
     return param_at(generated(), function, position, method=function.startswith("Tensor."))
 
 
+def signature_param(function: str, position: int) -> str | None:
+    """The parameter a positional argument binds to by the generated op's signature
+    (``Tensor.to``'s first after the tensor is ``dtype``), or ``None``."""
+    from gradtui.ops.generated_spelling import param_at
+
+    return param_at(generated(), function, position, method=function.startswith("Tensor."))
+
+
 def choices(function: str, param: str | None, position: int = 0) -> tuple[str, ...] | None:
     """The strings accepted for ``param`` of ``function`` (``"F.mse_loss"``,
     ``"Tensor.norm"``), or ``None`` where the parameter takes no string: the hand table
@@ -399,7 +418,7 @@ _REFUSED_NAMES: dict[str, str] = {
         (
             "rand_like randn_like randint randint_like randperm bernoulli multinomial normal "
             "poisson dropout dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout "
-            "gumbel_softmax rrelu"
+            "gumbel_softmax rrelu fractional_max_pool2d fractional_max_pool3d"
         ).split(),
         _RANDOM,
     ),

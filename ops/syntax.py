@@ -440,7 +440,8 @@ class _Validator:
                 name == "inplace" and isinstance(kw.value, ast.Constant) and kw.value.value is False
             ):
                 raise self.refuse(reason, kw)
-            self.torch_argument(kw.value, key, name, listed=False)
+            listed = name in spelling.LIST_KEYWORDS.get(key, ())
+            self.torch_argument(kw.value, key, name, listed=listed)
 
     def torch_argument(
         self,
@@ -451,11 +452,15 @@ class _Validator:
         listed: bool,
         position: int | None = None,
     ) -> None:
+        from gradtui.ops import spelling
+
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             self.string_argument(node, key, param, position)
             return
         dtype = dtype_name(node)
         if dtype is not None:
+            if param is None and position is not None:
+                param = spelling.signature_param(key, position)  # x.to(torch.float64)
             if param != "dtype":
                 raise self.refuse(
                     f"'torch.{dtype}' is a dtype: it is only allowed as dtype=torch.{dtype}", node

@@ -71,7 +71,13 @@ class TorchSpellingEvaluator(EvaluatorBase):
                     args.append(self.as_tensor(value, arg))
             else:
                 args.append(self.torch_arg(arg, first=receiver is None and index == 0))
-        kwargs = {kw.arg: self.torch_arg(kw.value, first=kw.arg == "input") for kw in node.keywords}
+        lists = spelling.LIST_KEYWORDS.get(key, frozenset())
+        kwargs = {
+            kw.arg: self.python_list(kw.value)
+            if kw.arg in lists and isinstance(kw.value, (ast.List, ast.Tuple))
+            else self.torch_arg(kw.value, first=kw.arg == "input")
+            for kw in node.keywords
+        }
         self.check_torch_size(fn, args, kwargs, node, f"the result of {shown}()")
         with self.torch_errors(node, f"{shown}() failed"):
             try:
@@ -138,14 +144,26 @@ class TorchSpellingEvaluator(EvaluatorBase):
                 return tuple(self.plain(e) for e in node.elts)  # type: ignore[attr-defined]
         return self.tensor(node)
 
+    def python_list(self, node: ast.List | ast.Tuple) -> list[Any]:
+        """A keyword torch takes as a Python list (:data:`ops.spelling.LIST_KEYWORDS`):
+        its numbers stay numbers, anything else is a tensor."""
+        out: list[Any] = []
+        for e in node.elts:
+            number = static_number(e)
+            out.append(number if number is not None else self.tensor(e))
+        return out
+
     def plain(self, node: ast.AST) -> Any:
         """One element of a size or dim tuple: an integer (a one-element integer tensor
-        becomes its value), a number, ``None``, or a tensor for torch to judge."""
+        becomes its value), a number, ``None``, a nested tuple or list of integers (kept a
+        sequence: ``tensordot``'s ``dims=([0, 1], [2, 0])``), or a tensor for torch to judge."""
         number = static_number(node)
         if number is not None:
             return number
         if isinstance(node, ast.Constant) and node.value is None:
             return None
+        if isinstance(node, ast.Tuple) or int_list(node):
+            return tuple(self.plain(e) for e in node.elts)  # type: ignore[attr-defined]
         value = self.tensor(node)
         if value.numel() == 1 and not value.dtype.is_floating_point and not value.dtype.is_complex:
             return self.to_int(value, node, "a size")

@@ -35,6 +35,8 @@ REFUSED = {
     "nn.functional.alpha_dropout": "global random generator",
     "nn.functional.feature_alpha_dropout": "global random generator",
     "nn.functional.rrelu": "global random generator",
+    "nn.functional.fractional_max_pool2d": "global random generator",
+    "nn.functional.fractional_max_pool3d": "global random generator",
     "native_batch_norm": "updates running statistics in place",
 }
 """Generated ops the language refuses by name, whatever the data file holds (measured)."""
@@ -42,9 +44,8 @@ REFUSED = {
 NOT_WRITABLE = {
     "nn.functional.triplet_margin_with_distance_loss": "distance_function= takes a Python "
     "function (F.pairwise_distance); an expression has no function values",
-    "to": "OpInfo's sample passes a device ('cpu'), a positional dtype and a memory format; "
-    "an expression takes a dtype only as dtype= (x.to(dtype=torch.float64)) and no devices "
-    "or memory formats",
+    "to": "OpInfo's call is x.to('cpu', torch.float64, True, True, memory_format=...): a device "
+    "and a memory format, neither of which the language takes (gradtui computes on the CPU)",
 }
 """Generated ops whose default call cannot be written as an expression (measured)."""
 
@@ -207,7 +208,22 @@ def test_tensor_lists_cover_the_generated_ops_measured_from_the_data_file() -> N
     for key in measured:
         assert spelling.is_tensor_list(key, 0), key
     assert spelling.is_tensor_list("torch.einsum", 1)
-    assert not spelling.is_tensor_list("torch.meshgrid", 0)  # *tensors: passed one by one
+    assert spelling.is_tensor_list("torch.meshgrid", 0)  # *tensors, or one list of them
+    assert not spelling.is_tensor_list("torch.meshgrid", 1)
+
+
+def test_a_display_of_numbers_stays_a_tensor_where_torch_also_takes_a_list() -> None:
+    """``torch.atleast_2d([1.0, 2.0])`` is the language's literal, not a list of 0-d tensors."""
+    result = run("torch.atleast_2d([1.0, 2.0]) * x[0, :2]", {"x": X}, formula=False)
+    assert result.output is not None and result.output.tensor.shape == (1, 2)
+
+
+@pytest.mark.parametrize("name", ["fractional_max_pool2d", "fractional_max_pool3d"])
+def test_fractional_max_pooling_is_refused_as_random(name: str) -> None:
+    """Its regions are drawn from torch's global generator: the same text gave three
+    different outputs under six seeds (measured), so a run would not repeat."""
+    with pytest.raises(InputError, match="global random generator"):
+        parse(f"F.{name}(x, 2, output_size=1)")
 
 
 X = "[[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]]"
@@ -229,6 +245,31 @@ X = "[[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]]"
             lambda x: torch.meshgrid(x[0], x[1], indexing="xy")[1],
         ),
         ("torch.cat(torch.split(x, 1))", lambda x: torch.cat(torch.split(x, 1))),
+        # a list of tensors where torch also takes them one by one (*tensors)
+        (
+            "torch.meshgrid([x[0], x[1]], indexing='ij')[1]",
+            lambda x: torch.meshgrid([x[0], x[1]], indexing="ij")[1],
+        ),
+        ("torch.atleast_2d([x[0], x])[0]", lambda x: torch.atleast_2d([x[0], x])[0]),
+        # nested lists of dims stay sequences of ints, as torch needs them
+        (
+            "torch.tensordot(x, x, dims=([0, 1], [0, 1]))",
+            lambda x: torch.tensordot(x, x, dims=([0, 1], [0, 1])),
+        ),
+        (
+            "torch.tensordot(x, x.T, dims=[[1], [0]])",
+            lambda x: torch.tensordot(x, x.T, dims=[[1], [0]]),
+        ),
+        ("x.to(torch.float64) * 2", lambda x: x.to(torch.float64) * 2),  # dtype by position
+        # a keyword torch takes as a Python list: of numbers, or of tensors
+        (
+            "torch.gradient(x, spacing=[2.0, 1.5])[1]",
+            lambda x: torch.gradient(x, spacing=[2.0, 1.5])[1],
+        ),
+        (
+            "torch.gradient(x, spacing=[x[:, 0].detach(), x[0].detach()], dim=(0, 1))[1]",
+            lambda x: torch.gradient(x, spacing=[x[:, 0].detach(), x[0].detach()], dim=(0, 1))[1],
+        ),
         ("torch.block_diag(x, x)", lambda x: torch.block_diag(x, x)),
         ("torch.einsum('ij->ji', x)", lambda x: torch.einsum("ij->ji", x)),
         ("torch.einsum('ij, kj -> ik', x, x)", lambda x: torch.einsum("ij, kj -> ik", x, x)),

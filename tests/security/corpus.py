@@ -576,6 +576,18 @@ def _attribute_routes(make, path: str) -> list[Payload]:  # noqa: ANN001 - make 
         ("tuple-index", f"torch.split(x, 1)[0]{tofile}", "a tuple of tensors, indexed"),
         ("tuple-as-list", f"torch.cat(torch.split(x, 1)){tofile}", "a tuple passed as a list"),
         ("constructor-dtype", f"torch.ones(2, dtype=torch.float64){tofile}", "dtype="),
+        ("list-keyword", f"torch.gradient(x, spacing=[2.0])[0]{tofile}", "a keyword's list"),
+        (
+            "list-keyword-tensors",
+            f"torch.gradient(x, spacing=[x])[0]{tofile}",
+            "a keyword's list of tensors",
+        ),
+        (
+            "tensors-or-list",
+            f"torch.meshgrid([x, x], indexing='ij')[0]{tofile}",
+            "a list where torch also takes tensors one by one",
+        ),
+        ("nested-dims", f"torch.tensordot(x, x, dims=([0], [0])){tofile}", "nested dims lists"),
         (
             "constructor-requires-grad",
             f"torch.ones(2, requires_grad=True).detach(){tofile}",
