@@ -56,6 +56,17 @@ NAMESPACES = (
 )
 """The only places a generated op's callable may come from."""
 
+SEEDED = frozenset(
+    (
+        "dropout dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout rrelu "
+        "fractional_max_pool2d fractional_max_pool3d gumbel_softmax"
+    ).split()
+)
+"""Generated ops that draw from torch's global generator (the names the language refuses as
+random, ``ops.spelling``; a test keeps the two in step). As op targets they run under
+``torch.manual_seed(0)`` at every call, inside ``torch.random.fork_rng``: a run repeats,
+a curve keeps one mask, and the global generator is left as it was."""
+
 SHORT_PREFIXES = {"F.": "torch.nn.functional.", "nn.functional.": "torch.nn.functional."}
 """Spellings of a namespace that name the same op (``F.relu`` is ``torch.nn.functional.relu``)."""
 
@@ -298,11 +309,19 @@ def _spec(op: Mapping[str, Any], fn: Callable[..., Any], kinds: Kinds) -> Any:
     if output["index"] is not None:
         call_text += f"[{output['index']}]"
 
+    seeded = call_path.rpartition(".")[2] in SEEDED
+
     def raw(**values: Any) -> Any:
+        import torch
+
         a = [_fill(t, values) for t in args]
         kw = {k: _fill(t, values) for k, t in kwargs.items()}
         if kind == "property":
             out = fn.__get__(a[0])  # type: ignore[attr-defined]
+        elif seeded:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(0)
+                out = fn(*a, **kw)
         else:
             out = fn(*a, **kw)
         if output["index"] is not None:
@@ -316,7 +335,10 @@ def _spec(op: Mapping[str, Any], fn: Callable[..., Any], kinds: Kinds) -> Any:
         name=op["name"],
         category=_category(call_path, op.get("topic", "")),
         inputs=tuple(inputs),
-        rule="measured from torch at run time (generated from OpInfo)",
+        rule="measured from torch at run time (generated from OpInfo)"
+        + (
+            "; it draws random numbers: each call runs under torch.manual_seed(0)" if seeded else ""
+        ),
         fn=bound(tuple(inputs), raw),
         summary=op["summary"],
         signature=f"{call_path}{op['signature']}",

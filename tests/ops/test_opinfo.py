@@ -216,3 +216,43 @@ if __name__ == "__main__":  # python -m tests.ops.test_opinfo: the figures, and 
         f"{passed} of {total} pass gradcheck; {len(failures)} fail; "
         f"{time.perf_counter() - start:.1f} s"
     )
+
+
+def test_random_generated_ops_run_seeded_and_leave_the_generator_alone() -> None:
+    """An op target that draws from torch's generator (dropout, rrelu, fractional max
+    pooling) runs under torch.manual_seed(0) at every call: the same inputs give the same
+    output as torch's own seeded call, twice, and the global generator is untouched."""
+    from gradtui.ops import spelling
+
+    refused_random = {
+        spec.signature.partition("(")[0].rpartition(".")[2]
+        for spec in generated().values()
+        if spelling.is_random_or_global(spec.signature.partition("(")[0].rpartition(".")[2])
+        and "random"
+        in spelling.is_random_or_global(spec.signature.partition("(")[0].rpartition(".")[2])
+    }
+    opened = {s.signature.partition("(")[0].rpartition(".")[2] for s in generated().values()}
+    assert refused_random <= opinfo.SEEDED
+    assert {"dropout", "rrelu", "fractional_max_pool2d"} <= refused_random & opened
+
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(1, 1, 9, 9, generator=g, dtype=torch.float64)
+    p = prepare("nn.functional.fractional_max_pool2d", dtype="float64")
+    draws = []
+    for seed in (1, 2, 3):  # the op really is random at these inputs
+        torch.manual_seed(seed)
+        draws.append(torch.nn.functional.fractional_max_pool2d(x, 2, output_size=5))
+    assert not all(torch.equal(draws[0], d) for d in draws)
+    values = {**p.tensors, p.names[0]: x, "arg1": 2, "output_size": 5}
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    first, second = p.spec.fn(**values), p.spec.fn(**values)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert torch.equal(first, second)
+    torch.manual_seed(0)
+    args = [values[n] for n in p.names if n.startswith("arg")]
+    kwargs = {n: values[n] for n in p.names if not n.startswith("arg")}
+    expected = torch.nn.functional.fractional_max_pool2d(*args, **kwargs)
+    expected = expected[0] if isinstance(expected, tuple) else expected
+    assert torch.equal(first, expected)
+    assert "torch.manual_seed(0)" in p.spec.rule
