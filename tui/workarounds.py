@@ -5,7 +5,8 @@ down this file: each entry says what it works around and how to re-check it, usu
 "take it out and run the test that found it". Keep the ones whose test still fails.
 
 - :class:`PagedOptionList`: page keys on an option list that is not laid out raised
-  ``KeyError``.
+  ``KeyError``; :func:`_click_in_range`: a click on an option the list no longer has
+  raised ``IndexError``.
 - :class:`SafeCommandPalette`: a palette closed before its search began, or paged before
   its list was laid out, took the app down.
 - :data:`OVERLAY_CSS`: a see-through palette or help screen re-composited the whole app
@@ -54,6 +55,28 @@ class PagedOptionList(OptionList):
         except (KeyError, IndexError):
             return
 
+
+_option_list_click = OptionList._on_click
+
+
+async def _click_in_range(self: OptionList, event: events.Click) -> None:
+    """``OptionList``'s click handler, for an option that still exists.
+
+    Works around: a click carries the index of the option under the mouse when the screen
+    was painted. When the list shrank in between (the command palette's search replaces
+    its options on every keystroke), ``_on_click`` indexed past the end and the
+    ``IndexError`` took the app down (found by the monkey test: a palette click on option
+    5 of a list that had just become shorter). Installed on ``OptionList`` itself, so the
+    palette's ``CommandList`` and the op picker both get it. Re-check: remove the
+    assignment below and run ``tests/tui/widgets/test_option_click.py``.
+    """
+    clicked = event.style.meta.get("option")
+    if isinstance(clicked, int) and not 0 <= clicked < self.option_count:
+        return
+    await _option_list_click(self, event)
+
+
+OptionList._on_click = _click_in_range  # type: ignore[method-assign]
 
 _gather_commands = CommandPalette._gather_commands.__wrapped__  # type: ignore[attr-defined]
 
