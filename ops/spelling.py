@@ -464,12 +464,9 @@ _OPERATORS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "matm
 
 def refusal(name: str, *, method: bool) -> str | None:
     """Why the attribute ``name`` is refused on a tensor, or ``None`` if it is allowed."""
-    if name.startswith("_"):
-        return "names starting with '_' are not allowed"
-    if name in REFUSED_ATTRIBUTES:
-        return REFUSED_ATTRIBUTES[name]
-    if name.endswith("_"):
-        return in_place(name, "x")
+    reason = refusal_reason(name)
+    if reason is not None:
+        return reason
     if method and name in METHODS:
         return None
     if not method and (name in PROPERTIES or name in FIELDS):
