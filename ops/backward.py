@@ -9,10 +9,10 @@ PyTorch really did third, not a re-derivation that could disagree with it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -20,7 +20,16 @@ from gradtui.ops import direct_backward, timebound
 from gradtui.ops.results import Edge, Step, TensorData
 from gradtui.ops.tensors import to_data
 
-__all__ = ["enum_name", "graph_nodes", "record_backward", "saved_text", "saved_values"]
+__all__ = [
+    "enum_name",
+    "graph_nodes",
+    "record_backward",
+    "record_call",
+    "saved_text",
+    "saved_values",
+]
+
+T = TypeVar("T")
 
 _SAVED = "_saved_"
 
@@ -164,6 +173,30 @@ def record_backward(
     Raises:
         RuntimeError: Whatever torch raises (e.g. no ``grad_fn``); hooks are removed first.
     """
+    _none, steps = record_call(
+        (output,),
+        lambda: direct_backward.backward(output, grad_output),  # see ops.direct_backward
+        leaves,
+        rules=rules,
+    )
+    return steps
+
+
+def record_call(
+    roots: Sequence[torch.Tensor],
+    run: Callable[[], T],
+    leaves: Mapping[str, torch.Tensor],
+    *,
+    rules: Mapping[str, str] | None = None,
+) -> tuple[T, tuple[Step, ...]]:
+    """Call ``run`` (which runs the autograd engine from ``roots``) and record every node.
+
+    :func:`record_backward` records one plain backward; a snippet records the call it
+    made (``y.backward(gradient=..., retain_graph=True)``, ``torch.autograd.grad(...)``).
+
+    Returns:
+        ``run()``'s value, and one :class:`Step` per node the engine ran, in its order.
+    """
     rules = rules or {}
     records: dict[int, _Record] = {}
     order: list[int] = []
@@ -188,14 +221,18 @@ def record_backward(
 
         return hook
 
-    nodes = graph_nodes(output.grad_fn)
+    nodes: list[Any] = []
+    seen: set[int] = set()
+    for root in roots:
+        for node in graph_nodes(getattr(root, "grad_fn", None)):
+            if id(node) not in seen:
+                seen.add(id(node))
+                nodes.append(node)
     try:
         for node in nodes:
             handles.append(node.register_prehook(prehook(node)))
             handles.append(node.register_hook(posthook(node)))
-        direct_backward.backward(
-            output, grad_output
-        )  # torch.autograd.backward, see ops.direct_backward
+        value = run()
     finally:
         for handle in handles:
             handle.remove()
@@ -224,4 +261,4 @@ def record_backward(
                 rule=rules.get(name),
             )
         )
-    return tuple(steps)
+    return value, tuple(steps)

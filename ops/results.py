@@ -213,21 +213,7 @@ class GradResult:
                 "reason": self.reason,
                 "grads": {n: None if g is None else g.value for n, g in self.grads.items()},
                 "grad_output": None if self.grad_output is None else self.grad_output.value,
-                "steps": [
-                    {
-                        "index": s.index,
-                        "node": s.node,
-                        "grad_outputs": [None if g is None else g.value for g in s.grad_outputs],
-                        "grad_inputs": [None if g is None else g.value for g in s.grad_inputs],
-                        "saved": {
-                            k: v.value if isinstance(v, TensorData) else v
-                            for k, v in s.saved.items()
-                        },
-                        "next": [{"node": e.node, "input": e.input} for e in s.next],
-                        "leaf": s.leaf,
-                    }
-                    for s in self.steps
-                ],
+                "steps": [step_json(s) for s in self.steps],
                 "formula": self.formula,
                 "notes": list(self.notes),
                 "kinks": [{"at": k.at, **k.to_json()} for k in self.kinks],
@@ -311,3 +297,161 @@ def to_jsonable(obj: Any) -> Any:
     if is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_jsonable(getattr(obj, f.name)) for f in fields(obj)}
     return obj
+
+
+# --------------------------------------------------------------------------- snippets
+
+
+@dataclass(frozen=True)
+class SnippetError:
+    """What a snippet's statement raised.
+
+    Attributes:
+        type: The exception's class name (``"RuntimeError"``), or ``"refused"`` where
+            gradtui refused a value only known at run time.
+        message: The exception's own message, as torch (or Python) wrote it.
+        why: The same in plain words, from the values at that moment, where gradtui can
+            say more than the message does; ``None`` otherwise.
+    """
+
+    type: str
+    message: str
+    why: str | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A trailing comment on a line whose statement prints: a claim about what it prints.
+
+    Attributes:
+        line: 1-based line of the comment.
+        text: The comment, after ``#``, trimmed.
+        holds: Whether the printed text equals it, whitespace runs collapsed and ends
+            trimmed; ``None`` when the line never ran.
+        why: One sentence: what was printed instead, or why the line printed nothing.
+    """
+
+    line: int
+    text: str
+    holds: bool | None
+    why: str
+
+
+@dataclass(frozen=True)
+class SnippetStatement:
+    """One statement of a snippet and what running it did.
+
+    Attributes:
+        line: Its first line (1-based). end_line: its last.
+        source: Its text as pasted.
+        status: ``"ran"``, ``"raised"`` or ``"not reached"``.
+        printed: One entry per ``print`` call, without its final newline.
+        error: What it raised, if it raised.
+        claims: The claims on its lines.
+        warnings: Warnings torch issued while it ran (``"UserWarning: ..."``).
+        body: The statements inside a ``with`` block.
+    """
+
+    line: int
+    end_line: int
+    source: str
+    status: str
+    printed: tuple[str, ...] = ()
+    error: SnippetError | None = None
+    claims: tuple[Claim, ...] = ()
+    warnings: tuple[str, ...] = ()
+    body: tuple[SnippetStatement, ...] = ()
+
+
+@dataclass(frozen=True)
+class BackwardRecord:
+    """One ``.backward()`` or ``torch.autograd.grad`` call, recorded node by node.
+
+    Attributes:
+        line: The line of the statement that called it.
+        call: The call as pasted (``"z.sum().backward()"``).
+        steps: The nodes the engine ran, in its order.
+    """
+
+    line: int
+    call: str
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class SnippetResult:
+    """A whole snippet's run.
+
+    Attributes:
+        statements: Every top-level statement, those after the stop included.
+        stopped_at: The line of the statement that raised, or ``None``.
+        backwards: Every recorded backward pass, in the order they ran.
+        refused: Where gradtui refused a value only known at run time (line, col,
+            message), or ``None``; the run stopped there.
+        output: Everything the snippet printed, as Python's stdout would hold it.
+    """
+
+    statements: tuple[SnippetStatement, ...]
+    stopped_at: int | None
+    backwards: tuple[BackwardRecord, ...]
+    refused: tuple[int, int, str] | None = None
+    output: str = ""
+
+    def all_statements(self) -> list[SnippetStatement]:
+        """Every statement, those inside ``with`` blocks after their block."""
+        out: list[SnippetStatement] = []
+        stack = list(reversed(self.statements))
+        while stack:
+            s = stack.pop()
+            out.append(s)
+            stack.extend(reversed(s.body))
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON contract of ``gradtui snippet --json`` (see README)."""
+
+        def statement(s: SnippetStatement) -> dict[str, Any]:
+            out: dict[str, Any] = {
+                "line": s.line,
+                "source": s.source,
+                "printed": list(s.printed),
+                "error": None
+                if s.error is None
+                else {"type": s.error.type, "message": s.error.message, "why": s.error.why},
+                "claims": [
+                    {"text": c.text, "holds": c.holds, "line": c.line, "why": c.why}
+                    for c in s.claims
+                ],
+                "status": s.status,
+                "warnings": list(s.warnings),
+            }
+            if s.body:
+                out["body"] = [statement(b) for b in s.body]
+            return out
+
+        return to_jsonable(
+            {
+                "statements": [statement(s) for s in self.statements],
+                "stopped_at": self.stopped_at,
+                "backwards": [
+                    {"line": b.line, "call": b.call, "steps": [step_json(s) for s in b.steps]}
+                    for b in self.backwards
+                ],
+                "refused": None
+                if self.refused is None
+                else {"line": self.refused[0], "col": self.refused[1], "message": self.refused[2]},
+            }
+        )
+
+
+def step_json(s: Step) -> dict[str, Any]:
+    """One step as ``gradtui grad --json`` writes it."""
+    return {
+        "index": s.index,
+        "node": s.node,
+        "grad_outputs": [None if g is None else g.value for g in s.grad_outputs],
+        "grad_inputs": [None if g is None else g.value for g in s.grad_inputs],
+        "saved": {k: v.value if isinstance(v, TensorData) else v for k, v in s.saved.items()},
+        "next": [{"node": e.node, "input": e.input} for e in s.next],
+        "leaf": s.leaf,
+    }

@@ -27,7 +27,7 @@ from gradtui.tui.report import curve_title, format_grad, format_op, format_ops, 
 if TYPE_CHECKING:  # the catalog imports torch; `gradtui ops` imports it when it runs
     from gradtui.ops.catalog import OpSpec
 
-COMMANDS = ("ops", "grad", "plot", "demo")
+COMMANDS = ("ops", "grad", "plot", "snippet", "demo")
 
 SET_HELP = (
     "set input NAME to TEXT, written in the input language: a list ('[1., -2.]'), a "
@@ -97,7 +97,7 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     app = _Parser(
         prog="gradtui",
         description="A terminal gradient explorer for PyTorch. "
-        "Commands: gradtui ops | grad TARGET | plot TARGET | demo [SCRIPT]. "
+        "Commands: gradtui ops | grad TARGET | plot TARGET | snippet FILE | demo [SCRIPT]. "
         "With no command, opens the app.",
     )
     app.add_argument("op", nargs="?", default="exp", help="op to open on (default: exp)")
@@ -139,6 +139,38 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     plot.add_argument("--d2", action="store_true", help="also plot f''")
     plot.add_argument("--json", action="store_true")
 
+    snippet = _Parser(
+        prog="gradtui snippet",
+        description="Run a pasted PyTorch snippet safely, statement by statement, with the "
+        "real torch: what each print printed, the first statement that raised and why, every "
+        "backward pass recorded, and each trailing '# comment' on a printing line checked "
+        "against what the line printed. Exit 0 when it ran (even if a statement raised), 2 "
+        "when a statement is not in the snippet language.",
+    )
+    snippet.add_argument(
+        "file",
+        nargs="?",
+        default=None,
+        help="the snippet's file, or - to read standard input",
+    )
+    snippet.add_argument(
+        "--seed",
+        metavar="NAME",
+        help="run one of the seed page's snippets instead of a file: lt, abs or exp",
+    )
+    snippet.add_argument("--json", action="store_true")
+    snippet.add_argument(
+        "--no-steps", action="store_true", help="leave the backward steps out of the text report"
+    )
+    snippet.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="abandon the run after this many seconds (default: $GRADTUI_TIMEOUT "
+        f"or {DEFAULT_TIMEOUT_S:g}; 0 means no bound)",
+    )
+
     demo = _Parser(
         prog="gradtui demo",
         description="Play a scripted demo of gradtui: the built-in tour of the seed page's "
@@ -163,7 +195,14 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
         help="check the script and exit: play it headless, with no frames, so every "
         "caption is filled from torch's results; nothing is shown",
     )
-    return {"app": app, "ops": ops_p, "grad": grad, "plot": plot, "demo": demo}
+    return {
+        "app": app,
+        "ops": ops_p,
+        "grad": grad,
+        "plot": plot,
+        "snippet": snippet,
+        "demo": demo,
+    }
 
 
 def parse_sets(sets: Sequence[str]) -> dict[str, str]:
@@ -376,7 +415,67 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise CommandError(str(exc), exc.status) from None
 
 
-HANDLERS = {"app": cmd_app, "ops": cmd_ops, "grad": cmd_grad, "plot": cmd_plot, "demo": cmd_demo}
+def read_snippet(name: str) -> str:
+    """A snippet's text from a file, or from standard input for ``-``."""
+    from gradtui.ops.snippet_syntax import MAX_SNIPPET_CHARS
+
+    limit = MAX_SNIPPET_CHARS * 4 + 1  # UTF-8 takes at most 4 bytes a character
+    try:
+        if name == "-":
+            data = sys.stdin.buffer.read(limit)
+        else:
+            with open(name, "rb") as handle:
+                data = handle.read(limit)
+    except OSError as exc:
+        raise CommandError(f"cannot read {name!r}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CommandError(f"{name!r} is not UTF-8 text") from None
+
+
+def cmd_snippet(args: argparse.Namespace) -> int:
+    """``gradtui snippet FILE``: run a snippet and fact-check its comments."""
+    from gradtui.ops.snippet import run_bounded
+    from gradtui.ops.snippet_syntax import SnippetRefused
+    from gradtui.tui.report import format_snippet, pointed
+
+    if (args.file is None) == (args.seed is None):
+        raise UsageError("give a FILE (or - for standard input), or --seed NAME, not both")
+    if args.seed is not None:
+        from gradtui.ops.seed_snippets import SEED_SNIPPETS, seed_snippet
+
+        seed = seed_snippet(args.seed)
+        if seed is None:
+            known = ", ".join(s.name for s in SEED_SNIPPETS)
+            raise UsageError(f"no seed snippet {args.seed!r} (the seed page has {known})")
+        text = seed.text
+    else:
+        text = read_snippet(args.file)
+    try:
+        result = run_bounded(text, timeout=args.timeout)
+    except SnippetRefused as exc:
+        if args.json:
+            print(json.dumps({"error": str(exc), "line": exc.line, "col": exc.col}))
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+            print(pointed(text, exc.line, exc.col), file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        print(format_snippet(result, steps=not args.no_steps))
+    return 2 if result.refused is not None else 0
+
+
+HANDLERS = {
+    "app": cmd_app,
+    "ops": cmd_ops,
+    "grad": cmd_grad,
+    "plot": cmd_plot,
+    "snippet": cmd_snippet,
+    "demo": cmd_demo,
+}
 """Each command's handler, by the name :func:`build_parsers` gives its parser."""
 
 

@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING
 
 from gradtui.ops.display import describe_kink, format_value
 from gradtui.ops.names import GRAD_OUTPUT
-from gradtui.ops.results import Curve, GradResult, OutputValue
+from gradtui.ops.results import (
+    Claim,
+    Curve,
+    GradResult,
+    OutputValue,
+    SnippetResult,
+    SnippetStatement,
+    Step,
+)
 
 if TYPE_CHECKING:  # the catalog imports torch; a listing is handed specs already built
     from gradtui.ops.catalog import OpSpec
@@ -79,7 +87,6 @@ def format_op(spec: OpSpec) -> str:
 
 def format_grad(result: GradResult) -> str:
     """The text report of ``gradtui grad``."""
-    from gradtui.ops.backward import enum_name, saved_text  # torch is loaded: a result exists
 
     lines = [result.expression]
     for name, inp in result.inputs.items():
@@ -102,27 +109,7 @@ def format_grad(result: GradResult) -> str:
     if result.steps:
         lines.append("")
         lines.append("backward, in the engine's order:")
-        for step in result.steps:
-            title = step.node + (f" ({step.leaf})" if step.leaf else "")
-            lines.append(f"  [{step.index}] {title}")
-            for g in step.grad_outputs:
-                lines.append(f"        in   {format_value(g.value) if g is not None else 'None'}")
-            for g, edge in zip(step.grad_inputs, step.next, strict=False):
-                dest = edge.node or "(no grad needed)"
-                if edge.input:
-                    dest += f" ({edge.input})"
-                shown = format_value(g.value) if g is not None else "None"
-                lines.append(f"        out  {shown}  → {dest}")
-            if step.leaf is None and len(step.grad_inputs) > len(step.next):
-                for g in step.grad_inputs[len(step.next) :]:
-                    lines.append(
-                        f"        out  {format_value(g.value) if g is not None else 'None'}"
-                    )
-            for key, val in step.saved.items():
-                shown = saved_text(key, val) if enum_name(key, val) else format_value(val)
-                lines.append(f"        saved {key} = {shown}")
-            if step.rule:
-                lines.append(f"        rule {step.rule}")
+        lines.extend(format_steps(result.steps))
     lines.append("")
     lines.append("gradients:")
     for name, g in result.grads.items():
@@ -135,3 +122,123 @@ def format_grad(result: GradResult) -> str:
     for note in result.notes:
         lines.append(f"note: {note}")
     return "\n".join(lines)
+
+
+def format_steps(steps: Sequence[Step]) -> list[str]:
+    """Each recorded backward step: its node, the gradients in and out, what it saved."""
+    from gradtui.ops.backward import enum_name, saved_text  # torch is loaded: a result exists
+
+    lines: list[str] = []
+    for step in steps:
+        title = step.node + (f" ({step.leaf})" if step.leaf else "")
+        lines.append(f"  [{step.index}] {title}")
+        for g in step.grad_outputs:
+            lines.append(f"        in   {format_value(g.value) if g is not None else 'None'}")
+        for g, edge in zip(step.grad_inputs, step.next, strict=False):
+            dest = edge.node or "(no grad needed)"
+            if edge.input:
+                dest += f" ({edge.input})"
+            shown = format_value(g.value) if g is not None else "None"
+            lines.append(f"        out  {shown}  → {dest}")
+        if step.leaf is None and len(step.grad_inputs) > len(step.next):
+            for g in step.grad_inputs[len(step.next) :]:
+                lines.append(f"        out  {format_value(g.value) if g is not None else 'None'}")
+        for key, val in step.saved.items():
+            shown = saved_text(key, val) if enum_name(key, val) else format_value(val)
+            lines.append(f"        saved {key} = {shown}")
+        if step.rule:
+            lines.append(f"        rule {step.rule}")
+    return lines
+
+
+def visible(text: str) -> str:
+    """Text a snippet printed, safe for a terminal: control characters (an escape
+    sequence could move the cursor or retitle the window) shown as ``\\x1b``."""
+    return "".join(
+        c if c in "\n\t" or (32 <= ord(c) < 127) or ord(c) >= 160 else f"\\x{ord(c):02x}"
+        for c in text
+    )
+
+
+STATUS_MARK = {"ran": "ran", "raised": "RAISED", "not reached": "not reached"}
+"""How the report names each statement's status."""
+
+
+def claim_lines(claim: Claim) -> list[str]:
+    """A claim checked: its text, then holds, fails (what was printed is shown above it)
+    or not checked."""
+    said = f"claim: {visible(claim.text)}"
+    if claim.holds is None:
+        return [said, f"  not checked: {claim.why}"]
+    if claim.holds:
+        return [said, "  holds"]
+    if claim.why.startswith("printed "):
+        return [said, "  FAILS: what the line printed ('>') differs"]
+    return [said, f"  FAILS: {visible(claim.why)}"]
+
+
+def format_snippet(result: SnippetResult, *, steps: bool = True) -> str:
+    """The text report of ``gradtui snippet``: each statement with its status, what it
+    printed, its claims, what it raised and why; then the backward passes recorded."""
+    lines: list[str] = []
+    width = len(str(max((s.end_line for s in result.all_statements()), default=1)))
+    pad = " " * (width + 2 + 11 + 2)
+
+    def statement(s: SnippetStatement, depth: int) -> None:
+        source_lines = s.source.splitlines() or [""]
+        indent = "    " * depth
+        mark = STATUS_MARK[s.status]
+        for i, text in enumerate(source_lines if not s.body else source_lines[:1]):
+            shown = mark if i == 0 else ""
+            lines.append(f"{s.line + i:>{width}}  {shown:<11}  {indent}{visible(text)}")
+        for b in s.body:
+            statement(b, depth + 1)
+        if s.body:
+            return
+        for text in s.printed:
+            for j, row in enumerate(text.split("\n")):
+                lines.append(f"{pad}{indent}{'>' if j == 0 else ' '} {visible(row)}")
+        for claim in s.claims:
+            lines.extend(f"{pad}{indent}{row}" for row in claim_lines(claim))
+        if s.error is not None:
+            message = visible(s.error.message).split("\n")
+            lines.append(f"{pad}{indent}{s.error.type}: {message[0]}")
+            lines.extend(f"{pad}{indent}  {row}" for row in message[1:] if row.strip())
+            if s.error.why:
+                lines.append(f"{pad}{indent}why: {s.error.why}")
+        for warning in s.warnings:
+            lines.append(f"{pad}{indent}warning: {visible(warning).splitlines()[0]}")
+
+    for s in result.statements:
+        statement(s, 0)
+    claims = [c for s in result.statements for c in s.claims]
+    held = sum(c.holds is True for c in claims)
+    failed = sum(c.holds is False for c in claims)
+    unchecked = sum(c.holds is None for c in claims)
+    lines.append("")
+    if result.refused is not None:
+        line, col, message = result.refused
+        lines.append(f"refused at line {line}:{col}: {message}")
+    elif result.stopped_at is not None:
+        lines.append(f"stopped at line {result.stopped_at}: the statements after it did not run")
+    else:
+        lines.append("ran to the end")
+    lines.append(
+        f"claims: {held} hold, {failed} fail, {unchecked} not checked (the line did not run)"
+    )
+    if result.backwards and steps:
+        for record in result.backwards:
+            lines.append("")
+            lines.append(f"backward at line {record.line}: {record.call}")
+            lines.extend(format_steps(record.steps))
+    elif not result.backwards:
+        lines.append("backward passes: none ran")
+    return "\n".join(lines)
+
+
+def pointed(text: str, line: int, col: int) -> str:
+    """The snippet's line ``line`` with a caret under column ``col`` (both 1-based)."""
+    rows = text.splitlines()
+    shown = visible(rows[line - 1]) if 0 < line <= len(rows) else ""
+    number = str(line)
+    return f"  {number} | {shown}\n  {' ' * len(number)} | {' ' * max(col - 1, 0)}^"
