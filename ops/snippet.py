@@ -532,6 +532,8 @@ class _Runner:
             args, kwargs = self.arguments(node)
             if func.id in ("list", "tuple", "sum", "min", "max") and args:
                 _check_iterable_size(args[0], self, node)
+            if func.id == "sum" and (len(args) > 1 or kwargs):
+                raise self.refuse("sum(...) takes one argument here (no start value)", node)
             return self.sized(fn(*args, **kwargs), node)
         assert isinstance(func, ast.Attribute)  # checked by the parser
         path = module_path(func)
@@ -612,13 +614,17 @@ class _Runner:
         for item in items:
             if isinstance(item, torch.Tensor):
                 count = item.numel()
-            elif isinstance(item, (str, list, tuple)):
+            elif isinstance(item, str):
                 count = len(item)
+            elif isinstance(item, (list, tuple)):
+                count = _nested_count(item, {})
             else:
                 continue
             if count > MAX_ELEMENTS:
                 raise self.refuse(
-                    f"this value would have {count} elements; at most {MAX_ELEMENTS}", node
+                    f"this value is too large: over {MAX_ELEMENTS} elements (at most "
+                    f"{MAX_ELEMENTS} are taken)",
+                    node,
                 )
         return value
 
@@ -671,6 +677,24 @@ def _not_on(name: str, obj: Any, *, call: bool) -> str:
     if isinstance(obj, torch.Tensor):
         return f"'{shown}' is not taken on a tensor here"
     return f"'{shown}' is taken on tensors only, and this value is {kind}"
+
+
+def _nested_count(value: list[Any] | tuple[Any, ...], memo: dict[int, int]) -> int:
+    """How many items a nested list holds, counting a list each time it is referred to
+    (``[[0] * 1000] * 1000`` holds 10^6, as ``torch.tensor`` or ``print`` would see it);
+    capped just past :data:`MAX_ELEMENTS`. Shared lists are counted once each (``memo``),
+    so the count is quick however many times they repeat."""
+    known = memo.get(id(value))
+    if known is not None:
+        return known
+    memo[id(value)] = 1  # a list that holds itself is refused by the parser (no mutation)
+    total = 0
+    for item in value:
+        total += _nested_count(item, memo) if isinstance(item, (list, tuple)) else 1
+        if total > MAX_ELEMENTS:
+            break
+    memo[id(value)] = max(total, 1)
+    return memo[id(value)]
 
 
 def _int_bits(value: Any) -> int:

@@ -188,6 +188,8 @@ def format_snippet(result: SnippetResult, *, steps: bool = True) -> str:
         source_lines = s.source.splitlines() or [""]
         indent = "    " * depth
         mark = STATUS_MARK[s.status]
+        if s.error is not None and s.error.type == "refused":
+            mark = "REFUSED"
         for i, text in enumerate(source_lines if not s.body else source_lines[:1]):
             shown = mark if i == 0 else ""
             lines.append(f"{s.line + i:>{width}}  {shown:<11}  {indent}{visible(text)}")
