@@ -50,6 +50,7 @@ from gradtui.ops.snippet_syntax import (
     Program,
     SnippetRefused,
     full_path,
+    is_print,
     module_path,
     parse_snippet,
 )
@@ -311,7 +312,7 @@ class _Runner:
         )
 
     def claims(self, node: ast.stmt, status: str, printed: tuple[str, ...]) -> tuple[Claim, ...]:
-        if not _is_print(node):
+        if not is_print(node):
             return ()
         line, end = node.lineno, node.end_lineno or node.lineno
         out = []
@@ -360,15 +361,10 @@ class _Runner:
             self.assign(target, result, node)
             return
         if isinstance(node, ast.Expr):
-            value = node.value
-            if (
-                isinstance(value, ast.Call)
-                and isinstance(value.func, ast.Name)
-                and value.func.id == "print"
-            ):
-                self.print(value, outcome)
+            if is_print(node):
+                self.print(node.value, outcome)
                 return
-            self.value(value)
+            self.value(node.value)
             return
         raise self.refuse(f"'{type(node).__name__}' is not allowed", node)  # pragma: no cover
 
@@ -652,15 +648,6 @@ def _entered(contexts: list[Callable[[], Any]]) -> Iterator[None]:
         return
     with contexts[0](), _entered(contexts[1:]):
         yield
-
-
-def _is_print(node: ast.stmt) -> bool:
-    return (
-        isinstance(node, ast.Expr)
-        and isinstance(node.value, ast.Call)
-        and isinstance(node.value.func, ast.Name)
-        and node.value.func.id == "print"
-    )
 
 
 def _iterable(value: Any) -> bool:

@@ -10,7 +10,6 @@ that is on no table is refused by :mod:`ops.snippet_syntax` before anything runs
 
 from __future__ import annotations
 
-import ast
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import torch
 
 from gradtui.ops import spelling
+from gradtui.ops.calls import torch_key as spelling_key
 
 __all__ = [
     "CONSTANT_VALUES",
@@ -108,15 +108,6 @@ CONSTANT_VALUES: dict[tuple[str, ...], Any] = {
 RECORDED = frozenset({("torch", "autograd", "grad"), ("torch", "autograd", "backward")})
 
 
-def spelling_key(path: tuple[str, ...]) -> str | None:
-    """The :func:`ops.spelling.function` key of a full torch path, if it has one."""
-    resolved = spelling.resolve_prefix(path)
-    if resolved is None:
-        return None
-    key = f"{resolved[0]}.{resolved[1]}"
-    return key if spelling.function(key) is not None else None
-
-
 def module_value_refusal(path: tuple[str, ...]) -> str | None:
     """Why ``torch.X`` used as a value (not called) is refused, or ``None``."""
     if path in CONSTANT_VALUES:
@@ -126,7 +117,7 @@ def module_value_refusal(path: tuple[str, ...]) -> str | None:
     return _namespace_refusal(path)
 
 
-def module_call_refusal(path: tuple[str, ...], node: ast.Call) -> str | None:
+def module_call_refusal(path: tuple[str, ...]) -> str | None:
     """Why calling ``torch.X(...)`` is refused, or ``None``."""
     if path in SCRIPT_FUNCTIONS or spelling_key(path) is not None:
         return None

@@ -358,15 +358,10 @@ class _Checker:
             self.expr(node.value)
             return
         if isinstance(node, ast.Expr):
-            value = node.value
-            if (
-                isinstance(value, ast.Call)
-                and isinstance(value.func, ast.Name)
-                and value.func.id == "print"
-            ):
-                self.print_call(value)
+            if is_print(node):
+                self.print_call(node.value)
                 return
-            self.expr(value)
+            self.expr(node.value)
             return
         if isinstance(node, ast.With):
             for item in node.items:
@@ -440,7 +435,6 @@ class _Checker:
             raise _refuse(f"operator '{symbol}' is not allowed", node)
 
     def expr(self, node: ast.expr) -> None:  # noqa: C901 - one dispatch over node kinds
-        from gradtui.ops import snippet_names
 
         if isinstance(node, ast.Constant):
             value = node.value
@@ -508,22 +502,33 @@ class _Checker:
             self.index(node.slice)
             return
         if isinstance(node, ast.Attribute):
-            path = module_path(node)
-            if path is not None:
-                reason = snippet_names.module_value_refusal(full_path(path))
-                if reason is not None:
-                    raise _refuse(reason, node)
-                return
-            reason = snippet_names.attribute_refusal(node.attr, call=False)
-            if reason is not None:
-                raise _refuse(reason, node)
-            self.expr(node.value)
+            self.attribute(node, call=False)
             return
         if isinstance(node, ast.Call):
             self.call(node)
             return
         message = _REFUSED_EXPRESSIONS.get(type(node), f"'{type(node).__name__}' is not allowed")
         raise _refuse(message, node)
+
+    def attribute(self, node: ast.Attribute, *, call: bool) -> None:
+        """``torch.X``/``F.X`` (a module path, resolved here) or ``value.name``, used as a
+        value or called."""
+        from gradtui.ops import snippet_names
+
+        path = module_path(node)
+        if path is not None:
+            full = full_path(path)
+            if call:
+                reason = snippet_names.module_call_refusal(full)
+            else:
+                reason = snippet_names.module_value_refusal(full)
+            if reason is not None:
+                raise _refuse(reason, node)
+            return
+        reason = snippet_names.attribute_refusal(node.attr, call=call)
+        if reason is not None:
+            raise _refuse(reason, node)
+        self.expr(node.value)
 
     def index(self, node: ast.expr) -> None:
         if isinstance(node, ast.Slice):
@@ -571,20 +576,21 @@ class _Checker:
                 raise _refuse(reason, func)
             return
         if isinstance(func, ast.Attribute):
-            path = module_path(func)
-            if path is not None:
-                reason = snippet_names.module_call_refusal(full_path(path), node)
-                if reason is not None:
-                    raise _refuse(reason, func)
-                return
-            reason = snippet_names.attribute_refusal(func.attr, call=True)
-            if reason is not None:
-                raise _refuse(reason, func)
-            self.expr(func.value)
+            self.attribute(func, call=True)
             return
         if isinstance(func, ast.Lambda):
             raise _refuse(_REFUSED_EXPRESSIONS[ast.Lambda], func)
         raise _refuse("only functions called by name, or methods, are allowed", node)
+
+
+def is_print(node: ast.stmt) -> bool:
+    """Whether a statement is a ``print(...)`` call of its own (the one place print goes)."""
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Name)
+        and node.value.func.id == "print"
+    )
 
 
 def _import_refusal(name: str, alias: str | None, *, plain: bool = False) -> str:
