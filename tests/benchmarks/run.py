@@ -50,6 +50,10 @@ How each figure is measured:
     :func:`ops.paths.curve_path`: ``derivatives(x)`` (f and f′, one vectorised backward)
     over ``values(x)`` (f alone, no grad) at 10^5 points, best of the repeats, for exp,
     ``x * exp(-x)``, abs and softmax (vmapped); the figure is the worst of them.
+``snippet_vs_python``
+    ``gradtui.ops.snippet.run_snippet`` against CPython running the same snippet file, in
+    one subprocess, medians, the worst of the seed's three snippets and the autograd
+    tutorial's (``snippet_cost.py``, which also runs alone).
 ``product_ms``, ``abandon_stop_*``, ``refusal_max_*``, ``deep_formula_*``, ``signal_exit_*``
     The figures that were once time limits inside the tests: see ``deadlines.py``.
 """
@@ -212,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     sess = session(4 if quick else 10)
     lat = latency(12 if quick else 40)
     curves = curve_ratios(60 if quick else 200)
+    from snippet_cost import measure as snippet_costs
+
+    snippets = snippet_costs(20 if quick else 100)
     keys = key_latency(gradtui(), 2 if quick else 6)
     from deadlines import measure as measure_deadlines  # the tests' old time limits
 
@@ -300,6 +307,18 @@ def main(argv: list[str] | None = None) -> int:
             result["peak_rss_mb"] - result["torch_rss_mb"] <= 100,
         ),
     ]
+    snippet_ratios = {name: ours / py for name, (py, ours) in snippets.items()}
+    result["snippet_vs_python"] = round(max(snippet_ratios.values()), 2)
+    for name, ratio in snippet_ratios.items():
+        py, ours = snippets[name]
+        rows.append(
+            (
+                f"snippet / CPython: {name}",
+                f"{ours * 1e3:.2f} / {py * 1e3:.2f} ms = {ratio:.2f}",
+                "",
+                None,
+            )
+        )
     result.update(late["figures"])  # type: ignore[arg-type]
     rows.extend(late["rows"])  # type: ignore[arg-type]
     for target, ratio in ratios.items():
