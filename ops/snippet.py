@@ -509,7 +509,7 @@ class _Runner:
             return spelling.FIELDS[name](obj)
         elif isinstance(obj, torch.autograd.graph.Node) and name in names.NODE_VALUES:
             return names.NODE_VALUES[name](obj)
-        if obj is None and name in names.TENSOR_VALUES:
+        if obj is None:  # x.grad before backward: Python's own error, whatever the name
             raise AttributeError(f"'NoneType' object has no attribute '{name}'")
         raise self.refuse(_not_on(name, obj, call=False), node)
 
@@ -538,7 +538,9 @@ class _Runner:
             return self.module_call(full_path(path), node)
         obj = self.value(func.value)
         name = func.attr
-        args, kwargs = self.arguments(node)
+        if obj is None:  # x.grad.sum() before backward: Python's own error, whatever the name
+            raise AttributeError(f"'NoneType' object has no attribute '{name}'")
+        args, kwargs = self.arguments(node)  # after the method's lookup, as Python does
         if isinstance(obj, torch.Tensor):
             if name == "backward":
                 return self.recorded(node, (obj,), lambda: obj.backward(*args, **kwargs))
@@ -551,10 +553,6 @@ class _Runner:
                 return self.guarded(method, (obj, *args), kwargs, node)
         elif isinstance(obj, torch.autograd.graph.Node) and name in names.NODE_METHODS:
             return names.NODE_METHODS[name](obj, *args, **kwargs)
-        if obj is None and (
-            name in names.IN_PLACE or name in names.TENSOR_EXTRAS or name == "backward"
-        ):
-            raise AttributeError(f"'NoneType' object has no attribute '{name}'")
         raise self.refuse(_not_on(name, obj, call=True), func)
 
     def module_call(self, path: tuple[str, ...], node: ast.Call) -> Any:
