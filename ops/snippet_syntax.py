@@ -205,6 +205,7 @@ def _scan(text: str) -> dict[int, str]:
         raise _refuse(
             f"the snippet is too long ({len(text)} characters; at most {MAX_SNIPPET_CHARS})",
             line=text.count("\n", 0, MAX_SNIPPET_CHARS) + 1,
+            col=MAX_SNIPPET_CHARS - (text.rfind("\n", 0, MAX_SNIPPET_CHARS) + 1),
         )
     for index, char in enumerate(text):
         code = ord(char)
@@ -299,7 +300,9 @@ def _check_size(tree: ast.Module) -> None:
             raise _refuse(f"the snippet is too large (at most {MAX_SNIPPET_NODES} parts)", node)
         if depth > MAX_DEPTH * 2:
             raise _refuse(f"the snippet is nested too deeply (at most {MAX_DEPTH})", node)
-        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+        # children in reverse, so nodes are met in source order and the statement
+        # named past the limit is the first one over it
+        stack.extend((child, depth + 1) for child in reversed(list(ast.iter_child_nodes(node))))
 
 
 # --------------------------------------------------------------------------- the tree
@@ -399,6 +402,8 @@ class _Checker:
             if not node.elts:
                 raise _refuse("assign to at least one name", node)
             for elt in node.elts:
+                if isinstance(elt, ast.Starred):
+                    raise _refuse(_REFUSED_EXPRESSIONS[ast.Starred], elt)
                 if not isinstance(elt, ast.Name):
                     raise _refuse("a tuple assigned to holds names only, as in (g,) = ...", elt)
                 self.target(elt)
@@ -557,6 +562,19 @@ class _Checker:
     def call(self, node: ast.Call) -> None:
         from gradtui.ops import snippet_names
 
+        func = node.func  # the function first: it comes first in the text, as its refusal
+        if isinstance(func, ast.Name):
+            if func.id == "print":
+                raise _refuse("print(...) is allowed only as a statement of its own", node)
+            if func.id not in BUILTINS:
+                reason = snippet_names.bare_call_refusal(func.id)
+                raise _refuse(reason, func)
+        elif isinstance(func, ast.Attribute):
+            self.attribute(func, call=True)
+        elif isinstance(func, ast.Lambda):
+            raise _refuse(_REFUSED_EXPRESSIONS[ast.Lambda], func)
+        else:
+            raise _refuse("only functions called by name, or methods, are allowed", node)
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise _refuse("'*' unpacking is not allowed", arg)
@@ -567,20 +585,6 @@ class _Checker:
             if kw.arg.startswith("_"):
                 raise _refuse(f"keywords starting with '_' are not allowed ('{kw.arg}')", kw.value)
             self.expr(kw.value)
-        func = node.func
-        if isinstance(func, ast.Name):
-            if func.id == "print":
-                raise _refuse("print(...) is allowed only as a statement of its own", node)
-            if func.id not in BUILTINS:
-                reason = snippet_names.bare_call_refusal(func.id)
-                raise _refuse(reason, func)
-            return
-        if isinstance(func, ast.Attribute):
-            self.attribute(func, call=True)
-            return
-        if isinstance(func, ast.Lambda):
-            raise _refuse(_REFUSED_EXPRESSIONS[ast.Lambda], func)
-        raise _refuse("only functions called by name, or methods, are allowed", node)
 
 
 def is_print(node: ast.stmt) -> bool:
