@@ -9,7 +9,7 @@ warnings raised. A snippet that draws random numbers is seeded with
 ``torch.manual_seed(0)`` first, as gradtui seeds at the start of every run.
 
 :func:`assert_same_as_cpython` compares one :class:`~gradtui.ops.results.SnippetResult`
-with it: stdout exactly, each statement's ``printed``, the stop line, the error's type
+with it: stdout exactly, each statement's ``printed``, the warnings, the stop line, the error's type
 and message.
 """
 
@@ -141,7 +141,8 @@ def cpython(*texts: str) -> list[Reference]:
 
 def assert_same_as_cpython(result: SnippetResult, ref: Reference) -> None:
     """The snippet's run agrees with CPython's: stdout exactly, each statement's prints,
-    where it stopped, and what it raised (type and message, as the traceback ends)."""
+    the warnings torch issued, where it stopped, and what it raised (type and message, as
+    the traceback ends)."""
     assert result.refused is None, result.refused
     assert result.output == ref.stdout
     for statement in result.all_statements():
@@ -149,6 +150,8 @@ def assert_same_as_cpython(result: SnippetResult, ref: Reference) -> None:
             continue
         want = [text for line, text in ref.prints if statement.line <= line <= statement.end_line]
         assert list(statement.printed) == want, statement.source
+    warned = [w for s in result.all_statements() if not s.body for w in s.warnings]
+    assert warned == list(ref.warnings)
     if ref.error is None:
         assert result.stopped_at is None, [s.error for s in result.all_statements() if s.error]
         return
