@@ -223,7 +223,7 @@ def test_a_non_utf8_file_and_bad_arguments_are_one_line(tmp_path: Path) -> None:
         ],
         cwd=ROOT,
     )
-    wants = ["is not UTF-8 text", "no seed snippet 'nope'", "give a FILE", "give a FILE"]
+    wants = ["is not UTF-8 text", "no seed snippet 'nope'", "--seed NAME (see", "not both"]
     for out, want in zip(results, wants, strict=True):
         assert out.returncode == 2, out.args
         assert out.stdout == ""

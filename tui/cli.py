@@ -440,8 +440,10 @@ def cmd_snippet(args: argparse.Namespace) -> int:
     from gradtui.ops.snippet_syntax import SnippetRefused
     from gradtui.tui.report import format_snippet, pointed
 
-    if (args.file is None) == (args.seed is None):
-        raise UsageError("give a FILE (or - for standard input), or --seed NAME, not both")
+    if args.file is None and args.seed is None:
+        raise UsageError("give a FILE (or - for standard input), or --seed NAME")
+    if args.file is not None and args.seed is not None:
+        raise UsageError("give a FILE or --seed NAME, not both")
     if args.seed is not None:
         from gradtui.ops.seed_snippets import SEED_SNIPPETS, seed_snippet
 
