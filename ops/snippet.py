@@ -33,11 +33,12 @@ from typing import Any
 
 import torch
 
+from gradtui.ops import snippet_bounds as bounds
 from gradtui.ops import snippet_names as names
 from gradtui.ops import spelling, timebound
 from gradtui.ops.backward import record_call
 from gradtui.ops.errors import InputError
-from gradtui.ops.evaluator import is_named_tuple, on_meta, size_bound
+from gradtui.ops.evaluator import is_named_tuple, on_meta
 from gradtui.ops.results import (
     BackwardRecord,
     Claim,
@@ -45,6 +46,7 @@ from gradtui.ops.results import (
     SnippetResult,
     SnippetStatement,
 )
+from gradtui.ops.snippet_bounds import MAX_INT_BITS, MAX_TENSOR_ITEMS, MAX_TEXT_CHARS
 from gradtui.ops.snippet_syntax import (
     MODULES,
     Program,
@@ -57,14 +59,15 @@ from gradtui.ops.snippet_syntax import (
 from gradtui.ops.snippet_why import explain
 from gradtui.ops.source import MAX_ELEMENTS
 
-__all__ = ["collapse", "parse_snippet", "run_bounded", "run_snippet"]
-
-MAX_INT_BITS = 4096
-"""The largest Python integer a snippet may make, in bits (``2 ** 10**9`` is refused)."""
+__all__ = ["MAX_INT_BITS", "collapse", "parse_snippet", "run_bounded", "run_snippet"]
 
 MAX_MESSAGE_CHARS = 2000
 
 _META_THRESHOLD = math.isqrt(MAX_ELEMENTS)
+_CONSTRUCTORS = frozenset(
+    "zeros ones empty full rand randn randint randperm normal eye arange linspace logspace "
+    "tensor as_tensor".split()
+)
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
@@ -218,6 +221,7 @@ class _Runner:
         self.output: list[str] = []
         self.line = 0
         self.stop: _Stop | None = None
+        self.printed_chars = 0
 
     # -- statements
 
@@ -379,6 +383,8 @@ class _Runner:
             raise TypeError(f"cannot unpack non-iterable {type(value).__name__} object")
         if isinstance(value, torch.Tensor) and value.dim() == 0:
             raise TypeError("iteration over a 0-d tensor")
+        if len(value) > want:  # before taking it apart: a tensor of 10**6 rows is 10**6 objects
+            raise ValueError(f"too many values to unpack (expected {want})")
         items = list(value)
         if len(items) > want:
             raise ValueError(f"too many values to unpack (expected {want})")
@@ -399,7 +405,14 @@ class _Runner:
                     sep = " " if got is None else got
                 else:
                     end = "\n" if got is None else got
+        extra = len(sep) * max(len(args) - 1, 0) + len(end)
+        self.check(bounds.text_size(args, extra), call)
         text = sep.join(str(a) for a in args) + end
+        self.printed_chars += len(text)
+        if self.printed_chars > MAX_TEXT_CHARS:
+            raise self.refuse(
+                f"the snippet printed too much (over {MAX_TEXT_CHARS} characters in all)", call
+            )
         self.output.append(text)
         outcome.printed.append(text.removesuffix("\n"))
 
@@ -443,9 +456,10 @@ class _Runner:
         if isinstance(node, ast.IfExp):
             return self.value(node.body) if self.value(node.test) else self.value(node.orelse)
         if isinstance(node, ast.Subscript):
-            return self.sized(
-                operator.getitem(self.value(node.value), self.index(node.slice)), node
-            )
+            obj, key = self.value(node.value), self.index(node.slice)
+            if isinstance(obj, torch.Tensor) and bounds.index_count(obj, key) > MAX_ELEMENTS:
+                self.dry_run(operator.getitem, (obj, key), {}, node)
+            return self.sized(operator.getitem(obj, key), node)
         if isinstance(node, ast.Attribute):
             return self.attribute(node)
         if isinstance(node, ast.Call):
@@ -475,11 +489,14 @@ class _Runner:
                 out.append(part.value)
                 continue
             assert isinstance(part, ast.FormattedValue)  # checked by the parser
-            value = _CONVERSIONS[part.conversion](self.value(part.value))
+            raw = self.value(part.value)
+            self.check(bounds.text_size([raw], sum(map(len, out))), part)
+            value = _CONVERSIONS[part.conversion](raw)
             spec = ""
             if part.format_spec is not None:
                 spec = "".join(p.value for p in part.format_spec.values)  # constants (checked)
             out.append(format(value, spec))
+            self.check(bounds.text_size([], sum(map(len, out))), part)
         return self.sized("".join(out), node)
 
     def binary(
@@ -488,9 +505,9 @@ class _Runner:
         kind = type(op)
         if isinstance(left, str) and kind is ast.Mod:
             raise self.refuse("'%' formatting is not taken: write an f-string, f'{x:.4f}'", node)
-        _check_python_size(kind, left, right, self, node)
+        self.check(bounds.python_size(kind, left, right), node)
         fn = (_IN_PLACE_BINARY if in_place else _BINARY)[kind]
-        if _tensors_in((left, right)) and size_bound([left, right]) > _META_THRESHOLD:
+        if _tensors_in((left, right)) and bounds.size_bound([left, right]) > _META_THRESHOLD:
             self.dry_run(_BINARY[kind], (left, right), {}, node)
         return self.sized(fn(left, right), node)
 
@@ -527,7 +544,9 @@ class _Runner:
             fn = _BUILTINS[func.id]  # checked by the parser
             args, kwargs = self.arguments(node)
             if func.id in ("list", "tuple", "sum", "min", "max") and args:
-                _check_iterable_size(args[0], self, node)
+                self.check(bounds.items_size(args[0]), node)
+            if func.id in ("str", "repr"):
+                self.check(bounds.text_size(args[:1]), node)
             if func.id == "sum" and (len(args) > 1 or kwargs):
                 raise self.refuse("sum(...) takes one argument here (no start value)", node)
             return self.sized(fn(*args, **kwargs), node)
@@ -564,9 +583,12 @@ class _Runner:
             return self.recorded(node, roots, lambda: fn(*args, **kwargs))
         if path in names.SCRIPT_FUNCTIONS:
             fn = names.SCRIPT_FUNCTIONS[path]
-            _check_constructor_size(path, args, kwargs, self, node)
-            if path in names.SIZED_FUNCTIONS or path[-1] in ("tensor", "as_tensor", "arange",
-                                                                "linspace", "logspace"):  # fmt: skip
+            self.check(bounds.constructor_size(path, args, kwargs), node)
+            if path[-1] in _CONSTRUCTORS and bounds.size_bound([*args, *kwargs.values()]) > (
+                _META_THRESHOLD
+            ):
+                self.dry_run(fn, args, {**kwargs, "device": "meta"}, node)
+            if path in names.SIZED_FUNCTIONS or path[-1] in _CONSTRUCTORS:
                 return self.sized(fn(*args, **kwargs), node)
             return self.guarded(fn, args, kwargs, node)
         key = names.spelling_key(path)
@@ -589,18 +611,24 @@ class _Runner:
         """``fn(*args, **kwargs)``, after a dry run on the meta device when the arguments
         are big enough that the result could pass :data:`MAX_ELEMENTS`."""
         values = [*args, *kwargs.values()]
-        if size_bound(values) > _META_THRESHOLD:
-            self.dry_run(fn, args, kwargs, node)
+        self.check(bounds.call_size(fn, list(args), kwargs), node)
+        if bounds.size_bound(values) > _META_THRESHOLD:
+            out = self.dry_run(fn, args, kwargs, node)
+            self.check(bounds.call_size(fn, list(args), kwargs, out), node)
         return self.sized(fn(*args, **kwargs), node)
 
     def dry_run(
         self, fn: Callable[..., Any], args: Any, kwargs: dict[str, Any], node: ast.AST
-    ) -> None:
-        try:
-            out = fn(*on_meta(list(args)), **on_meta(kwargs))
-        except Exception:  # noqa: BLE001 - the real call raises torch's own error, if any
-            return
-        self.sized(out, node)
+    ) -> Any:
+        """``fn`` on the meta device (shapes only, no data), its result checked for size;
+        ``None`` when torch cannot run it there (then the real call is checked after)."""
+        for convert in (bounds.sized_ints, on_meta):  # sizes given as tensors: as torch reads them
+            try:
+                out = fn(*convert(list(args)), **convert(kwargs))
+            except Exception:  # noqa: BLE001 - the real call raises torch's own error, if any
+                continue
+            return self.sized(out, node)
+        return None
 
     def sized(self, value: Any, node: ast.AST) -> Any:
         """``value``, refused when it holds more than :data:`MAX_ELEMENTS` elements."""
@@ -611,7 +639,11 @@ class _Runner:
             elif isinstance(item, str):
                 count = len(item)
             elif isinstance(item, (list, tuple)):
-                count = _nested_count(item, {})
+                count = bounds.nested_count(item, {})
+                if bounds.tensors_held(item) > MAX_TENSOR_ITEMS:
+                    raise self.refuse(
+                        f"this value holds too many tensors (at most {MAX_TENSOR_ITEMS})", node
+                    )
             else:
                 continue
             if count > MAX_ELEMENTS:
@@ -632,6 +664,11 @@ class _Runner:
         value, steps = record_call(tensors, run, leaves)
         self.backwards.append(BackwardRecord(self.line, self.program.source(node), steps))
         return value
+
+    def check(self, refusal: str | None, node: ast.AST) -> None:
+        """Raise ``refusal`` (a bound's message) at ``node``, if there is one."""
+        if refusal is not None:
+            raise self.refuse(refusal, node)
 
     def refuse(self, message: str, node: ast.AST) -> SnippetRefused:
         return SnippetRefused(
@@ -662,118 +699,3 @@ def _not_on(name: str, obj: Any, *, call: bool) -> str:
     if isinstance(obj, torch.Tensor):
         return f"'{shown}' is not taken on a tensor here"
     return f"'{shown}' is taken on tensors only, and this value is {kind}"
-
-
-def _nested_count(value: list[Any] | tuple[Any, ...], memo: dict[int, int]) -> int:
-    """How many items a nested list holds, counting a list each time it is referred to
-    (``[[0] * 1000] * 1000`` holds 10^6, as ``torch.tensor`` or ``print`` would see it);
-    capped just past :data:`MAX_ELEMENTS`. Shared lists are counted once each (``memo``),
-    so the count is quick however many times they repeat."""
-    known = memo.get(id(value))
-    if known is not None:
-        return known
-    memo[id(value)] = 1  # a list that holds itself is refused by the parser (no mutation)
-    total = 0
-    for item in value:
-        total += _nested_count(item, memo) if isinstance(item, (list, tuple)) else 1
-        if total > MAX_ELEMENTS:
-            break
-    memo[id(value)] = max(total, 1)
-    return memo[id(value)]
-
-
-def _int_bits(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return 0
-    return abs(value).bit_length()
-
-
-def _check_python_size(kind: type, left: Any, right: Any, runner: _Runner, node: ast.AST) -> None:
-    """Refuse Python values that would be huge: big integers and long repetitions."""
-    too_big = False
-    if (
-        kind is ast.Pow
-        and _int_bits(left)
-        and isinstance(right, int)
-        and not isinstance(right, bool)
-    ):
-        too_big = right > 0 and _int_bits(left) > 1 and _int_bits(left) * right > MAX_INT_BITS
-    elif kind is ast.Mult and _int_bits(left) and _int_bits(right):
-        too_big = _int_bits(left) + _int_bits(right) > MAX_INT_BITS
-    elif kind is ast.Mult:
-        for seq, times in ((left, right), (right, left)):
-            if isinstance(seq, (str, list, tuple)) and isinstance(times, int):
-                too_big = too_big or len(seq) * max(times, 0) > MAX_ELEMENTS
-    elif (
-        kind is ast.Add
-        and isinstance(left, (str, list, tuple))
-        and isinstance(right, (str, list, tuple))
-    ):
-        too_big = len(left) + len(right) > MAX_ELEMENTS
-    if too_big:
-        raise runner.refuse(
-            f"this value would be too large (integers up to {MAX_INT_BITS} bits, sequences up "
-            f"to {MAX_ELEMENTS} items)",
-            node,
-        )
-
-
-def _check_iterable_size(value: Any, runner: _Runner, node: ast.AST) -> None:
-    if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape[0] > MAX_ELEMENTS:
-        raise runner.refuse(f"too many items (at most {MAX_ELEMENTS})", node)
-
-
-def _shape_count(args: list[Any]) -> int | None:
-    """The element count of a size given as ``2, 3``, ``(2, 3)`` or ``torch.Size``."""
-    dims = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list, torch.Size)) else args
-    count = 1
-    for d in dims:
-        if isinstance(d, bool) or not isinstance(d, int):
-            return None
-        count *= max(d, 0)
-        if count > MAX_ELEMENTS:
-            return count
-    return count
-
-
-def _check_constructor_size(
-    path: tuple[str, ...], args: list[Any], kwargs: dict[str, Any], runner: _Runner, node: ast.AST
-) -> None:
-    """Refuse a constructor whose size would pass :data:`MAX_ELEMENTS`, before it allocates."""
-    name = path[-1]
-    count: float | None = None
-    if name in ("zeros", "ones", "empty", "rand", "randn"):
-        count = _shape_count(args or [kwargs.get("size", ())])
-    elif name == "full":
-        count = _shape_count([args[0] if args else kwargs.get("size", ())])
-    elif name in ("randint",):
-        size = kwargs.get("size", args[-1] if args else ())
-        count = _shape_count([size]) if isinstance(size, (tuple, list, torch.Size)) else None
-    elif name == "eye":
-        n = args[0] if args else kwargs.get("n", 0)
-        m = args[1] if len(args) > 1 else kwargs.get("m", n)
-        count = _shape_count([n, m]) if m is not None else _shape_count([n, n])
-    elif name == "randperm":
-        count = _shape_count([args[0] if args else kwargs.get("n", 0)])
-    elif name in ("linspace", "logspace"):
-        steps = args[2] if len(args) > 2 else kwargs.get("steps", 0)
-        count = _shape_count([steps])
-    elif name == "arange":
-        numbers = [a for a in args if isinstance(a, (int, float)) and not isinstance(a, bool)]
-        if len(numbers) == len(args) and args:
-            start, end, step = (
-                (0, args[0], 1) if len(args) == 1 else (*args[:2], args[2] if len(args) > 2 else 1)
-            )
-            step = kwargs.get("step", step)
-            if (
-                isinstance(step, (int, float))
-                and step != 0
-                and all(math.isfinite(v) for v in (start, end, step))
-            ):
-                count = max(math.ceil((end - start) / step), 0)
-    if count is not None and count > MAX_ELEMENTS:
-        raise runner.refuse(
-            f"torch.{name}(...) would have {count if count < 10**12 else 'over 10**12'} "
-            f"elements; at most {MAX_ELEMENTS}",
-            node,
-        )
