@@ -198,8 +198,11 @@ def _scan(text: str) -> dict[int, str]:
     """Bound the text and find its trailing comments, with Python's own tokenizer.
 
     Non-ASCII is allowed in comments and strings only (the seed page's comments are
-    Chinese); control characters other than tab and newline, and the bidirectional
-    controls that make code read differently from how it runs, nowhere.
+    Chinese); control characters other than tab and newline, the bidirectional controls
+    that make code read differently from how it runs, and the other invisible formatting
+    characters (zero-width spaces and joiners, tag characters, line separators: a claim
+    or a string that looks like another), nowhere. A string may still spell any of them
+    with an escape (``"\\u200b"``), which is visible.
     """
     if len(text) > MAX_SNIPPET_CHARS:
         raise _refuse(
@@ -210,11 +213,16 @@ def _scan(text: str) -> dict[int, str]:
     for index, char in enumerate(text):
         code = ord(char)
         bad = (code < 32 and char not in "\t\n\r") or 0x7F <= code < 0xA0 or char in _BIDI
-        bad = bad or unicodedata.category(char) in ("Cs", "Co") or char == "\ufeff" and index > 0
+        kind = unicodedata.category(char) if code >= 0xA0 else ""
+        bad = (
+            bad or kind in ("Cs", "Co", "Cf", "Zl", "Zp") and not (char == "\ufeff" and index == 0)
+        )
         if bad:
             line = text.count("\n", 0, index) + 1
             col = index - (text.rfind("\n", 0, index) + 1)
             what = "a bidirectional control" if char in _BIDI else "a control character"
+            if kind in ("Cf", "Zl", "Zp") and char not in _BIDI:
+                what = "an invisible formatting character"
             raise _refuse(
                 f"{what} (U+{code:04X}) is not allowed: it makes text show differently "
                 "from what runs",
