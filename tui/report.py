@@ -155,9 +155,20 @@ def visible(text: str) -> str:
     """Text a snippet printed, safe for a terminal: control characters (an escape
     sequence could move the cursor or retitle the window) shown as ``\\x1b``."""
     return "".join(
-        c if c in "\n\t" or (32 <= ord(c) < 127) or ord(c) >= 160 else f"\\x{ord(c):02x}"
+        c
+        if c in "\n\t" or (32 <= ord(c) < 127) or (ord(c) >= 160 and _shown(c))
+        else (f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}")
         for c in text
     )
+
+
+def _shown(char: str) -> bool:
+    """Whether a non-ASCII character may go to the terminal as itself: not a bidi control,
+    zero-width or other format character, line separator or surrogate (``print("\\u202e")``
+    would reorder the report's line as the terminal shows it)."""
+    import unicodedata
+
+    return unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp", "Cn")
 
 
 STATUS_MARK = {"ran": "ran", "raised": "RAISED", "not reached": "not reached"}
