@@ -240,7 +240,7 @@ def payloads(canary: Path) -> list[Payload]:
         "[TORCH] a tensor's storage",
         "tensor-files",
     )
-    add("ops-os", f"torch.ops.os.system({touch})\n", "[MOD] torch.ops.os", "tensor-files")
+    add("serialization-os", f"torch.serialization.os.system({touch})\n", "[MOD]", "tensor-files")
     add("torch-os", f"torch.os.system({touch})\n", "[MOD] torch.os", "tensor-files")
     add("hub-os", f"torch.hub.os.system({touch})\n", "[MOD] torch.hub.os", "tensor-files")
     add("F-torch-os", f"F.torch.os.system({touch})\n", "[MOD] F.torch.os", "tensor-files")
