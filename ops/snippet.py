@@ -41,12 +41,12 @@ from gradtui.ops.errors import InputError
 from gradtui.ops.evaluator import is_named_tuple, on_meta
 from gradtui.ops.results import (
     BackwardRecord,
-    Claim,
     SnippetError,
     SnippetResult,
     SnippetStatement,
 )
 from gradtui.ops.snippet_bounds import MAX_INT_BITS, MAX_TENSOR_ITEMS, MAX_TEXT_CHARS
+from gradtui.ops.snippet_claims import check_claims, collapse
 from gradtui.ops.snippet_syntax import (
     MODULES,
     Program,
@@ -69,64 +69,6 @@ _CONSTRUCTORS = frozenset(
     "tensor as_tensor".split()
 )
 
-_BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
-    ast.MatMult: operator.matmul,
-    ast.BitAnd: operator.and_,
-    ast.BitOr: operator.or_,
-    ast.BitXor: operator.xor,
-}
-_IN_PLACE_BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.iadd,
-    ast.Sub: operator.isub,
-    ast.Mult: operator.imul,
-    ast.Div: operator.itruediv,
-    ast.FloorDiv: operator.ifloordiv,
-    ast.Mod: operator.imod,
-    ast.Pow: operator.ipow,
-    ast.MatMult: operator.imatmul,
-    ast.BitAnd: operator.iand,
-    ast.BitOr: operator.ior,
-    ast.BitXor: operator.ixor,
-}
-_COMPARE: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Is: operator.is_,
-    ast.IsNot: operator.is_not,
-}
-_UNARY: dict[type, Callable[[Any], Any]] = {
-    ast.USub: operator.neg,
-    ast.UAdd: operator.pos,
-    ast.Invert: operator.invert,
-    ast.Not: operator.not_,
-}
-_BUILTINS: dict[str, Callable[..., Any]] = {
-    "len": len,
-    "abs": abs,
-    "float": float,
-    "int": int,
-    "bool": bool,
-    "round": round,
-    "min": min,
-    "max": max,
-    "sum": sum,
-    "list": list,
-    "tuple": tuple,
-    "str": str,
-    "repr": repr,
-    "type": type,
-}
 _CONVERSIONS: dict[int, Callable[[Any], str]] = {-1: lambda v: v, 115: str, 114: repr, 97: ascii}
 
 _run_lock = threading.Lock()  # warnings.catch_warnings and fork_rng change process state
@@ -157,23 +99,6 @@ class _Outcome:
 
     printed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-def collapse(text: str) -> str:
-    """The text as a claim is compared: ends trimmed, and each run of whitespace dropped,
-    except between two word characters (letters, digits, ``_``, ``.``), where it stays as
-    one space. So torch's alignment padding (``tensor([ True, False])``, ``[ 2.7183,
-    7.3891]``) does not count, while ``1 0`` still differs from ``10``."""
-    out = ""
-    for part in text.split():
-        if out and _word(out[-1]) and _word(part[0]):
-            out += " "
-        out += part
-    return out
-
-
-def _word(char: str) -> bool:
-    return char.isalnum() or char in "._"
 
 
 def run_snippet(text: str, *, seed: int = 0) -> SnippetResult:
@@ -298,11 +223,13 @@ class _Runner:
         printed = tuple(outcome.printed)
         if body:
             printed = tuple(p for b in body for p in b.printed)
-        claims = (
-            self.claims(node, status, printed)
-            if not body
-            else tuple(c for b in body for c in b.claims)
-        )
+        if body:
+            claims = tuple(c for b in body for c in b.claims)
+        elif is_print(node):
+            stop_line = None if self.stop is None else self.stop.line
+            claims = check_claims(self.program.comments, node, status, printed, stop_line)
+        else:
+            claims = ()
         return SnippetStatement(
             line=line,
             end_line=end,
@@ -314,29 +241,6 @@ class _Runner:
             warnings=tuple(outcome.warnings) + tuple(w for b in body for w in b.warnings),
             body=body,
         )
-
-    def claims(self, node: ast.stmt, status: str, printed: tuple[str, ...]) -> tuple[Claim, ...]:
-        if not is_print(node):
-            return ()
-        line, end = node.lineno, node.end_lineno or node.lineno
-        out = []
-        for row in range(line, end + 1):
-            text = self.program.comments.get(row)
-            if text is None:
-                continue
-            if status == "not reached":
-                stop = self.stop.line if self.stop is not None else line
-                out.append(
-                    Claim(row, text, None, f"the line did not run (the run stopped at line {stop})")
-                )
-            elif status == "raised" or not printed:
-                out.append(Claim(row, text, False, "the line raised and printed nothing"))
-            else:
-                shown = "\n".join(printed)
-                holds = collapse(shown) == collapse(text)
-                why = "holds" if holds else f"printed {' '.join(shown.split())[:400]}"
-                out.append(Claim(row, text, holds, why))
-        return tuple(out)
 
     def execute(self, node: ast.stmt, outcome: _Outcome) -> None:
         timebound.check()
@@ -431,7 +335,7 @@ class _Runner:
         if isinstance(node, ast.JoinedStr):
             return self.fstring(node)
         if isinstance(node, ast.UnaryOp):
-            return _UNARY[type(node.op)](self.value(node.operand))
+            return names.UNARY[type(node.op)](self.value(node.operand))
         if isinstance(node, ast.BinOp):
             return self.binary(node.op, self.value(node.left), self.value(node.right), node)
         if isinstance(node, ast.BoolOp):
@@ -448,7 +352,7 @@ class _Runner:
             result: Any = True
             for op, comparator in zip(node.ops, node.comparators, strict=True):
                 right = self.value(comparator)
-                result = _COMPARE[type(op)](left, right)
+                result = names.COMPARE[type(op)](left, right)
                 if len(node.ops) > 1 and not result:
                     return result
                 left = right
@@ -506,9 +410,9 @@ class _Runner:
         if isinstance(left, str) and kind is ast.Mod:
             raise self.refuse("'%' formatting is not taken: write an f-string, f'{x:.4f}'", node)
         self.check(bounds.python_size(kind, left, right), node)
-        fn = (_IN_PLACE_BINARY if in_place else _BINARY)[kind]
+        fn = (names.IN_PLACE_BINARY if in_place else names.BINARY)[kind]
         if _tensors_in((left, right)) and bounds.size_bound([left, right]) > _META_THRESHOLD:
-            self.dry_run(_BINARY[kind], (left, right), {}, node)
+            self.dry_run(names.BINARY[kind], (left, right), {}, node)
         return self.sized(fn(left, right), node)
 
     def attribute(self, node: ast.Attribute) -> Any:
@@ -528,7 +432,7 @@ class _Runner:
             return names.NODE_VALUES[name](obj)
         if obj is None:  # x.grad before backward: Python's own error, whatever the name
             raise AttributeError(f"'NoneType' object has no attribute '{name}'")
-        raise self.refuse(_not_on(name, obj, call=False), node)
+        raise self.refuse(names.not_on(name, obj, call=False), node)
 
     def module(self, name: str, node: ast.AST) -> None:
         if not isinstance(self.ns.get(name), _Module):
@@ -541,7 +445,7 @@ class _Runner:
     def call(self, node: ast.Call) -> Any:
         func = node.func
         if isinstance(func, ast.Name):
-            fn = _BUILTINS[func.id]  # checked by the parser
+            fn = names.BUILTINS[func.id]  # checked by the parser
             args, kwargs = self.arguments(node)
             if func.id in ("list", "tuple", "sum", "min", "max") and args:
                 self.check(bounds.items_size(args[0]), node)
@@ -572,7 +476,7 @@ class _Runner:
                 return self.guarded(method, (obj, *args), kwargs, node)
         elif isinstance(obj, torch.autograd.graph.Node) and name in names.NODE_METHODS:
             return names.NODE_METHODS[name](obj, *args, **kwargs)
-        raise self.refuse(_not_on(name, obj, call=True), func)
+        raise self.refuse(names.not_on(name, obj, call=True), func)
 
     def module_call(self, path: tuple[str, ...], node: ast.Call) -> Any:
         args, kwargs = self.arguments(node)
@@ -691,11 +595,3 @@ def _iterable(value: Any) -> bool:
 
 def _tensors_in(values: Any) -> bool:
     return any(isinstance(v, torch.Tensor) for v in values)
-
-
-def _not_on(name: str, obj: Any, *, call: bool) -> str:
-    shown = f".{name}()" if call else f".{name}"
-    kind = "a tensor" if isinstance(obj, torch.Tensor) else f"a {type(obj).__name__}"
-    if isinstance(obj, torch.Tensor):
-        return f"'{shown}' is not taken on a tensor here"
-    return f"'{shown}' is taken on tensors only, and this value is {kind}"

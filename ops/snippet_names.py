@@ -10,6 +10,7 @@ that is on no table is refused by :mod:`ops.snippet_syntax` before anything runs
 
 from __future__ import annotations
 
+import ast
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -156,6 +157,23 @@ def bare_call_refusal(name: str) -> str:
     )
 
 
+def import_refusal(name: str, alias: str | None, *, plain: bool = False) -> str:
+    """Why an import other than torch's is refused (``plain``: ``name`` is the whole line)."""
+    shown = name if plain else f"import {name}" + (f" as {alias}" if alias else "")
+    return (
+        f"'{shown}' is not allowed: a snippet may import torch only "
+        "(import torch, import torch.nn.functional as F, import torch.nn as nn)"
+    )
+
+
+def not_on(name: str, obj: Any, *, call: bool) -> str:
+    """Why ``obj.name`` is refused at run time: a tensor's name used on another value."""
+    shown = f".{name}()" if call else f".{name}"
+    if isinstance(obj, torch.Tensor):
+        return f"'{shown}' is not taken on a tensor here"
+    return f"'{shown}' is taken on tensors only, and this value is a {type(obj).__name__}"
+
+
 def attribute_refusal(name: str, *, call: bool) -> str | None:
     """Why ``value.name`` (``call=False``) or ``value.name(...)`` is refused, or ``None``."""
     if name.startswith("_"):
@@ -182,3 +200,68 @@ def attribute_refusal(name: str, *, call: bool) -> str | None:
     if reason is None:
         return None
     return f"attribute '.{name}' is not allowed: {reason}"
+
+
+# --------------------------------------------------------------------------- Python's own
+
+BINARY: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+    ast.MatMult: operator.matmul,
+    ast.BitAnd: operator.and_,
+    ast.BitOr: operator.or_,
+    ast.BitXor: operator.xor,
+}
+IN_PLACE_BINARY: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.iadd,
+    ast.Sub: operator.isub,
+    ast.Mult: operator.imul,
+    ast.Div: operator.itruediv,
+    ast.FloorDiv: operator.ifloordiv,
+    ast.Mod: operator.imod,
+    ast.Pow: operator.ipow,
+    ast.MatMult: operator.imatmul,
+    ast.BitAnd: operator.iand,
+    ast.BitOr: operator.ior,
+    ast.BitXor: operator.ixor,
+}
+COMPARE: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+UNARY: dict[type, Callable[[Any], Any]] = {
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
+    ast.Invert: operator.invert,
+    ast.Not: operator.not_,
+}
+BUILTINS: dict[str, Callable[..., Any]] = {
+    "len": len,
+    "abs": abs,
+    "float": float,
+    "int": int,
+    "bool": bool,
+    "round": round,
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "list": list,
+    "tuple": tuple,
+    "str": str,
+    "repr": repr,
+    "type": type,
+}
+"""Python's operators and the builtins a snippet may call, as the interpreter applies
+them (``BINARY[ast.Add]`` is ``operator.add``; ``x += y`` uses ``IN_PLACE_BINARY``, which
+for a tensor is in place, as in Python)."""

@@ -27,7 +27,9 @@ import tokenize
 import unicodedata
 from dataclasses import dataclass
 
+from gradtui.ops import snippet_names
 from gradtui.ops.errors import InputError
+from gradtui.ops.snippet_claims import trailing_comments
 from gradtui.ops.source import MAX_DEPTH, MAX_INT_LITERAL
 
 __all__ = [
@@ -194,8 +196,8 @@ def _refuse(
 # --------------------------------------------------------------------------- the text
 
 
-def _scan(text: str) -> dict[int, str]:
-    """Bound the text and find its trailing comments, with Python's own tokenizer.
+def _scan(text: str) -> None:
+    """Bound the text, with Python's own tokenizer.
 
     Non-ASCII is allowed in comments and strings only (the seed page's comments are
     Chinese); control characters other than tab and newline, the bidirectional controls
@@ -229,9 +231,7 @@ def _scan(text: str) -> dict[int, str]:
                 line=line,
                 col=col,
             )
-    comments: dict[int, str] = {}
     depth = 0
-    code_on_line: set[int] = set()
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
             kind, string, (row, col), _end, _line = tok
@@ -243,25 +243,14 @@ def _scan(text: str) -> dict[int, str]:
                     )
             elif kind == tokenize.OP and string in ")]}":
                 depth -= 1
-            if kind == tokenize.COMMENT:
-                if row in code_on_line:
-                    comments[row] = string[1:].strip()
-                continue
-            if kind in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
-                continue
-            if kind in (tokenize.ENDMARKER,):
-                continue
-            if kind != tokenize.STRING and not string.isascii():
+            if kind not in (tokenize.COMMENT, tokenize.STRING) and not string.isascii():
                 raise _refuse(
                     f"non-ASCII text {string[:20]!r} is only allowed in comments and strings",
                     line=row,
                     col=col,
                 )
-            for r in range(row, _end[0] + 1):
-                code_on_line.add(r)
     except (tokenize.TokenError, IndentationError, SyntaxError):
         pass  # ast.parse reports it, with a better message
-    return comments
 
 
 def parse_snippet(text: str) -> Program:
@@ -275,7 +264,7 @@ def parse_snippet(text: str) -> Program:
         raise _refuse(f"expected text, got {type(text).__name__}")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.removeprefix("\ufeff")
-    comments = _scan(text)
+    _scan(text)
     if not text.strip():
         raise _refuse("the snippet is empty: paste some PyTorch code")
     try:
@@ -290,7 +279,7 @@ def parse_snippet(text: str) -> Program:
         raise _refuse("the snippet is too complex to parse") from None
     _check_size(tree)
     _Checker().block(tree.body)
-    return Program(text=text, tree=tree, comments=comments)
+    return Program(text=text, tree=tree, comments=trailing_comments(text))
 
 
 def _check_size(tree: ast.Module) -> None:
@@ -345,7 +334,7 @@ class _Checker:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if (alias.name, alias.asname) not in _IMPORTS:
-                    raise _refuse(_import_refusal(alias.name, alias.asname), node)
+                    raise _refuse(snippet_names.import_refusal(alias.name, alias.asname), node)
             return
         if isinstance(node, ast.ImportFrom):
             module = "." * node.level + (node.module or "")
@@ -354,7 +343,7 @@ class _Checker:
                     shown = f"from {module} import {alias.name}" + (
                         f" as {alias.asname}" if alias.asname else ""
                     )
-                    raise _refuse(_import_refusal(shown, None, plain=True), node)
+                    raise _refuse(snippet_names.import_refusal(shown, None, plain=True), node)
             return
         if isinstance(node, ast.Assign):
             for target in node.targets:
@@ -526,8 +515,6 @@ class _Checker:
     def attribute(self, node: ast.Attribute, *, call: bool) -> None:
         """``torch.X``/``F.X`` (a module path, resolved here) or ``value.name``, used as a
         value or called."""
-        from gradtui.ops import snippet_names
-
         path = module_path(node)
         if path is not None:
             full = full_path(path)
@@ -568,8 +555,6 @@ class _Checker:
                 )
 
     def call(self, node: ast.Call) -> None:
-        from gradtui.ops import snippet_names
-
         func = node.func  # the function first: it comes first in the text, as its refusal
         if isinstance(func, ast.Name):
             if func.id == "print":
@@ -602,12 +587,4 @@ def is_print(node: ast.stmt) -> bool:
         and isinstance(node.value, ast.Call)
         and isinstance(node.value.func, ast.Name)
         and node.value.func.id == "print"
-    )
-
-
-def _import_refusal(name: str, alias: str | None, *, plain: bool = False) -> str:
-    shown = name if plain else f"import {name}" + (f" as {alias}" if alias else "")
-    return (
-        f"'{shown}' is not allowed: a snippet may import torch only "
-        "(import torch, import torch.nn.functional as F, import torch.nn as nn)"
     )
