@@ -233,3 +233,14 @@ def test_a_non_utf8_file_and_bad_arguments_are_one_line(tmp_path: Path) -> None:
     assert non_utf8_stdin.returncode == 2
     assert "is not UTF-8 text" in non_utf8_stdin.stderr
     _no_traceback(non_utf8_stdin)
+
+
+def test_json_escapes_what_a_terminal_would_act_on_or_hide() -> None:
+    """A snippet chooses what it prints: under --json a right-to-left override or a C1
+    control is written as an escape, while ordinary non-ASCII text stays as it is."""
+    out = _gradtui_stdin('import torch\nprint("a\\u202eb\\u0085c 梯度")\n'.encode(), "--json")
+    assert out.returncode == 0
+    assert "\u202e" not in out.stdout and "\x85" not in out.stdout
+    assert "\\u202e" in out.stdout and "梯度" in out.stdout
+    printed = json.loads(out.stdout)["statements"][1]["printed"]
+    assert printed == ["a\u202eb\x85c 梯度"]

@@ -434,6 +434,17 @@ def read_snippet(name: str) -> str:
         raise CommandError(f"{name!r} is not UTF-8 text") from None
 
 
+_UNSEEN = re.compile("[\u0080-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+
+
+def terminal_safe_json(value: Any) -> str:
+    """JSON with non-ASCII text as it is (a snippet's Chinese comments stay readable), but
+    the characters a terminal would act on or hide (C1 controls, bidirectional and
+    zero-width formatting) written as ``\\uXXXX`` escapes: a snippet chooses what it prints."""
+    text = json.dumps(value, ensure_ascii=False)
+    return _UNSEEN.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def cmd_snippet(args: argparse.Namespace) -> int:
     """``gradtui snippet FILE``: run a snippet and fact-check its comments."""
     from gradtui.ops.snippet import run_bounded
@@ -464,7 +475,7 @@ def cmd_snippet(args: argparse.Namespace) -> int:
             print(pointed(text, exc.line, exc.col), file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        print(terminal_safe_json(result.to_json()))
     else:
         print(format_snippet(result, steps=not args.no_steps))
     return 2 if result.refused is not None else 0
