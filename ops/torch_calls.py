@@ -37,6 +37,7 @@ from gradtui.ops.evaluator import (
     size_bound,
     static_number,
 )
+from gradtui.ops.snippet_bounds import call_size
 from gradtui.ops.source import MAX_ELEMENTS, NAMED_FLOATS
 
 
@@ -192,6 +193,9 @@ class TorchSpellingEvaluator(EvaluatorBase):
             if isinstance(r, int) and not isinstance(r, bool) and 0 < r <= 64:
                 n = args[0].numel() + (r - 1 if kwargs.get("with_replacement") else 0)
                 self.check_elements((math.comb(n, r), r), node, what)
+        reason = call_size(fn, args, kwargs)  # sizes a dry run cannot tell (one_hot, ...)
+        if reason is not None:
+            raise self.error(reason, node)
         if bound * bound <= MAX_ELEMENTS:
             return
         try:
@@ -199,6 +203,9 @@ class TorchSpellingEvaluator(EvaluatorBase):
         except Exception:  # noqa: BLE001 - no meta kernel: the result is checked after the call
             return
         self.check_meta_result(out, node, what)
+        reason = call_size(fn, args, kwargs, out)  # work far beyond the result (convolutions)
+        if reason is not None:
+            raise self.error(reason, node)
 
     def attribute(self, node: ast.Attribute) -> Value:
         """``x.T``, ``x.mT``, ``torch.pi``, a named tuple's field (``.values``)."""

@@ -322,3 +322,23 @@ def test_the_time_bound_in_process() -> None:
     # the abandoned run does not keep later runs waiting for long (it stops at a statement)
     result = run_bounded("import torch\nprint(torch.ones(2))\n", timeout=60)
     assert result.statements[1].printed == ("tensor([1., 1.])",)
+
+
+@pytest.mark.parametrize(
+    ("expression", "inputs", "words"),
+    [
+        ("torch.combinations(ones(14), 9)", {}, "combinations of 14 items"),
+        ("F.one_hot(x)", {"x": "[3000000, 1]"}, "one_hot would make"),
+    ],
+)
+def test_the_expression_language_shares_the_data_dependent_bounds(
+    expression: str, inputs: dict[str, str], words: str
+) -> None:
+    """The bounds a dry run on meta cannot give (found red-teaming snippets) hold for
+    expressions too: combinations works through an n**r grid (about 20 GB here), one_hot's
+    width is its data's maximum."""
+    from gradtui.ops.errors import InputError
+    from gradtui.ops.run import run
+
+    with pytest.raises(InputError, match=words):
+        run(expression, inputs)
