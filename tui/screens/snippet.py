@@ -322,9 +322,8 @@ class SnippetScreen(Screen[None]):
         report.border_title = "report (edited since: ctrl+r runs again)" if stale else "report"
 
     def on_paste(self, event: Paste) -> None:
-        """A paste while the editor is not focused still goes into the editor."""
-        if self.editor.has_focus:
-            return  # the editor has inserted it
+        """A paste while the editor is not focused still goes into the editor (one the
+        editor took does not come here)."""
         event.stop()
         self.editor.insert_pasted(event.text)
         self.editor.focus()

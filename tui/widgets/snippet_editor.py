@@ -14,6 +14,7 @@ that is empty it says how to paste from the system clipboard instead.
 
 from __future__ import annotations
 
+from textual import events
 from textual.widgets import TextArea
 
 LANGUAGE = "python"
@@ -55,6 +56,16 @@ class SnippetEditor(TextArea):
         """Insert ``text`` at the cursor (over the selection), as a paste does."""
         result = self.replace(text, *self.selection, maintain_selection_offset=False)
         self.move_cursor(result.end_location)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        """Insert the paste here, and only here: TextArea's own handler does not run too
+        (Textual calls each class's handler unless the default is prevented), and the
+        screen, which forwards to the editor the pastes that land elsewhere, is not told."""
+        event.prevent_default()
+        event.stop()
+        if not self.read_only:
+            self.insert_pasted(event.text)
+            self.focus()
 
     def action_paste(self) -> None:
         """``ctrl+v``: paste what was copied in gradtui, or say how to paste from outside."""
