@@ -117,6 +117,11 @@ class ExplorerScreen(Screen[None]):
                 )
             )
 
+    def on_screen_resume(self) -> None:
+        """Back from the snippet screen: the footer shows the explorer's keys again (they
+        were hidden there, and the footer asked while that screen was still on top)."""
+        self.app.refresh_bindings()
+
     def focus_steps(self) -> None:
         """Focus the step list, where ``n``/``p`` work."""
         self.query_one(StepList).focus()
