@@ -394,7 +394,7 @@ async def test_live_keys_pause_skip_and_quit() -> None:
     player = Player(script, live=True, speed=1.0)
     app = DemoApp(player, autoplay=True, cursor_blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        while "1/7 · lt  The seed page" not in app.caption_text:
+        while "1/8 · lt  The seed page" not in app.caption_text:
             await pilot.pause(0.05)
         await pilot.press("space")
         assert player.paused and "paused" in app.caption_text
@@ -404,12 +404,19 @@ async def test_live_keys_pause_skip_and_quit() -> None:
         await pilot.press("space")
         assert not player.paused and "paused" not in app.caption_text
         await pilot.press("right")
-        for _ in range(200):
-            if app.caption_text.startswith("2/7 · abs  The seed's"):
+        for _ in range(400):  # the next scene pastes the lt snippet and runs it
+            if app.caption_text.startswith("2/8 · lt snippet  The page's own lt code"):
                 break
             await pilot.pause(0.05)
-        assert app.caption_text.startswith("2/7 · abs  The seed's")
-        assert app.target == "abs"
+        assert app.caption_text.startswith("2/8 · lt snippet  The page's own lt code")
+        assert app.screen is app.snippet_screen
+        await pilot.press("right")  # out of the snippet scene, back to the explorer
+        for _ in range(200):
+            if app.caption_text.startswith("3/8 · abs  The seed's"):
+                break
+            await pilot.pause(0.05)
+        assert app.caption_text.startswith("3/8 · abs  The seed's")
+        assert app.target == "abs" and app.screen is app.explorer
         await pilot.press("q")
         await pilot.pause()
     assert app.return_value == 0
