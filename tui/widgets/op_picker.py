@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from gradtui.ops.names import Groups
+from gradtui.ops.names import SEED_CATEGORY, Groups
 from gradtui.ops.seed_snippets import SEED_SNIPPETS, SeedSnippet
 from gradtui.tui.workarounds import PagedOptionList
 
@@ -178,11 +178,12 @@ class OpPicker(Vertical):
             signatures: Each op's signature (``torch.linalg.svd(A, full_matrices=True, ...)``).
         """
         self._groups = [(cat, list(ops)) for cat, ops in groups]
-        if self._groups:  # the seed page's own snippets close its group (the first)
-            self._groups[0][1].extend(
-                (f"{SNIPPET_PREFIX}{s.name}", f"the page's code, run: {s.title}")
-                for s in SEED_SNIPPETS
-            )
+        for category, ops in self._groups:  # the seed page's own snippets close its group
+            if category == SEED_CATEGORY:
+                ops.extend(
+                    (f"{SNIPPET_PREFIX}{s.name}", f"the page's code, run: {s.title}")
+                    for s in SEED_SNIPPETS
+                )
         self._summaries = {name: summary for _, ops in self._groups for name, summary in ops}
         self._signatures = dict(signatures or {})
         self._loaded = True
