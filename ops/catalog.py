@@ -21,10 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from gradtui.ops.errors import InputError
+from gradtui.ops.names import SEED_CATEGORY  # shared with the app's op picker (no torch)
 
 __all__ = ["CATALOG", "InputSpec", "OpSpec", "all_ops", "by_category", "generated", "get"]
-
-SEED_CATEGORY = "seed questions"
 
 Explain = Callable[[Mapping[str, Any]], tuple[dict[str, torch.Tensor], tuple[str, ...]]]
 

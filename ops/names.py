@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["EXPRESSION", "GRAD_OUTPUT", "LAYERS", "OP_NAMESPACES", "Groups", "looks_like_op_name"]
+__all__ = [
+    "EXPRESSION",
+    "GRAD_OUTPUT",
+    "LAYERS",
+    "OP_NAMESPACES",
+    "SEED_CATEGORY",
+    "Groups",
+    "looks_like_op_name",
+]
 
 GRAD_OUTPUT = "v"
 """The input name of the upstream gradient (what ``InputError.field`` calls it)."""
@@ -18,6 +26,10 @@ EXPRESSION = "expression"
 LAYERS = ("d2", "numeric")
 """The plot's optional layers: ``d2`` draws ``Curve.d2f`` (f″), ``numeric`` marks
 ``Curve.disagree`` (where the numeric derivative disagrees with autograd's f′)."""
+
+SEED_CATEGORY = "seed questions"
+"""The catalog's category of the seed page's own ops (listed first); the app's op picker
+ends it with the seed page's snippets."""
 
 Groups = Sequence[tuple[str, Sequence[tuple[str, str]]]]
 """The catalog as plain data: ``(category, [(op name, one-line summary), ...])``, seed ops first."""

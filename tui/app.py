@@ -29,6 +29,7 @@ from textual.widgets import Input
 from textual.worker import Worker
 
 from gradtui.ops.results import Curve, GradResult
+from gradtui.ops.seed_snippets import SEED_SNIPPETS
 from gradtui.tui.engine_client import app_timeout
 from gradtui.tui.screens.explorer import MIN_HEIGHT, MIN_WIDTH, ExplorerScreen
 from gradtui.tui.session import Session
@@ -46,6 +47,13 @@ SCREENSHOT_DIR_ENV = "GRADTUI_SCREENSHOT_DIR"
 """Where "save screenshot" writes (default: the current directory)."""
 HELP_SCREEN = "gradtui-help"
 """The name the help screen is installed under (built on first open, then kept)."""
+SNIPPET_SCREEN = "gradtui-snippet"
+"""The name the snippet screen is installed under (built on first open, then kept, with
+its text, while the person goes back and forth)."""
+EXPLORER_ACTIONS = frozenset(
+    ("step", "focus_filter", "toggle_view", "toggle_layer", "next_plot_var", "cancel_or_leave")
+)
+"""The app's actions that act on the explorer; they do nothing over the snippet screen."""
 EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
 """Signals that end the app as ``q`` does: a dropped SSH connection, ``kill``, a shutdown.
 
@@ -227,6 +235,8 @@ class GradApp(PatchedApp):
     def on_unmount(self) -> None:
         """Stop every computation in flight: the process should not wait for them to finish."""
         self.explorer.client.close()
+        if self.is_screen_installed(SNIPPET_SCREEN):
+            self.get_screen(SNIPPET_SCREEN).client.close()  # type: ignore[attr-defined]
 
     # ----------------------------------------------------- public (scripted)
 
@@ -342,6 +352,37 @@ class GradApp(PatchedApp):
         keeps the last good result, marked stale. Returns whether there was one to cancel."""
         return self.explorer.client.cancel()
 
+    def open_snippet(self, text: str | None = None, *, run: bool = False) -> None:
+        """Show the snippet editor; with ``text``, put it in the editor (and run it if
+        ``run``). Without, the editor keeps what it held.
+
+        The screen (and with it Textual's ``TextArea`` and tree-sitter) is imported and
+        built on first use, then kept, so the app's start does not pay for it.
+        """
+        from gradtui.tui.screens.snippet import SnippetScreen
+
+        if not self.is_screen_installed(SNIPPET_SCREEN):
+            screen = SnippetScreen(timeout=self.timeout, cursor_blink=self.cursor_blink)
+            self.install_screen(screen, SNIPPET_SCREEN)
+        screen = self.get_screen(SNIPPET_SCREEN)
+        assert isinstance(screen, SnippetScreen)
+        if self.screen is not screen:
+            while len(self.screen_stack) > 1 and self.screen is not self.explorer:
+                self.pop_screen()  # the palette or help, over the explorer
+            self.push_screen(screen)
+        if text is not None:
+            screen.load(text, run=run)
+
+    def to_explorer(self) -> None:
+        """Back to the explorer from the snippet screen (or wherever the stack is)."""
+        while len(self.screen_stack) > 1 and self.screen is not self.explorer:
+            self.pop_screen()
+
+    @property
+    def snippet_screen(self):  # noqa: ANN201 - a SnippetScreen, imported lazily
+        """The snippet screen, or ``None`` before it was first opened."""
+        return self.get_screen(SNIPPET_SCREEN) if self.is_screen_installed(SNIPPET_SCREEN) else None
+
     def screen_text(self) -> str:
         """The screen as plain text, as a person would read it (for headless frames and tests)."""
         return screen_text(self.screen, *self.size)
@@ -398,8 +439,11 @@ class GradApp(PatchedApp):
         if isinstance(self.screen, HelpScreen):
             return
         if not self.is_screen_installed(HELP_SCREEN):
+            from gradtui.tui.screens.snippet_keys import SNIPPET_KEYS
+
             keys = [b for b in self.BINDINGS if isinstance(b, Binding)]
-            self.install_screen(HelpScreen(keys), HELP_SCREEN)
+            snippet_keys = [b for b in SNIPPET_KEYS if isinstance(b, Binding)]
+            self.install_screen(HelpScreen(keys, snippet_keys), HELP_SCREEN)
         self.push_screen(HELP_SCREEN)
 
     def action_save_screenshot(self) -> None:
@@ -425,7 +469,9 @@ class GradApp(PatchedApp):
         self.notify(f"saved {path}", title="screenshot", timeout=6)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Hide the plot/steps swap when both fit."""
+        """Hide the plot/steps swap when both fit; the explorer's keys over the snippet screen."""
+        if action in EXPLORER_ACTIONS and not getattr(self.screen, "explorer_keys", True):
+            return False
         if action == "toggle_view":
             return self.has_class("-narrow")
         return True
@@ -436,7 +482,7 @@ class GradApp(PatchedApp):
         """Textual's palette commands (less its "Screenshot": ours says where it wrote),
         then every toggle, op and theme of gradtui. Listed before anything is typed (in
         Textual's order, by title): Textual's, then "help", "plot: next variable", "save
-        screenshot" and the toggles.
+        screenshot", "snippet: new" and the toggles.
 
         "Maximize" stays: every panel with something to focus maximizes as a whole.
         """
@@ -447,16 +493,23 @@ class GradApp(PatchedApp):
 
 
 def palette_commands(app: GradApp) -> Iterator[SystemCommand]:
-    """gradtui's own palette commands; each does nothing once the app is shutting down."""
+    """gradtui's own palette commands; each does nothing once the app is shutting down.
+    Those that act on the explorer go back to it first (from the snippet screen)."""
     for title, help, run, discover in _palette_entries(app):
-        yield SystemCommand(title, help, _while_running(app, run), discover)
+        explorer = not title.startswith(("snippet:", "help", "save screenshot", "theme:"))
+        yield SystemCommand(title, help, _while_running(app, run, explorer=explorer), discover)
 
 
-def _while_running(app: GradApp, run: Callable[[], object]) -> Callable[[], None]:
-    """``run``, skipped when the app is already shutting down (its panels are gone)."""
+def _while_running(
+    app: GradApp, run: Callable[[], object], *, explorer: bool = False
+) -> Callable[[], None]:
+    """``run``, skipped when the app is already shutting down (its panels are gone);
+    ``explorer``: shown on the explorer (leaving the snippet screen) first."""
 
     def run_if_running() -> None:
         if app.is_running:
+            if explorer:
+                app.to_explorer()
             run()
 
     return run_if_running
@@ -495,6 +548,19 @@ def _palette_entries(app: GradApp) -> Iterator[tuple[str, str, Callable[[], obje
         True,
     )
     yield ("help", "Keys, the input language, the panels", app.action_help, True)
+    yield (
+        "snippet: new",
+        "Paste PyTorch code, run it with the real torch, fact-check its comments",
+        app.open_snippet,
+        True,
+    )
+    for seed in SEED_SNIPPETS:
+        yield (
+            f"snippet: {seed.name} (the seed page's code)",
+            f"Open and run the page's {seed.name} answer: {seed.title}",
+            partial(app.open_snippet, seed.text, run=True),
+            False,
+        )
     yield (
         "op: custom expression",
         "Type any expression; its free names become inputs",

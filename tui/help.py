@@ -29,6 +29,20 @@ A **custom expression** (top of the op list) is any expression in the language; 
 names become inputs.
 """
 
+SNIPPETS = """\
+## Snippets
+
+The snippet editor runs PyTorch code pasted from a Q&A page, a blog or a chat answer.
+Open it from the command palette (**snippet: new**, or one of the seed page's snippets)
+or from the op list's seed group (`snippet: lt`, ...). Paste code with your terminal's
+paste; `ctrl+r` runs it with the real torch, statement by statement, in gradtui's own
+interpreter (never Python's `exec`): each line is marked *ran*, *RAISED* or *not
+reached*, a trailing `# comment` on a printing line is checked against what it printed,
+the raising line shows torch's message and why, and the backward passes it ran can be
+stepped through. A statement the snippet language refuses is named with its line and
+column, and the cursor goes there; nothing runs and your text stays.
+"""
+
 PANELS = """\
 ## The panels
 
@@ -44,8 +58,9 @@ PANELS = """\
 """
 
 
-def keys_table(bindings: Iterable[Binding]) -> str:
-    """A Markdown table of the bindings, merging keys bound to the same action."""
+def keys_table(bindings: Iterable[Binding], title: str = "Keys", *, tail: bool = True) -> str:
+    """A Markdown table of the bindings, merging keys bound to the same action
+    (``tail``: with the keys every screen has, and the palette's commands)."""
     rows: dict[str, list[str]] = {}
     help_text: dict[str, str] = {}
     for b in bindings:
@@ -54,9 +69,11 @@ def keys_table(bindings: Iterable[Binding]) -> str:
         label = b.key_display or b.key
         rows.setdefault(b.action, []).append(label)
         help_text.setdefault(b.action, b.tooltip or b.description)
-    lines = ["## Keys", "", "| key | what it does |", "|---|---|"]
+    lines = [f"## {title}", "", "| key | what it does |", "|---|---|"]
     for action, keys in rows.items():
         lines.append(f"| {' / '.join(f'`{k}`' for k in keys)} | {help_text[action]} |")
+    if not tail:
+        return "\n".join(lines)
     lines.append("| `tab` / `shift+tab` | move between panels and fields |")
     lines.append("| `ctrl+p` | command palette: every op, every toggle, themes, screenshot |")
     lines.append("")
@@ -88,10 +105,13 @@ class HelpScreen(ModalScreen[None]):
         Binding("f1", "dismiss", show=False, tooltip="Close the help.", id="help.close_f1"),
     ]
 
-    def __init__(self, bindings: Iterable[Binding]) -> None:
-        """Create the help for an app with ``bindings``."""
+    def __init__(
+        self, bindings: Iterable[Binding], snippet_bindings: Iterable[Binding] = ()
+    ) -> None:
+        """Create the help for an app with ``bindings`` (and its snippet screen's)."""
         super().__init__()
         self._app_bindings = list(bindings)
+        self._snippet_bindings = list(snippet_bindings)
 
     def compose(self) -> ComposeResult:
         """The help text."""
@@ -102,6 +122,14 @@ class HelpScreen(ModalScreen[None]):
                 "really runs. Everything shown is measured from the installed torch.",
                 keys_table(self._app_bindings),
                 PANELS,
+                *(
+                    [
+                        keys_table(self._snippet_bindings, "The snippet editor's keys", tail=False),
+                        SNIPPETS,
+                    ]
+                    if self._snippet_bindings
+                    else []
+                ),
                 LANGUAGE,
             ]
         )

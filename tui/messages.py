@@ -16,7 +16,7 @@ from textual.message import Message
 
 from gradtui.ops.errors import InputError
 from gradtui.ops.names import Groups
-from gradtui.ops.results import Curve, GradResult
+from gradtui.ops.results import Curve, GradResult, SnippetResult
 from gradtui.tui.widgets.inputs import FieldSpec
 
 
@@ -125,3 +125,19 @@ class CurveDone(Answer):
 
     curve: Curve | None = None
     message: str | None = None
+
+
+@dataclass
+class SnippetDone(Answer):
+    """The answer to a snippet run: its result, or why it did not run.
+
+    Attributes:
+        result: Every statement and backward pass of the run.
+        refused: Where the language refused the snippet, ``(line, col, message)``
+            (1-based); nothing ran.
+        error: Any other reason there is no result (an internal error, in words).
+    """
+
+    result: SnippetResult | None = None
+    refused: tuple[int, int, str] | None = None
+    error: str | None = None

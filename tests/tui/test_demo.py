@@ -110,6 +110,28 @@ def test_lt_frame_shows_no_grad_fn_and_torchs_own_message(tour: Tour) -> None:
     assert "grad_fn=None" in caption_block(tour.frame("lt-2"))
 
 
+def test_lt_snippet_frame_shows_the_raising_line_and_the_claim_never_reached(tour: Tour) -> None:
+    """The page's own lt code, pasted and run: the caption and the screen say what the
+    interpreter (run here on the same text) says of line 9 and line 10."""
+    from gradtui.ops.seed_snippets import seed_snippet
+    from gradtui.ops.snippet import run_snippet
+
+    result = run_snippet(seed_snippet("lt").text)
+    (raised,) = [s for s in result.statements if s.status == "raised"]
+    assert raised.error is not None and raised.line == result.stopped_at == 9
+    (unreached,) = [c for s in result.statements for c in s.claims if c.holds is None]
+    frame = tour.frame("lt-snippet")
+    caption = caption_block(frame)
+    assert (
+        f'line {raised.line}, {raised.source}, RAISED {raised.error.type}: "{raised.error.message}"'
+        in caption
+    )
+    assert f"line {unreached.line}'s claim {unreached.text} is not checked" in caption
+    body = frame.split("╭", 1)[1]
+    assert "snippet (Python)" in body and "✗ RAISED" in body and raised.source in body
+    assert f"{raised.error.type}: " in body
+
+
 def test_abs_frames_show_the_integer_refusal_then_the_gradient_at_zero(tour: Tour) -> None:
     with pytest.raises(RuntimeError) as raised:
         torch.tensor([-1, 0, 1]).requires_grad_()
@@ -293,6 +315,27 @@ BROKEN = {
         "unknown layer 'd3'",
     ),
     "no scenes": ('title = "t"\n', 1, "at least one [[scene]]"),
+    "unknown seed snippet": (
+        GOOD_SCENE + '\n[[scene]]\nsnippet = "lq"\ncaption = "c"\n',
+        6,
+        "snippet must name a seed snippet: lt, abs, exp",
+    ),
+    "op and snippet": (
+        '[[scene]]\nop = "exp"\nsnippet = "lt"\ncaption = "c"\n',
+        1,
+        "give exactly one of op = …, expression = … or snippet = …",
+    ),
+    "snippet scene that steps": (
+        '[[scene]]\nsnippet = "lt"\ncaption = "line {stopped_at}"\n'
+        "actions = [\n  { step = 1 },\n]\n",
+        5,
+        "a snippet scene's actions are: pause",
+    ),
+    "snippet placeholder typo": (
+        '[[scene]]\nsnippet = "lt"\ncaption = "line {stoped_at}"\n',
+        3,
+        "unknown placeholder {stoped_at}",
+    ),
 }
 
 
@@ -351,7 +394,7 @@ async def test_live_keys_pause_skip_and_quit() -> None:
     player = Player(script, live=True, speed=1.0)
     app = DemoApp(player, autoplay=True, cursor_blink=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        while "1/7 · lt  The seed page" not in app.caption_text:
+        while "1/8 · lt  The seed page" not in app.caption_text:
             await pilot.pause(0.05)
         await pilot.press("space")
         assert player.paused and "paused" in app.caption_text
@@ -361,12 +404,19 @@ async def test_live_keys_pause_skip_and_quit() -> None:
         await pilot.press("space")
         assert not player.paused and "paused" not in app.caption_text
         await pilot.press("right")
-        for _ in range(200):
-            if app.caption_text.startswith("2/7 · abs  The seed's"):
+        for _ in range(400):  # the next scene pastes the lt snippet and runs it
+            if app.caption_text.startswith("2/8 · lt snippet  The page's own lt code"):
                 break
             await pilot.pause(0.05)
-        assert app.caption_text.startswith("2/7 · abs  The seed's")
-        assert app.target == "abs"
+        assert app.caption_text.startswith("2/8 · lt snippet  The page's own lt code")
+        assert app.screen is app.snippet_screen
+        await pilot.press("right")  # out of the snippet scene, back to the explorer
+        for _ in range(200):
+            if app.caption_text.startswith("3/8 · abs  The seed's"):
+                break
+            await pilot.pause(0.05)
+        assert app.caption_text.startswith("3/8 · abs  The seed's")
+        assert app.target == "abs" and app.screen is app.explorer
         await pilot.press("q")
         await pilot.pause()
     assert app.return_value == 0

@@ -35,6 +35,11 @@ PLAIN_FIELDS = {
     "kinks": "the kinks the plot found, with the derivative torch returns there",
     "plot": "what the plot shows, e.g. exp(input) along input",
     "note": "the engine's first note",
+    "stopped_at": "snippet: the line whose statement raised",
+    "raised": "snippet: the exception type of the line that raised",
+    "message": "snippet: torch's own message on the line that raised",
+    "why": "snippet: the same in plain words",
+    "passes": "snippet: how many backward passes ran",
 }
 """Placeholders without a key, and what each is filled with."""
 KEYED_FIELDS = {
@@ -46,6 +51,11 @@ KEYED_FIELDS = {
     "saved": "a tensor the current node saved, e.g. {saved.result}",
     "grad_out": "the Nth gradient the current node sends on (0-based, as on screen)",
     "error": "the error shown under a field, e.g. {error.input}",
+    "mark": "snippet: what line N did: ran, RAISED or not reached",
+    "source": "snippet: the code on line N",
+    "printed": "snippet: what line N printed",
+    "claim": "snippet: the claim (trailing comment) on line N",
+    "verdict": "snippet: the claim on line N: holds, FAILS or not checked",
 }
 """Placeholders that take a key (``{grad.input}``), and what each is filled with."""
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.binding import Binding, BindingType
+from textual.events import Paste
 from textual.pilot import Pilot
 
 from gradtui.tui.app import GradApp
@@ -196,6 +197,11 @@ class Player:
         where = f"{scene.number}/{len(self.script.scenes)} · {scene.name}"
         app.show_caption(where, "…")
         self._before = {}
+        if scene.snippet is not None:
+            await self._snippet_scene(app, pilot, scene)
+            return
+        app.to_explorer()
+        await pilot.pause()
         app.show_view("steps")
         app.toggle_layer("d2", on=False)
         app.toggle_layer("numeric", on=True)
@@ -215,6 +221,41 @@ class Player:
         for j, action in enumerate(scene.actions, 1):
             await self._gate()
             await self._act(app, pilot, scene, j, action)
+
+    async def _snippet_scene(self, app: DemoApp, pilot: Pilot, scene: Scene) -> None:
+        """Open an empty snippet editor, paste the snippet as a terminal would (one
+        bracketed-paste event), run it with ``ctrl+r``, and caption the run."""
+        assert scene.snippet is not None
+        app.open_snippet("")
+        await pilot.pause()
+        screen = app.snippet_screen
+        if not screen.query(CaptionBar):  # the caption shows over the snippet screen too
+            await screen.mount(CaptionBar(id="caption"), before=0)
+        app.show_caption(f"{scene.number}/{len(self.script.scenes)} · {scene.name}", "…")
+        await self._wait(BEAT)
+        screen.editor.focus()
+        screen.editor.post_message(Paste(scene.snippet))
+        await pilot.pause()
+        if screen.text != scene.snippet:
+            raise DemoFailed(scene.line, "the pasted snippet did not arrive in the editor")
+        await self._wait(BEAT)
+        await pilot.press("ctrl+r")
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while screen.running or screen.ran_text != scene.snippet:
+            if time.monotonic() > deadline:
+                raise DemoFailed(scene.line, f"the snippet did not run in {SETTLE_TIMEOUT:g} s")
+            await asyncio.sleep(0.02)
+        await pilot.pause()
+        await pilot.pause()
+        if screen.result is None:
+            raise DemoFailed(scene.line, f"the snippet did not run: {screen.status_text}")
+        await self._caption(app, pilot, scene, None, scene.caption, scene.slug, scene.hold)
+        for j, action in enumerate(scene.actions, 1):
+            await self._gate()
+            await self._act(app, pilot, scene, j, action)
+        await self._wait(BEAT)
+        app.to_explorer()
+        await pilot.pause()
 
     async def _act(self, app: DemoApp, pilot: Pilot, scene: Scene, j: int, action: Action) -> None:
         slug = f"{scene.slug}-{slugify(action.name, 24) if action.name else j}"
@@ -418,8 +459,13 @@ class DemoApp(GradApp):
         await self.player.play(self, Pilot(self))
 
     def show_caption(self, where: str, caption: str) -> None:
-        """Put ``caption`` in the caption bar (``where``: e.g. ``"3/8 · exp"``)."""
+        """Put ``caption`` in the caption bar (``where``: e.g. ``"3/8 · exp"``), the
+        explorer's and the snippet screen's."""
         self.query_one(CaptionBar).show(where, caption)
+        snippet = self.snippet_screen
+        if snippet is not None:
+            for bar in snippet.query(CaptionBar):
+                bar.show(where, caption)
 
     @property
     def caption_text(self) -> str:
@@ -428,7 +474,12 @@ class DemoApp(GradApp):
 
     def action_demo_pause(self) -> None:
         """Pause or resume the demo."""
-        self.query_one(CaptionBar).set_paused(self.player.toggle_pause())
+        paused = self.player.toggle_pause()
+        self.query_one(CaptionBar).set_paused(paused)
+        snippet = self.snippet_screen
+        if snippet is not None:
+            for bar in snippet.query(CaptionBar):
+                bar.set_paused(paused)
 
     def action_demo_next(self) -> None:
         """Jump to the next scene."""

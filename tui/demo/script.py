@@ -40,7 +40,11 @@ ACTION_OPTIONS = {
 }
 """Keys that only make sense with one verb (``into`` goes with ``type``, ...)."""
 COMMON_ACTION_KEYS = ("caption", "hold", "name")
-SCENE_KEYS = ("name", "op", "expression", "inputs", "caption", "hold", "actions")
+SCENE_KEYS = ("name", "op", "expression", "snippet", "inputs", "caption", "hold", "actions")
+TARGET_KEYS = ("op", "expression", "snippet")
+"""What a scene opens: exactly one of these."""
+SNIPPET_VERBS = ("pause",)
+"""What a snippet scene's actions can do (it pastes and runs its snippet, then shows it)."""
 TOP_KEYS = ("title", "scene")
 VIEW_NAMES = ("plot", "steps")
 MAX_PAUSE = 60.0
@@ -112,6 +116,8 @@ class Scene:
         hold: Seconds the opening caption stays (live mode).
         actions: What happens next, in order.
         line: Where the scene starts in the script.
+        snippet: For a snippet scene (``snippet = "lt"``): the seed snippet's code, which
+            the scene pastes into the snippet editor and runs; ``target`` is its name.
     """
 
     number: int
@@ -125,6 +131,7 @@ class Scene:
     hold: float | None
     actions: tuple[Action, ...]
     line: int
+    snippet: str | None = None
 
 
 @dataclass(frozen=True)
@@ -222,8 +229,12 @@ class _Loader:
                     here + (key,),
                     f"scene {k + 1}: unknown key {key!r}; a scene has: {', '.join(SCENE_KEYS)}",
                 )
-        if ("op" in raw) == ("expression" in raw):
-            raise self.fail(here, f"scene {k + 1}: give exactly one of op = … or expression = …")
+        if sum(key in raw for key in TARGET_KEYS) != 1:
+            raise self.fail(
+                here, f"scene {k + 1}: give exactly one of op = …, expression = … or snippet = …"
+            )
+        if "snippet" in raw:
+            return self.snippet_scene(k, raw)
         is_expr = "expression" in raw
         target = raw["expression" if is_expr else "op"]
         tkey = "expression" if is_expr else "op"
@@ -272,6 +283,63 @@ class _Loader:
             hold=hold,
             actions=actions,
             line=line_of(self.lines, here),
+        )
+
+    def snippet_scene(self, k: int, raw: dict[str, Any]) -> Scene:
+        """A scene that pastes a seed snippet into the snippet editor and runs it."""
+        from gradtui.ops.seed_snippets import SEED_SNIPPETS, seed_snippet
+
+        here = ("scene", k)
+        name = raw["snippet"]
+        seed = seed_snippet(name) if isinstance(name, str) else None
+        if seed is None:
+            names = ", ".join(s.name for s in SEED_SNIPPETS)
+            raise self.fail(
+                here + ("snippet",), f"scene {k + 1}: snippet must name a seed snippet: {names}"
+            )
+        title = raw.get("name", f"{name} snippet")
+        if not isinstance(title, str) or not title.strip():
+            raise self.fail(here + ("name",), f"scene {k + 1}: name must be a non-empty string")
+        label = f"scene {k + 1} ({title})"
+        if "inputs" in raw:
+            raise self.fail(here + ("inputs",), f"{label}: a snippet scene has no inputs")
+        caption = raw.get("caption")
+        if not isinstance(caption, str) or not caption.strip():
+            raise self.fail(here + ("caption",), f"{label}: every scene needs a caption")
+        self.check_caption(here + ("caption",), label, caption)
+        hold = self.seconds(here + ("hold",), label, raw.get("hold"), "hold")
+        if self.check_engine:
+            from gradtui.ops.snippet_syntax import parse_snippet
+
+            parse_snippet(seed.text)  # the seed's code must stay in the language
+        actions_raw = raw.get("actions", [])
+        if not isinstance(actions_raw, list):
+            raise self.fail(here + ("actions",), f"{label}: actions must be a list of tables")
+        state = _FieldState(name, False, {}, "")
+        actions = []
+        for j, a in enumerate(actions_raw):
+            where = here + ("actions", j)
+            verbs = [v for v in a if v in VERBS] if isinstance(a, dict) else []
+            if any(v not in SNIPPET_VERBS for v in verbs):
+                raise self.fail(
+                    where,
+                    f"{label}, action {j + 1}: a snippet scene's actions are: "
+                    f"{', '.join(SNIPPET_VERBS)} (with caption, hold, name)",
+                )
+            actions.append(self.action(where, f"{label}, action {j + 1}", a, state))
+        return Scene(
+            number=k + 1,
+            name=title.strip(),
+            slug=slugify(title),
+            target=name,
+            expression=False,
+            values={},
+            v="",
+            caption=caption,
+            hold=hold,
+            actions=tuple(actions),
+            line=line_of(self.lines, here),
+            snippet=seed.text,
         )
 
     def check_caption(self, where: tuple, label: str, caption: str) -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 
-from gradtui.ops.results import TensorData
+from gradtui.ops.results import SnippetResult, TensorData
 from gradtui.tui.app import GradApp
 from gradtui.tui.format import format_tensor
-from gradtui.tui.report import curve_title, grad_fn_name, kink_lines, yes_no
+from gradtui.tui.report import curve_title, grad_fn_name, kink_lines, visible, yes_no
 from gradtui.tui.widgets.inputs import InputsPanel
+from gradtui.tui.widgets.snippet_report import MARKS, claim_verdict, statement_mark
 from gradtui.tui.widgets.status import StatusLine
 
 
@@ -29,6 +30,9 @@ def screen_values(app: GradApp) -> dict[str, str]:
     ``"grad.input"``, ``"saved.result"``, ...); a value the screen does not have is
     simply absent, so filling a caption that names it fails loudly.
     """
+    snippet = app.snippet_screen
+    if snippet is not None and app.screen is snippet:
+        return snippet_values(snippet.result, snippet.status_text)
     values: dict[str, str] = {"target": app.target}
     values["status"] = app.query_one(StatusLine).plain
     inputs = app.query_one(InputsPanel)
@@ -91,4 +95,33 @@ def screen_values(app: GradApp) -> dict[str, str]:
             values[f"saved.{name}"] = (
                 _fmt(saved) if isinstance(saved, TensorData) else saved_text(name, saved)
             )
+    return values
+
+
+def snippet_values(result: SnippetResult | None, status: str) -> dict[str, str]:
+    """What a caption can name on the snippet screen, read from the run on screen.
+
+    Per line N of a statement: ``mark.N`` (as the report marks it), ``source.N``,
+    ``printed.N`` and, where it has a claim, ``claim.N`` and ``verdict.N``; for the line
+    that raised, ``raised``, ``message``, ``why`` and ``stopped_at``.
+    """
+    values = {"status": status}
+    if result is None:
+        return values
+    values["passes"] = str(len(result.backwards))
+    if result.stopped_at is not None:
+        values["stopped_at"] = str(result.stopped_at)
+    for s in result.all_statements():
+        values[f"mark.{s.line}"] = MARKS[statement_mark(s)][0].split(" ", 1)[1]
+        values[f"source.{s.line}"] = visible(s.source.splitlines()[0] if s.source else "")
+        if s.printed and not s.body:
+            values[f"printed.{s.line}"] = visible(" ".join(s.printed))
+        for claim in s.claims if not s.body else ():
+            values[f"claim.{claim.line}"] = visible(claim.text)
+            values[f"verdict.{claim.line}"] = claim_verdict(claim)
+        if s.error is not None and not s.body:
+            values["raised"] = s.error.type
+            values["message"] = visible(s.error.message)
+            if s.error.why:
+                values["why"] = s.error.why
     return values

@@ -27,7 +27,7 @@ from gradtui.tui.engine_client import EngineClient
 from gradtui.tui.messages import Computed, CurveDone, EngineFailed, EngineLoaded, FieldsReady
 from gradtui.tui.session import Session
 from gradtui.tui.widgets.inputs import InputsPanel
-from gradtui.tui.widgets.op_picker import EXPRESSION_ID, OpPicker
+from gradtui.tui.widgets.op_picker import EXPRESSION_ID, OpPicker, snippet_of
 from gradtui.tui.widgets.plot import PlotPanel
 from gradtui.tui.widgets.status import StatusLine
 from gradtui.tui.widgets.stepper import StepList, StepperPanel
@@ -116,6 +116,11 @@ class ExplorerScreen(Screen[None]):
                     "Enlarge the window, or press ctrl+q to quit.",
                 )
             )
+
+    def on_screen_resume(self) -> None:
+        """Back from the snippet screen: the footer shows the explorer's keys again (they
+        were hidden there, and the footer asked while that screen was still on top)."""
+        self.app.refresh_bindings()
 
     def focus_steps(self) -> None:
         """Focus the step list, where ``n``/``p`` work."""
@@ -278,6 +283,12 @@ class ExplorerScreen(Screen[None]):
 
     @on(OpPicker.Selected)
     def _op_selected(self, message: OpPicker.Selected) -> None:
+        seed = snippet_of(message.name)
+        if seed is not None:  # the seed page's code: to the snippet editor, and run
+            current = EXPRESSION_ID if self.session.expression_mode else self.session.target
+            self.query_one(OpPicker).set_current(current)
+            self.app.open_snippet(seed.text, run=True)  # type: ignore[attr-defined]
+            return
         if message.name == EXPRESSION_ID:
             self.select_expression()
         else:

@@ -23,11 +23,22 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from gradtui.ops.names import Groups
+from gradtui.ops.names import SEED_CATEGORY, Groups
+from gradtui.ops.seed_snippets import SEED_SNIPPETS, SeedSnippet
 from gradtui.tui.workarounds import PagedOptionList
 
 EXPRESSION_ID = "__expression__"
 """The option id of the "custom expression" entry."""
+SNIPPET_PREFIX = "snippet: "
+"""How the seed group names a seed snippet (``"snippet: lt"``); no op name has ``": "``."""
+
+
+def snippet_of(option_id: str) -> SeedSnippet | None:
+    """The seed snippet an option id names (``"snippet: lt"``), or ``None`` for an op."""
+    if not option_id.startswith(SNIPPET_PREFIX):
+        return None
+    name = option_id[len(SNIPPET_PREFIX) :]
+    return next((s for s in SEED_SNIPPETS if s.name == name), None)
 
 
 def _line(text: str, style: str = "") -> Text:
@@ -109,7 +120,9 @@ class OpName:
 
 
 class OpPicker(Vertical):
-    """A filter field over a list of ops grouped by category, plus "custom expression"."""
+    """A filter field over a list of ops grouped by category, plus "custom expression";
+    the seed group ends with the seed page's snippets (``snippet: lt``, ...), which open
+    the snippet editor."""
 
     ALLOW_MAXIMIZE = True
     """"Maximize" (command palette) on any field in here fills the screen with the whole picker: every op's full name fits."""
@@ -165,6 +178,12 @@ class OpPicker(Vertical):
             signatures: Each op's signature (``torch.linalg.svd(A, full_matrices=True, ...)``).
         """
         self._groups = [(cat, list(ops)) for cat, ops in groups]
+        for category, ops in self._groups:  # the seed page's own snippets close its group
+            if category == SEED_CATEGORY:
+                ops.extend(
+                    (f"{SNIPPET_PREFIX}{s.name}", f"the page's code, run: {s.title}")
+                    for s in SEED_SNIPPETS
+                )
         self._summaries = {name: summary for _, ops in self._groups for name, summary in ops}
         self._signatures = dict(signatures or {})
         self._loaded = True

@@ -19,7 +19,7 @@ from textual.reactive import reactive
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from gradtui.ops.results import GradResult, Step, TensorData
+from gradtui.ops.results import BackwardRecord, GradResult, Step, TensorData
 from gradtui.tui.format import describe, format_tensor
 from gradtui.tui.widgets.line_view import LineView
 from gradtui.tui.workarounds import PagedOptionList
@@ -52,7 +52,10 @@ class StepperPanel(Vertical):
         """Create an empty stepper; :meth:`show_result` fills it."""
         super().__init__(id=id)
         self.result: GradResult | None = None
+        self.record: BackwardRecord | None = None
+        """The snippet's backward pass on screen (instead of a result), if any."""
         self._signature: tuple[str, ...] = ()
+        self._kind: str | None = None  # "result" or "record": what the steps on screen are
 
     def compose(self) -> ComposeResult:
         """The node list and the detail view."""
@@ -66,6 +69,8 @@ class StepperPanel(Vertical):
     @property
     def steps(self) -> tuple[Step, ...]:
         """The recorded steps of the result on screen."""
+        if self.record is not None:
+            return self.record.steps
         return () if self.result is None else self.result.steps
 
     @property
@@ -76,18 +81,26 @@ class StepperPanel(Vertical):
 
     def show_result(self, result: GradResult) -> None:
         """Show a new result; keep the position when the graph has the same nodes."""
-        signature = tuple(s.node for s in result.steps)
-        same = signature == self._signature and self.result is not None
-        self.result = result
+        self.result, self.record = result, None
+        self._show("result", result.steps)
+
+    def show_record(self, record: BackwardRecord) -> None:
+        """Show one backward pass a snippet ran (its line, its call, its nodes)."""
+        self.result, self.record = None, record
+        self._show("record", record.steps)
+
+    def _show(self, kind: str, steps: tuple[Step, ...]) -> None:
+        """Show ``steps`` (of :attr:`result` or :attr:`record`, as ``kind`` says); keep the
+        position when the graph on screen was of the same kind, with the same nodes."""
+        signature = tuple(s.node for s in steps)
+        same = signature == self._signature and kind == self._kind
+        self._kind = kind
         self._signature = signature
         step_list = self.query_one(StepList)
-        labels = [self._label(s) for s in result.steps]
+        labels = [self._label(s) for s in steps]
         if not same:
             step_list.set_options(
-                [
-                    Option(label, id=str(s.index))
-                    for s, label in zip(result.steps, labels, strict=True)
-                ]
+                [Option(label, id=str(s.index)) for s, label in zip(steps, labels, strict=True)]
                 or [Option(Text("(no backward graph)", style="dim"), disabled=True)]
             )
         else:  # the same nodes, new numbers: a label changes where its "!" flag does
@@ -101,13 +114,20 @@ class StepperPanel(Vertical):
             self.index = new_index
         else:
             self._render_current()
-        if result.steps:
+        if steps:
             step_list.highlighted = self.index
 
     def show_placeholder(self, message: str) -> None:
         """Say why no backward graph is shown yet (only while there is no result at all)."""
-        if self.result is None:
+        if self.result is None and self.record is None:
             self.query_one("#step-detail", LineView).update(Text(message, style="dim"))
+
+    def clear(self, message: str) -> None:
+        """Show no steps at all, and ``message`` (why there are none)."""
+        self.result, self.record = None, None
+        self._kind, self._signature = None, ()
+        self.query_one(StepList).clear_options()
+        self.query_one("#step-detail", LineView).update(Text(message, style="dim"))
 
     def step(self, delta: int) -> bool:
         """Move ``delta`` steps (clamped); returns whether the position changed."""
@@ -154,6 +174,11 @@ class StepperPanel(Vertical):
         return label
 
     def _render_current(self) -> None:
+        if self.record is not None:
+            self.query_one("#step-detail", LineView).update(
+                render_record_step(self.record, self.current)
+            )
+            return
         result = self.result
         if result is None:
             return
@@ -215,6 +240,34 @@ def render_step(result: GradResult, step: Step | None) -> Group:
         lines.extend(_extras(result))
         return Group(*lines)
     total = len(result.steps)
+    lines.extend(_step_lines(step, total, ref))
+    lines.append(Text(".grad after this step", style="underline"))
+    reached = {s.leaf: s for s in result.steps[: step.index + 1] if s.leaf}
+    leaves = [n for n, v in result.inputs.items() if v.requires_grad]
+    if not leaves:
+        lines.append(Text("  (no input requires grad)", style="dim"))
+    for name in leaves:
+        if name in reached:
+            acc = reached[name]
+            value = result.grads.get(name) if step.index == total - 1 else None
+            if value is None and acc.grad_outputs:
+                value = acc.grad_outputs[0]
+            lines.append(_tensor_line(f"{name}.grad", value, same_as=ref))
+        else:
+            line = Text(f"  {name}.grad", style="bold")
+            line.append("  None  (not reached yet)", style="dim")
+            lines.append(line)
+    extras = _extras(result)
+    if extras:
+        header = "the op also reports" if result.extras else "notes"
+        lines.append(Text(header, style="underline"))
+        lines.extend(extras)
+    return Group(*lines)
+
+
+def _step_lines(step: Step, total: int, ref: str) -> list[Text]:
+    """A node's title, rule, gradient in, gradients out and saved tensors."""
+    lines: list[Text] = []
     title = Text(step.node, style="bold reverse")
     title.append(f"  step {step.index + 1} of {total}", style="dim")
     lines.append(title)
@@ -251,25 +304,24 @@ def render_step(result: GradResult, step: Step | None) -> Group:
                 line = Text(f"  {name}", style="bold")
                 line.append(f"  {saved_text(name, value)}")
                 lines.append(line)
-    lines.append(Text(".grad after this step", style="underline"))
-    reached = {s.leaf: s for s in result.steps[: step.index + 1] if s.leaf}
-    leaves = [n for n, v in result.inputs.items() if v.requires_grad]
-    if not leaves:
-        lines.append(Text("  (no input requires grad)", style="dim"))
-    for name in leaves:
-        if name in reached:
-            acc = reached[name]
-            value = result.grads.get(name) if step.index == total - 1 else None
-            if value is None and acc.grad_outputs:
-                value = acc.grad_outputs[0]
-            lines.append(_tensor_line(f"{name}.grad", value, same_as=ref))
-        else:
-            line = Text(f"  {name}.grad", style="bold")
-            line.append("  None  (not reached yet)", style="dim")
-            lines.append(line)
-    extras = _extras(result)
-    if extras:
-        header = "the op also reports" if result.extras else "notes"
-        lines.append(Text(header, style="underline"))
-        lines.extend(extras)
+    return lines
+
+
+def render_record_step(record: BackwardRecord, step: Step | None) -> Group:
+    """The detail view for ``step`` of a snippet's backward pass ``record``.
+
+    Like :func:`render_step`, without a forward line or inputs (a snippet has neither):
+    the call and its line head it, and a leaf's node says which ``.grad`` it adds to.
+    """
+    head = Text(f"line {record.line}  ", style="bold")
+    head.append(record.call)
+    lines: list[Text] = [head]
+    if step is None:
+        lines.append(Text())
+        lines.append(Text("No backward node ran.", style="bold red"))
+        return Group(*lines)
+    lines.extend(_step_lines(step, len(record.steps), ""))
+    if step.leaf is not None:
+        note = Text(f"  adds gradient in to {step.leaf}.grad", style="italic")
+        lines.append(note)
     return Group(*lines)
