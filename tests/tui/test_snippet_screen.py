@@ -293,7 +293,9 @@ def test_a_bracketed_paste_through_tmux_runs_in_the_real_app() -> None:
     assert shutil.which("tmux"), "this test drives a real tmux (apt-get install tmux)"
     tmux = ["tmux", "-L", f"gradtui-snippet-{os.getpid()}", "-f", "/dev/null"]
     command = " ".join(shlex.quote(a) for a in gradtui_command())
-    env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "NO_COLOR", "TEXTUAL")}
+    # COLUMNS and LINES (set under pytest-xdist) would override the pane's real size
+    drop = ("TMUX", "NO_COLOR", "TEXTUAL", "COLUMNS", "LINES")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env["TERM"] = "xterm-256color"
     run = partial(subprocess.run, env=env, capture_output=True, text=True, timeout=30)
 
@@ -328,7 +330,8 @@ def test_a_bracketed_paste_through_tmux_runs_in_the_real_app() -> None:
         expected = run_snippet(snippet)
         assert f"claims {1} hold, {1} fail" in screen
         assert sum(c.holds is False for s in expected.statements for c in s.claims) == 1
-        assert "backward pass 1 of 1" in screen
+        assert "· 1 backward pass" in screen  # the status line
+        assert "backward pass 1 of 1" in screen  # 120x36: the stepper beside the report
     finally:
         run([*tmux, "kill-server"])
 
