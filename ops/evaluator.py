@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ast
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -241,18 +241,26 @@ def on_meta(values: Any) -> Any:
     return out
 
 
-def size_bound(values: Sequence[Any]) -> int:
-    """The product of the tensors' element counts and the integers' magnitudes (capped)."""
+def size_bound(
+    values: Sequence[Any], *, as_size: Callable[[torch.Tensor], int | None] | None = None
+) -> int:
+    """The product of the tensors' element counts and the integers' magnitudes (capped).
+
+    ``as_size`` reads a tensor as the size it may stand for (a snippet's one-element
+    integer tensor passed where torch takes an int); that size multiplies the bound too.
+    """
     bound = 1
     for value in values:
         if isinstance(value, torch.Tensor):
             bound *= max(value.numel(), 1)
+            small = as_size(value) if as_size is not None and value.numel() == 1 else None
+            bound *= max(abs(small), 1) if small is not None else 1
         elif isinstance(value, int) and not isinstance(value, bool):
             bound *= max(abs(value), 1)
         elif isinstance(value, float) and math.isfinite(value):
             bound *= max(abs(value), 1.0)
         elif isinstance(value, (list, tuple)):
-            bound *= size_bound(value)
+            bound *= size_bound(value, as_size=as_size)
         if bound > MAX_ELEMENTS:
             return MAX_ELEMENTS + 1
     return int(bound)

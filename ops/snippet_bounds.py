@@ -19,6 +19,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812 - torch's own spelling
 
+from gradtui.ops import evaluator
 from gradtui.ops.source import MAX_ELEMENTS
 
 __all__ = [
@@ -86,24 +87,9 @@ def _as_number(value: Any) -> float | None:
 
 
 def size_bound(values: Any) -> int:
-    """The product of the tensors' element counts and the integers' magnitudes, capped
-    just past :data:`MAX_ELEMENTS`; a one-element integer tensor counts as its value too
-    (it may be a size: ``F.pad(x, (0, n))``)."""
-    bound = 1
-    for value in values:
-        if isinstance(value, torch.Tensor):
-            bound *= max(value.numel(), 1)
-            small = as_int(value) if value.numel() == 1 else None
-            bound *= max(abs(small), 1) if small is not None else 1
-        elif isinstance(value, int):
-            bound *= max(abs(value), 1)
-        elif isinstance(value, float) and math.isfinite(value):
-            bound *= max(abs(value), 1.0)
-        elif isinstance(value, (list, tuple)):
-            bound *= size_bound(value)
-        if bound > MAX_ELEMENTS:
-            return MAX_ELEMENTS + 1
-    return int(bound)
+    """:func:`ops.evaluator.size_bound`, where a one-element integer tensor counts as its
+    value too (it may be a size: ``F.pad(x, (0, n))``)."""
+    return evaluator.size_bound(values, as_size=as_int)
 
 
 def sized_ints(values: Any) -> Any:

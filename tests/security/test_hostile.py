@@ -27,7 +27,8 @@ from gradtui.ops.curves import sample_curve
 from gradtui.ops.errors import InputError
 from gradtui.ops.formulas import derivative_formula
 from gradtui.ops.run import run
-from tests.helpers import gradtui_many, python
+from tests.helpers import gradtui_many
+from tests.security.control import live_under_python
 from tests.security.corpus import payloads
 
 _CORPUS = payloads(Path("/CANARY"))  # ids and categories only; each test uses its own tmp path
@@ -184,14 +185,7 @@ def test_the_corpus_is_live(tmp_path: Path) -> None:
     gradtui refuses really are escapes. A few are not live under CPython's own parser
     (a NUL byte, a lone-\\r trick that only fools line-based filters); most are.
     """
-    items = []
-    for i in range(len(_CORPUS)):
-        canary = tmp_path / f"canary-{i}"
-        items.append({"text": payloads(canary)[i].text, "canary": str(canary)})
-    env = {**os.environ, "PYTHONBREAKPOINT": "0"}
-    done = python(_CONTROL, stdin=json.dumps(items), cwd=tmp_path, env=env, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    live = json.loads(done.stdout.strip().splitlines()[-1])
+    live = live_under_python(_CONTROL, _CORPUS, payloads, tmp_path)
     live_ids = [p.id for p, ok in zip(_CORPUS, live, strict=True) if ok]
     dead_ids = [p.id for p, ok in zip(_CORPUS, live, strict=True) if not ok]
     print(f"live under plain Python: {len(live_ids)} of {len(_CORPUS)}; not live: {dead_ids}")

@@ -25,7 +25,8 @@ import torch
 from gradtui.ops.errors import InputError
 from gradtui.ops.snippet import run_bounded, run_snippet
 from gradtui.ops.snippet_syntax import SnippetRefused
-from tests.helpers import gradtui_many, python
+from tests.helpers import gradtui_many
+from tests.security.control import live_under_python
 from tests.security.snippet_corpus import payloads
 
 _CORPUS = payloads(Path("/CANARY"))
@@ -38,18 +39,7 @@ def test_the_snippet_corpus_is_large_and_cited() -> None:
     for p in _CORPUS:
         assert p.source.startswith("["), p.id
         assert "/CANARY" in p.text, p.id
-    assert {p.category for p in _CORPUS} >= {
-        "builtins",
-        "import",
-        "statements",
-        "subclasses",
-        "frames",
-        "format",
-        "tensor-files",
-        "attributes",
-        "nfkc",
-        "characters",
-    }
+    assert {p.category for p in _CORPUS} >= _CATEGORIES
 
 
 @pytest.mark.parametrize("index", range(len(_CORPUS)), ids=[p.id for p in _CORPUS])
@@ -101,6 +91,12 @@ def test_payloads_through_the_cli(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- the control
 
+_CATEGORIES = frozenset(
+    "builtins import statements subclasses frames format tensor-files attributes nfkc "
+    "characters".split()
+)
+"""Every kind of route the corpus covers, each with a live payload."""
+
 _CONTROL = r"""
 import json, os, sys
 out = []
@@ -122,32 +118,14 @@ def test_the_snippet_corpus_is_live(tmp_path: Path) -> None:
     A few are not live by design: the text tricks that only fool a reader (a comment
     holding the code after a line separator) and routes this torch build lacks.
     """
-    items = []
-    for i in range(len(_CORPUS)):
-        canary = tmp_path / f"canary-{i}"
-        items.append({"text": payloads(canary)[i].text, "canary": str(canary)})
-    env = {**os.environ, "PYTHONBREAKPOINT": "0"}
-    done = python(_CONTROL, stdin=json.dumps(items), cwd=tmp_path, env=env, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    live = json.loads(done.stdout.strip().splitlines()[-1])
+    live = live_under_python(_CONTROL, _CORPUS, payloads, tmp_path)
     live_ids = [p.id for p, ok in zip(_CORPUS, live, strict=True) if ok]
     dead_ids = [p.id for p, ok in zip(_CORPUS, live, strict=True) if not ok]
     print(f"snippet corpus: {len(_CORPUS)} payloads, {len(live_ids)} live under plain Python;")
     print(f"not live: {dead_ids}")
     assert len(live_ids) >= 55, dead_ids
     categories = {p.category for p, ok in zip(_CORPUS, live, strict=True) if ok}
-    assert categories >= {
-        "builtins",
-        "import",
-        "statements",
-        "subclasses",
-        "frames",
-        "format",
-        "tensor-files",
-        "attributes",
-        "nfkc",
-        "characters",
-    }
+    assert categories >= _CATEGORIES
 
 
 # --------------------------------------------------------------------------- process state
