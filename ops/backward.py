@@ -188,11 +188,16 @@ def record_call(
     leaves: Mapping[str, torch.Tensor],
     *,
     rules: Mapping[str, str] | None = None,
+    nodes_out: list[Any] | None = None,
 ) -> tuple[T, tuple[Step, ...]]:
     """Call ``run`` (which runs the autograd engine from ``roots``) and record every node.
 
     :func:`record_backward` records one plain backward; a snippet records the call it
     made (``y.backward(gradient=..., retain_graph=True)``, ``torch.autograd.grad(...)``).
+
+    Args:
+        nodes_out: When given, the node objects the steps describe are appended to it, in
+            the same order (model mode uses them to say which module each step is in).
 
     Returns:
         ``run()``'s value, and one :class:`Step` per node the engine ran, in its order.
@@ -241,6 +246,8 @@ def record_call(
     for index, key in enumerate(order):
         record = records[key]
         node = record.node
+        if nodes_out is not None:
+            nodes_out.append(node)
         name = type(node).__name__
         edges = tuple(
             Edge(

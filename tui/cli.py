@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from gradtui.ops.timebound import DEFAULT_TIMEOUT_S
+from gradtui.tui import cli_model
 from gradtui.tui.report import curve_title, format_grad, format_op, format_ops, plot_notes
 
 if TYPE_CHECKING:  # the catalog imports torch; `gradtui ops` imports it when it runs
     from gradtui.ops.catalog import OpSpec
 
-COMMANDS = ("ops", "grad", "plot", "snippet", "demo")
+COMMANDS = ("ops", "grad", "plot", "snippet", "model", "demo")
 
 SET_HELP = (
     "set input NAME to TEXT, written in the input language: a list ('[1., -2.]'), a "
@@ -97,7 +98,8 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     app = _Parser(
         prog="gradtui",
         description="A terminal gradient explorer for PyTorch. "
-        "Commands: gradtui ops | grad TARGET | plot TARGET | snippet FILE | demo [SCRIPT]. "
+        "Commands: gradtui ops | grad TARGET | plot TARGET | snippet FILE | model SPEC | "
+        "demo [SCRIPT]. "
         "With no command, opens the app.",
     )
     app.add_argument("op", nargs="?", default="exp", help="op to open on (default: exp)")
@@ -201,6 +203,7 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
         "grad": grad,
         "plot": plot,
         "snippet": snippet,
+        "model": cli_model.add_parser(_Parser, _seconds),
         "demo": demo,
     }
 
@@ -487,9 +490,13 @@ HANDLERS = {
     "grad": cmd_grad,
     "plot": cmd_plot,
     "snippet": cmd_snippet,
+    "model": cli_model.cmd_model,
     "demo": cmd_demo,
 }
 """Each command's handler, by the name :func:`build_parsers` gives its parser."""
+
+
+_VALUED = ("--range", "--set", "--grad-output", "--data", "--target", "--optimizer", "--loss")
 
 
 def _glue_values(argv: list[str]) -> list[str]:
@@ -497,7 +504,7 @@ def _glue_values(argv: list[str]) -> list[str]:
     out: list[str] = []
     i = 0
     while i < len(argv):
-        if argv[i] in ("--range", "--set", "--grad-output") and i + 1 < len(argv):
+        if argv[i] in _VALUED and i + 1 < len(argv):
             out.append(f"{argv[i]}={argv[i + 1]}")
             i += 2
         else:
