@@ -54,6 +54,11 @@ How each figure is measured:
     ``gradtui.ops.snippet.run_snippet`` against CPython running the same snippet file, in
     one subprocess, medians, the worst of the seed's three snippets and the autograd
     tutorial's (``snippet_cost.py``, which also runs alone).
+``model_step_vs_torch``, ``model_detail_step_vs_torch``
+    One training step of a 10,261-parameter model through :class:`ops.model.Trainer`
+    (lean: the app's training loop; detail: everything a step records) against the same
+    step in a plain torch script, in one subprocess, medians (``model_cost.py``, which
+    also runs alone).
 ``product_ms``, ``abandon_stop_*``, ``refusal_max_*``, ``deep_formula_*``, ``signal_exit_*``
     The figures that were once time limits inside the tests: see ``deadlines.py``.
 """
@@ -219,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     from snippet_cost import measure as snippet_costs
 
     snippets = snippet_costs(20 if quick else 100)
+    from model_cost import measure as model_costs
+
+    model = model_costs(20 if quick else 100)
     keys = key_latency(gradtui(), 2 if quick else 6)
     from deadlines import measure as measure_deadlines  # the tests' old time limits
 
@@ -315,6 +323,18 @@ def main(argv: list[str] | None = None) -> int:
             (
                 f"snippet / CPython: {name}",
                 f"{ours * 1e3:.2f} / {py * 1e3:.2f} ms = {ratio:.2f}",
+                "",
+                None,
+            )
+        )
+    result["model_step_vs_torch"] = round(model["lean"] / model["plain"], 2)
+    result["model_detail_step_vs_torch"] = round(model["detail"] / model["plain"], 2)
+    for name in ("lean", "detail"):
+        rows.append(
+            (
+                f"model step / plain torch step ({name}, {model['params']:,} params)",
+                f"{model[name] * 1e3:.2f} / {model['plain'] * 1e3:.2f} ms = "
+                f"{model[name] / model['plain']:.2f}",
                 "",
                 None,
             )
