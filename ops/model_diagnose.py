@@ -154,5 +154,6 @@ def run_diagnoses(steps: Sequence[ModelStep], l1: float, optimizer: Any) -> tupl
     )
     if kinds["oscillating"]:
         text += f" ({_units(kinds['oscillating'])})"
-    text += f"; {len(kinds['away'])} stay on one side of 0"
+    away = len(kinds["away"])
+    text += f"; {away} {'stays' if away == 1 else 'stay'} on one side of 0"
     return (text,)

@@ -54,6 +54,11 @@ def add_parser(make: type[argparse.ArgumentParser], seconds: object) -> argparse
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--json", action="store_true")
     p.add_argument(
+        "--no-nodes",
+        action="store_true",
+        help="leave the node-by-node backward steps out of the text report",
+    )
+    p.add_argument(
         "--script",
         action="store_true",
         help="print the plain torch script that gives these numbers",
@@ -94,5 +99,5 @@ def cmd_model(args: argparse.Namespace) -> int:
     elif args.script:
         print(run.script, end="")
     else:
-        print(format_model(run))
+        print(format_model(run, nodes=not args.no_nodes))
     return 0

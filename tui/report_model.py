@@ -52,6 +52,8 @@ def step_lines(run: ModelRun, step: ModelStep, *, nodes: bool = True) -> list[st
         for m in step.module_grads:
             got = ", ".join(shown(g) for g in m.grad_output)
             sent = ", ".join(shown(g) for g in m.grad_input)
+            if all(g is None for g in m.grad_input):
+                sent += " (its input does not require grad)"
             lines.append(f"    {m.module} {m.kind}")
             lines.append(f"      receives {got}")
             lines.append(f"      sends    {sent}")
