@@ -11,6 +11,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from gradtui.ops.names import DEFAULT_LOSS, DEFAULT_OPTIMIZER  # noqa: F401 - re-exported
+
 MAX_SPEC_CHARS = 2_000
 """Longest spec, optimizer or loss text taken."""
 MAX_LAYERS = 64
@@ -131,8 +133,6 @@ OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
 }
 """The optimizers by the names typed (``optim.SGD`` and ``torch.optim.SGD`` work too)."""
 
-DEFAULT_OPTIMIZER = "SGD(lr=0.1)"
-DEFAULT_LOSS = "mse_loss"
 
 CLASS_INDEX_LOSSES = frozenset({"cross_entropy", "nll_loss", "multi_margin_loss"})
 """Losses whose target may be class indices: an integer target stays integer for these;

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
-
-if TYPE_CHECKING:
-    from gradtui.ops.model import Trainer
 
 MAX_LITERAL = 256
 """Largest tensor written out as a literal; a bigger one is named by its text."""
@@ -23,8 +20,8 @@ def _literal(name: str, t: torch.Tensor, text: str) -> str:
     )
 
 
-def script(trainer: Trainer, steps: int) -> str:
-    """``trainer``'s run as a script of plain torch calls (``steps`` iterations)."""
+def script(trainer: Any, steps: int) -> str:
+    """An :class:`ops.model.Trainer`'s run as a script of plain torch calls (``steps`` iterations)."""
     c = trainer.config
     layers = ",\n    ".join(spec.call_text() for spec in trainer.layer_specs)
     opt = trainer.optimizer_spec

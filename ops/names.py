@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "DEFAULT_LOSS",
+    "DEFAULT_OPTIMIZER",
     "EXPRESSION",
     "GRAD_OUTPUT",
     "LAYERS",
@@ -55,3 +57,9 @@ def looks_like_op_name(text: str) -> bool:
     if len(parts) > 1 and parts[0] not in OP_NAMESPACES:
         return False
     return all(part.isidentifier() for part in parts)
+
+
+DEFAULT_LOSS = "mse_loss"
+"""Model mode's loss when none is named."""
+DEFAULT_OPTIMIZER = "SGD(lr=0.1)"
+"""Model mode's optimizer when none is given."""

@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 
+from gradtui.ops.names import DEFAULT_LOSS, DEFAULT_OPTIMIZER
 from gradtui.ops.timebound import DEFAULT_TIMEOUT_S
 
 DESCRIPTION = (
@@ -29,8 +30,6 @@ def _l1(text: str) -> float:
 
 def add_parser(make: type[argparse.ArgumentParser], seconds: object) -> argparse.ArgumentParser:
     """The ``gradtui model`` parser (``make`` is the CLI's parser class)."""
-    from gradtui.ops.model_spec import DEFAULT_LOSS, DEFAULT_OPTIMIZER
-
     p = make(prog="gradtui model", description=DESCRIPTION)
     p.add_argument(
         "spec", help="layers joined by ->, e.g. 'Linear(2, 3) -> Tanh() -> Linear(3, 1)'"
