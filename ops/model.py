@@ -26,6 +26,7 @@ generator state (dropout draws from it, as in the script) inside ``fork_rng``.
 from __future__ import annotations
 
 import copy
+import math
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -52,10 +53,14 @@ from gradtui.ops.model_spec import (
     parse_loss,
     parse_optimizer,
 )
+from gradtui.ops.results import TensorData
 from gradtui.ops.tensors import to_data
 
 MAX_STEPS = 10_000
 """Most steps one run takes."""
+MAX_RECORDED = 10_000_000
+"""Most numbers the steps a run keeps may hold together (each a Python float in nested
+lists, about 32 bytes): a big model over many steps is refused, not allowed to eat memory."""
 
 _OWN_HOOK_WARNING = "Full backward hook is firing"
 """torch warns this because of the module hooks gradtui adds; a plain script never sees it."""
@@ -98,8 +103,15 @@ class Trainer:
             in the spec); an output over the language's element bound.
     """
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig, *, keep: int | None = None):
+        """Args:
+        keep: Keep every number of the last ``keep`` steps only; older steps keep their
+            loss and norms (a long training run in the app). ``None``: keep everything
+            (the CLI's JSON has every step).
+        """
         self.config = config
+        self.keep = keep
+        self.recorded = 0
         self.dtype = _dtype(config.dtype)
         self.layer_specs = parse_layers(config.spec)
         self.loss_name = parse_loss(config.loss)
@@ -236,8 +248,27 @@ class Trainer:
         )
         if notes:
             step = _replace(step, warnings=notes)
-        self.steps.append(step)
+        self._keep(step)
         return step
+
+    def _keep(self, step: ModelStep) -> None:
+        """Add ``step`` to the run, thinning old steps to :attr:`keep` and holding the
+        numbers kept under :data:`MAX_RECORDED`."""
+        count = numbers(step)
+        if self.recorded + count > MAX_RECORDED:
+            raise InputError(
+                f"step {step.step} would bring the numbers recorded to "
+                f"{self.recorded + count:,} (at most {MAX_RECORDED:,}): take fewer steps "
+                "or a smaller model"
+            )
+        self.steps.append(step)
+        self.recorded += count
+        if self.keep is not None and len(self.steps) > self.keep:
+            old = self.steps[-self.keep - 1]
+            thin = _thin(old)
+            self.recorded -= numbers(old)
+            self.recorded += numbers(thin)
+            self.steps[-self.keep - 1] = thin
 
     def _step(self, detail: bool) -> ModelStep:
         timebound.check()
@@ -431,6 +462,41 @@ def _state_value(value: Any) -> Any:
             return value.item()
         return to_data(value.detach())
     return value
+
+
+def _size(t: Any) -> int:
+    return math.prod(t.shape) if isinstance(t, TensorData) else 1
+
+
+def numbers(step: ModelStep) -> int:
+    """How many numbers ``step`` holds (its tensors' elements, and each step's tensors)."""
+    total = 0
+    for table in (step.grads, step.params_before, step.params_after, step.outputs, step.l1_grads):
+        total += sum(_size(t) for t in table.values())
+    for entries in step.optimizer_state.values():
+        total += sum(_size(v) for v in entries.values())
+    for m in step.module_grads:
+        total += sum(_size(g) for g in (*m.grad_output, *m.grad_input) if g is not None)
+    for s in step.backward:
+        total += sum(_size(g) for g in (*s.grad_outputs, *s.grad_inputs) if g is not None)
+        total += sum(_size(v) for v in s.saved.values())
+    return total
+
+
+def _thin(step: ModelStep) -> ModelStep:
+    """``step`` with only its loss, norms and sentences: an old step of a long run."""
+    return _replace(
+        step,
+        grads={},
+        params_before={},
+        params_after={},
+        optimizer_state={},
+        outputs={},
+        module_grads=(),
+        backward=(),
+        backward_modules=(),
+        l1_grads={},
+    )
 
 
 def _replace(step: ModelStep, **changes: Any) -> ModelStep:

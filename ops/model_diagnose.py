@@ -114,7 +114,9 @@ def l1_outcome(steps: Sequence[ModelStep]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {"zero": [], "oscillating": [], "away": []}
     if not steps:
         return out
-    recent = steps[-WINDOW:]
+    recent = [s for s in steps[-WINDOW:] if s.params_after]  # old steps may be thinned
+    if not recent:
+        return out
     for name, last in steps[-1].params_after.items():
         history = torch.tensor(
             [s.params_after[name].value for s in recent], dtype=torch.float64
