@@ -139,14 +139,14 @@ def _callee(
 ) -> str:
     if not isinstance(node, ast.Call):
         raise InputError(
-            f"expected a {what} call such as {next(iter(table))}(...)",
+            f"expected {_a(what)} call such as {next(iter(table))}(...)",
             field=field,
             position=node.col_offset + shift,
         )
     parts = _dotted(node.func)
     if parts is None or not (len(parts) == 1 or any(parts[:-1] == prefix for prefix in prefixes)):
         raise InputError(
-            f"expected a {what} name such as {next(iter(table))}",
+            f"expected {_a(what)} name such as {next(iter(table))}",
             field=field,
             position=node.func.col_offset + shift,
         )
@@ -163,6 +163,10 @@ def _callee(
             position=node.func.col_offset + shift,
         )
     return name
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
 
 
 def _literal(node: ast.expr) -> Any:
@@ -210,7 +214,8 @@ def _convert(value: Any, kind: Any, name: str) -> Any:
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"{name} must be a number")
-        if not math.isfinite(value) or abs(value) > 1e12:
+        # the size first: a huge int compares exactly, where isfinite would overflow
+        if abs(value) > 1e12 or not math.isfinite(value):
             raise ValueError(f"{name} must be a finite number of at most 1e12")
         return float(value) if isinstance(value, int) else value
     if kind == "shape":
@@ -262,7 +267,7 @@ def _arguments(
                 field=field,
                 position=kw.col_offset + shift,
             )
-        if kw.arg in args or any(kw.arg == n for n, _ in pairs[: len(call.args)]):
+        if any(kw.arg == n for n, _ in pairs):  # positionally, or an earlier keyword
             raise InputError(
                 f"{kind_name} got {kw.arg!r} twice", field=field, position=kw.col_offset + shift
             )
