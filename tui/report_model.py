@@ -95,10 +95,13 @@ def _loss_parts(run: ModelRun, step: ModelStep) -> str:
 
 def format_model(run: ModelRun, *, nodes: bool = True) -> str:
     """``gradtui model``'s report."""
-    count = sum(math.prod(t.shape) for t in run.steps[0].params_before.values()) if run.steps else 0
+    if run.steps:
+        count = f"{sum(math.prod(t.shape) for t in run.steps[0].params_before.values())} parameters"
+    else:  # no step recorded a shape: the tensors are named by count only
+        count = f"{len(run.params)} parameter tensors"
     lines = [
         f"model: {run.spec.strip()}",
-        f"  {count} parameters, {run.dtype}, torch.manual_seed({run.seed}); "
+        f"  {count}, {run.dtype}, torch.manual_seed({run.seed}); "
         f"loss {run.loss}; optimizer {run.optimizer}" + (f"; l1 {run.l1:g}" if run.l1 else ""),
         f"  data {_shape(run.data)}, target {_shape(run.target)} ({run.target.dtype})",
     ]
