@@ -150,9 +150,10 @@ def run_diagnoses(steps: Sequence[ModelStep], l1: float, optimizer: Any) -> tupl
     if kinds["zero"]:
         parts.append(f"({_units(kinds['zero'])})")
     text = " ".join(parts)
+    swing = len(kinds["oscillating"])
     text += (
-        f"; {len(kinds['oscillating'])} oscillate around 0 (sign flipped at least twice "
-        f"in the last {window} steps)"
+        f"; {swing} {'oscillates' if swing == 1 else 'oscillate'} around 0 (sign flipped at "
+        f"least twice in the last {window} steps)"
     )
     if kinds["oscillating"]:
         text += f" ({_units(kinds['oscillating'])})"

@@ -21,7 +21,9 @@ from tests.ops.test_model import CASES
 SPEC = "Linear(2, 3) -> ReLU() -> Linear(3, 1)"
 DATA = "[[1., 2.], [3., -1.], [0., 1.], [-2, 0.5]]"
 TARGET = "[[1.], [0.], [2.], [0.5]]"
-BASE = ["model", SPEC, "--data", DATA, "--target", TARGET]
+BASE = ["model", SPEC, "--data", DATA, "--target", TARGET, "--timeout", "300"]
+"""A generous time bound: the default 5 s is a wall-clock limit a loaded test machine can
+pass for a run of three detail steps (the tests check numbers, not speed)."""
 MOMENTUM = ["--optimizer", "SGD(lr=0.1, momentum=0.9)", "--l1", "0.01", "--steps", "3"]
 
 CONTRACT_STEP = {
@@ -36,6 +38,8 @@ CONTRACT_STEP = {
 
 
 def _in_process(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    if args[0] == "model" and "--timeout" not in args:
+        args = [*args, "--timeout", "300"]
     code = main(args)
     out, err = capsys.readouterr()
     return code, out, err
@@ -50,7 +54,7 @@ def shell() -> dict[str, object]:
             BASE + MOMENTUM,
             BASE + [*MOMENTUM, "--json"],
             BASE + [*MOMENTUM, "--script"],
-            ["model", "Linear(2, 3) -> Tanh() -> Linear(4, 1)", "--data", DATA, "--target", TARGET],
+            ["model", "Linear(2, 3) -> Tanh() -> Linear(4, 1)", *BASE[2:]],
         ],
         cwd=ROOT,
     )

@@ -263,8 +263,8 @@ def test_l1_outcome_tells_exact_zero_from_oscillation() -> None:
     (sentence,) = result.diagnoses
     assert sentence == (
         f"after {steps} steps of SGD(lr=1.0) with l1={l1:g}: 1 of 3 parameters are exactly "
-        f"0.0 (0.weight[{order[0]}, 0]); 1 oscillate around 0 (sign flipped at least twice in "
-        f"the last {min(steps, 10)} steps) (0.weight[{order[1]}, 0]); 1 stay on one side of 0"
+        f"0.0 (0.weight[{order[0]}, 0]); 1 oscillates around 0 (sign flipped at least twice in "
+        f"the last {min(steps, 10)} steps) (0.weight[{order[1]}, 0]); 1 stays on one side of 0"
     )
 
 

@@ -34,6 +34,7 @@ def _config(field: str, text: str) -> ModelConfig:
 
 def _args(field: str, text: str) -> list[str]:
     args = ["model", _FINE["spec"], "--data", _FINE["data"], "--target", _FINE["target"]]
+    args += ["--timeout", "300"]  # a refusal is not a race against a loaded machine
     if field == "spec":
         args[1] = text
     else:
