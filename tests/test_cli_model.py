@@ -47,24 +47,21 @@ def _in_process(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[in
 
 @pytest.fixture(scope="module")
 def shell() -> dict[str, object]:
-    """The text report, --json and --script of one run, and one refusal, through real
-    processes (two at a time)."""
-    text, as_json, script, bad = gradtui_many(
+    """--json of one run and one refusal through real processes (what a shell sees: the
+    exit status, stdout and stderr apart); the rest of this file calls ``main``."""
+    as_json, bad = gradtui_many(
         [
-            BASE + MOMENTUM,
             BASE + [*MOMENTUM, "--json"],
-            BASE + [*MOMENTUM, "--script"],
             ["model", "Linear(2, 3) -> Tanh() -> Linear(4, 1)", *BASE[2:]],
         ],
         cwd=ROOT,
     )
-    return {"text": text, "json": as_json, "script": script, "bad": bad}
+    return {"json": as_json, "bad": bad}
 
 
-def test_the_text_report_has_every_part(shell: dict) -> None:
-    out = shell["text"]
-    assert out.returncode == 0 and out.stderr == "", out.stderr
-    text = out.stdout
+def test_the_text_report_has_every_part(capsys: pytest.CaptureFixture[str]) -> None:
+    code, text, err = _in_process(BASE + MOMENTUM, capsys)
+    assert code == 0 and err == "", err
     for part in (
         f"model: {SPEC}",
         "13 parameters, float32, torch.manual_seed(0); loss mse_loss; "
@@ -124,11 +121,10 @@ def _grad_json_step_keys(capsys: pytest.CaptureFixture[str]) -> set[str]:
 
 
 def test_script_prints_the_plain_script_that_gives_the_same_numbers(
-    shell: dict, tmp_path: Path
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    out = shell["script"]
-    assert out.returncode == 0 and out.stderr == ""
-    script = out.stdout
+    code, script, err = _in_process(BASE + [*MOMENTUM, "--script"], capsys)
+    assert code == 0 and err == ""
     for line in (
         "torch.manual_seed(0)",
         "nn.Linear(in_features=2, out_features=3)",
@@ -144,9 +140,10 @@ def test_script_prints_the_plain_script_that_gives_the_same_numbers(
         cwd=tmp_path,
     )
     got = json.loads(done.stdout.strip().splitlines()[-1])
+    last = run(CASES[1])[-1].after
+    assert list(got) == list(last)
     for name, value in got.items():
-        same_as = run(CASES[1])[-1].after[name]
-        assert torch.equal(torch.tensor(value), same_as), name
+        assert torch.equal(torch.tensor(value), last[name]), name
 
 
 def test_a_shape_that_does_not_fit_is_one_line_with_its_column(shell: dict) -> None:
