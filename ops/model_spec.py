@@ -475,6 +475,10 @@ def parse_loss(text: str, *, field: str = "loss") -> str:
     """
     _check_text(text, field)
     name = text.strip()
+    if not name:
+        raise InputError(
+            f"the loss is empty; name one such as {DEFAULT_LOSS}", field=field, position=0
+        )
     shift = _shift(text)
     for prefix in ("torch.nn.functional.", "nn.functional.", "F."):
         if name.startswith(prefix):
