@@ -126,6 +126,7 @@ class ModelScreen(Screen[None]):
         """Title the form, fit the terminal, and build the starting model."""
         self.query_one(ModelForm).border_title = "model (Enter builds)"
         self._fit(*self.app.size)
+        self.form.field("spec").focus()
         self.build()
 
     def on_resize(self, event: Resize) -> None:
