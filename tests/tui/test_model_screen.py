@@ -265,3 +265,55 @@ def format_tensor_number(x: float) -> str:
     from gradtui.tui.format import format_number
 
     return format_number(x).plain
+
+
+async def test_help_lists_the_model_keys() -> None:
+    app = GradApp("exp", cursor_blink=False)
+    async with running(app, (100, 30)) as pilot:
+        app.open_model()
+        await _opened(pilot)
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+        source = app.screen.query_one("#help-text").source
+        assert "## The model screen's keys" in source and "## Model mode" in source
+        for key in ("`t`", "`space`", "`d`", "`n`", "`ctrl+r` / `f5`"):
+            assert key in source
+
+
+def _model_snapshot(view: str, train: bool):  # noqa: ANN202 - a Pilot script
+    async def run_before(pilot: Pilot) -> None:
+        from tests.helpers import settle
+
+        await settle(pilot)
+        app = pilot.app
+        assert isinstance(app, GradApp)
+        app.open_model({**DEFAULT, "steps": "50"})
+        screen = await _opened(pilot)
+        await pilot.press("escape")
+        if train:
+            await pilot.press("t")
+            await _idle(pilot, screen)
+        await pilot.press({"backward": "2", "update": "3", "train": "4"}.get(view, "1"))
+        if view == "backward":
+            await pilot.press("n")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    return run_before
+
+
+def test_model_screen_backward_80x24_snapshot(snap_compare) -> None:
+    assert snap_compare(
+        GradApp(cursor_blink=False),
+        terminal_size=(80, 24),
+        run_before=_model_snapshot("backward", train=False),
+    )
+
+
+def test_model_screen_trained_160x48_snapshot(snap_compare) -> None:
+    assert snap_compare(
+        GradApp(cursor_blink=False),
+        terminal_size=(160, 48),
+        run_before=_model_snapshot("train", train=True),
+    )
