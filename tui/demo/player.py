@@ -200,6 +200,11 @@ class Player:
         if scene.snippet is not None:
             await self._snippet_scene(app, pilot, scene)
             return
+        if scene.model is not None:
+            from gradtui.tui.demo.model_scene import play_model_scene
+
+            await play_model_scene(self, app, pilot, scene)
+            return
         app.to_explorer()
         await pilot.pause()
         app.show_view("steps")
@@ -437,7 +442,8 @@ class DemoApp(GradApp):
 
     def __init__(self, player: Player, *, autoplay: bool, **kwargs: Any) -> None:
         first = player.script.scenes[0]
-        super().__init__(first.target, {**first.values, GRAD_OUTPUT: first.v}, **kwargs)
+        opening = first.target if first.model is None else "exp"  # a model scene opens later
+        super().__init__(opening, {**first.values, GRAD_OUTPUT: first.v}, **kwargs)
         self.player = player
         self.autoplay = autoplay
         self.title = player.script.title or "gradtui demo"
@@ -462,9 +468,8 @@ class DemoApp(GradApp):
         """Put ``caption`` in the caption bar (``where``: e.g. ``"3/8 · exp"``), the
         explorer's and the snippet screen's."""
         self.query_one(CaptionBar).show(where, caption)
-        snippet = self.snippet_screen
-        if snippet is not None:
-            for bar in snippet.query(CaptionBar):
+        for screen in (self.snippet_screen, self.model_screen):
+            for bar in screen.query(CaptionBar) if screen is not None else ():
                 bar.show(where, caption)
 
     @property
@@ -476,10 +481,16 @@ class DemoApp(GradApp):
         """Pause or resume the demo."""
         paused = self.player.toggle_pause()
         self.query_one(CaptionBar).set_paused(paused)
-        snippet = self.snippet_screen
-        if snippet is not None:
-            for bar in snippet.query(CaptionBar):
+        for screen in (self.snippet_screen, self.model_screen):
+            for bar in screen.query(CaptionBar) if screen is not None else ():
                 bar.set_paused(paused)
+
+    @property
+    def model_screen(self):  # noqa: ANN201 - a ModelScreen, imported lazily
+        """The model screen, or ``None`` before a scene opened it."""
+        from gradtui.tui.app import MODEL_SCREEN
+
+        return self.get_screen(MODEL_SCREEN) if self.is_screen_installed(MODEL_SCREEN) else None
 
     def action_demo_next(self) -> None:
         """Jump to the next scene."""

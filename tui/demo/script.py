@@ -40,8 +40,13 @@ ACTION_OPTIONS = {
 }
 """Keys that only make sense with one verb (``into`` goes with ``type``, ...)."""
 COMMON_ACTION_KEYS = ("caption", "hold", "name")
-SCENE_KEYS = ("name", "op", "expression", "snippet", "inputs", "caption", "hold", "actions")
-TARGET_KEYS = ("op", "expression", "snippet")
+MODEL_KEYS = ("data", "target", "loss", "optimizer", "l1", "seed", "steps")
+"""A model scene's settings beside ``model = SPEC`` (the model screen's fields)."""
+TARGET_KEYS = ("op", "expression", "snippet", "model")
+"""What a scene opens: exactly one of these."""
+SCENE_KEYS = ("name", *TARGET_KEYS, "inputs", "caption", "hold", "actions", *MODEL_KEYS)
+MODEL_VERBS = ("type", "pause")
+"""What a model scene's actions can do (type into a model field: rebuild and retrain)."""
 """What a scene opens: exactly one of these."""
 SNIPPET_VERBS = ("pause",)
 """What a snippet scene's actions can do (it pastes and runs its snippet, then shows it)."""
@@ -118,6 +123,8 @@ class Scene:
         line: Where the scene starts in the script.
         snippet: For a snippet scene (``snippet = "lt"``): the seed snippet's code, which
             the scene pastes into the snippet editor and runs; ``target`` is its name.
+        model: For a model scene (``model = "Linear(2, 3) -> ..."``): the model screen's
+            texts (``steps``: how many steps the scene trains; ``"0"``: build only).
     """
 
     number: int
@@ -132,6 +139,7 @@ class Scene:
     actions: tuple[Action, ...]
     line: int
     snippet: str | None = None
+    model: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -231,10 +239,19 @@ class _Loader:
                 )
         if sum(key in raw for key in TARGET_KEYS) != 1:
             raise self.fail(
-                here, f"scene {k + 1}: give exactly one of op = …, expression = … or snippet = …"
+                here,
+                f"scene {k + 1}: give exactly one of op = …, expression = …, snippet = … "
+                "or model = …",
             )
         if "snippet" in raw:
             return self.snippet_scene(k, raw)
+        if "model" in raw:
+            from gradtui.tui.demo.model_scene import model_scene
+
+            return model_scene(self, k, raw)
+        for key in MODEL_KEYS:
+            if key in raw:
+                raise self.fail(here + (key,), f"scene {k + 1}: {key} goes with model = …")
         is_expr = "expression" in raw
         target = raw["expression" if is_expr else "op"]
         tkey = "expression" if is_expr else "op"

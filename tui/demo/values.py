@@ -33,6 +33,12 @@ def screen_values(app: GradApp) -> dict[str, str]:
     snippet = app.snippet_screen
     if snippet is not None and app.screen is snippet:
         return snippet_values(snippet.result, snippet.status_text)
+    from gradtui.tui.screens.model import ModelScreen
+
+    if isinstance(app.screen, ModelScreen):
+        from gradtui.tui.demo.model_scene import model_values
+
+        return model_values(app.screen)
     values: dict[str, str] = {"target": app.target}
     values["status"] = app.query_one(StatusLine).plain
     inputs = app.query_one(InputsPanel)
