@@ -317,3 +317,59 @@ def test_model_screen_trained_160x48_snapshot(snap_compare) -> None:
         terminal_size=(160, 48),
         run_before=_model_snapshot("train", train=True),
     )
+
+
+# ------------------------------------------------------------------ demo scenes
+
+
+async def test_the_model_demo_captions_are_the_trainers_numbers() -> None:
+    from gradtui.ops.model_diagnose import l1_outcome
+    from gradtui.tui.demo.runner import play_headless
+    from gradtui.tui.demo.script import builtin_path, load_script
+    from gradtui.tui.format import format_number
+
+    script = load_script(builtin_path("model"))
+    status, player = await play_headless(script)
+    assert status == 0, player.failure
+    fmt = lambda x: format_number(x).plain  # noqa: E731
+    l1, deep, adam = script.scenes
+    # (a) SGD with L1: the weights' fate, counted from the same run done here
+    trainer = Trainer(_config(l1.model))
+    losses = [trainer.step(detail=False).loss for _ in range(int(l1.model["steps"]))]
+    trainer.step()
+    kinds = l1_outcome(trainer.steps)
+    caption = player.captions[0]
+    assert f"{fmt(losses[0])} → {fmt(losses[-1])}" in caption
+    assert (
+        f"{len(kinds['zero'])} are exactly 0.0 and {len(kinds['oscillating'])} flipped" in caption
+    )
+    # (b) the per-layer gradient norms of one step, Sigmoid then ReLU
+    for caption, spec in (
+        (player.captions[1], deep.model["spec"]),
+        (player.captions[2], deep.actions[0].value),
+    ):
+        norms = Trainer(_config({**deep.model, "spec": spec})).step().layer_grad_norms
+        first, last = norms["0"], norms[max(norms, key=int)]
+        assert f"{fmt(last)}, " in caption and f"first {fmt(first)}" in caption
+    # (c) SGD and Adam on the same data: the loss after N steps of each
+    for caption, optimizer in (
+        (player.captions[3], adam.model["optimizer"]),
+        (player.captions[4], "Adam(lr=0.05)"),
+    ):
+        trainer = Trainer(_config({**adam.model, "optimizer": optimizer}))
+        losses = [trainer.step(detail=False).loss for _ in range(int(adam.model["steps"]))]
+        assert f"{fmt(losses[0])} → {fmt(losses[-1])}" in caption
+
+
+def test_a_model_scene_with_a_bad_spec_is_refused_with_its_line() -> None:
+    import pytest
+
+    from gradtui.tui.demo.script import ScriptError, parse_script
+
+    text = '[[scene]]\nname = "x"\nmodel = "Linear(2, 3) -> Nope()"\ncaption = "{loss}"\n'
+    with pytest.raises(ScriptError) as caught:
+        parse_script(text, "s.toml")
+    assert caught.value.line == 3 and "Nope" in caught.value.message
+    text = '[[scene]]\nmodel = "Linear(2, 1)"\ncaption = "{loss}"\nactions = [ { step = 1 } ]\n'
+    with pytest.raises(ScriptError, match="a model scene's actions are: type, pause"):
+        parse_script(text, "s.toml")
