@@ -106,6 +106,7 @@ class ModelClient:
         """Whether the newest build is unanswered."""
         self.training = False
         """Whether a training loop is running (paused or not)."""
+        self._dropped = 0  # builds and trainings up to this number were stopped: no answer
         self._resume = threading.Event()
         self._resume.set()
         self._stop = threading.Event()
@@ -160,6 +161,8 @@ class ModelClient:
     def stop(self) -> bool:
         """Stop a build or training in flight; returns whether there was one."""
         was = self.building or self.training
+        if was:
+            self._dropped = self.seq
         self._stop.set()
         self._resume.set()
         if self._bound is not None:
@@ -172,13 +175,14 @@ class ModelClient:
         self.stop()
 
     def done(self, seq: int) -> bool:
-        """Whether an answer for ``seq`` is the newest (and so to be shown)."""
-        return seq == self.seq
+        """Whether an answer for ``seq`` is the newest and was not stopped (to be shown)."""
+        return seq == self.seq and seq > self._dropped
 
     # ----------------------------------------------------------------- inside
 
     def _build(self, seq: int, texts: dict[str, str]) -> None:
         lower_priority()
+        _warm_up()
         bound = TimeBound(self.timeout if self.timeout > 0 else None)
         self._bound = bound
         try:
@@ -199,6 +203,7 @@ class ModelClient:
 
     def _train(self, seq: int, texts: dict[str, str], steps: int, stop: threading.Event) -> None:
         lower_priority()
+        _warm_up()
         losses: list[float] = []
         done = TrainDone(seq, texts, steps, losses)
         try:
@@ -224,6 +229,26 @@ class ModelClient:
         if seq == self.seq:
             self.training = False
         self._owner.post_message(done)
+
+
+_warm = threading.Lock()
+_warmed: list[bool] = []
+
+
+def _warm_up() -> None:
+    """Once a process, before any time bound starts: import the engine, and run one
+    Linear on the meta device as its shape check does. The first meta ``linear`` imports
+    ``torch._dynamo`` (3-5 s measured here), a one-time cost that is not the build's."""
+    with _warm:
+        if _warmed:
+            return
+        import torch
+
+        import gradtui.ops.model  # noqa: F401 - the engine, loaded here
+
+        meta = torch.empty(1, 1, device="meta")
+        torch.nn.functional.linear(meta, meta, meta[0])
+        _warmed.append(True)
 
 
 def _trainer(config: ModelConfig) -> Trainer:

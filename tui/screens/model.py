@@ -229,14 +229,16 @@ class ModelScreen(Screen[None]):
             self._status(Text(f"training… {done} steps so far — space pauses · Esc stops"))
 
     def action_cancel_or_back(self) -> None:
-        """Stop training or a build; else leave a field; else back to the explorer."""
-        if self.client.stop():
-            note = "; the views show the last good model" if self.run else ""
-            self._status(Text(f"stopped (Esc){note}"), error=True)
-            self.refresh_bindings()
-            return
+        """Leave a field; else stop training or a build; else back to the explorer."""
         if isinstance(self.focused, Input):
             self._focus_view()
+            return
+        training = self.client.training
+        if self.client.stop():
+            done = f" after {len(self.losses)} training steps" if training else ""
+            note = "; the views show the last good model" if self.run else ""
+            self._status(Text(f"stopped (Esc){done}{note}"), error=True)
+            self.refresh_bindings()
             return
         self.app.pop_screen()
 

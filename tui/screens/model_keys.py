@@ -41,7 +41,7 @@ MODEL_KEYS: list[BindingType] = [
         "escape",
         "cancel_or_back",
         "Back",
-        tooltip="Stop training; otherwise leave a field; otherwise back to the explorer.",
+        tooltip="Leave a field; otherwise stop training (or a build); otherwise back to the explorer.",
         id="gradtui.model.back",
     ),
     Binding(
