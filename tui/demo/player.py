@@ -201,9 +201,7 @@ class Player:
             await self._snippet_scene(app, pilot, scene)
             return
         if scene.model is not None:
-            from gradtui.tui.demo.model_scene import play_model_scene
-
-            await play_model_scene(self, app, pilot, scene)
+            await self._model_scene(app, pilot, scene)
             return
         app.to_explorer()
         await pilot.pause()
@@ -261,6 +259,50 @@ class Player:
         await self._wait(BEAT)
         app.to_explorer()
         await pilot.pause()
+
+    async def _model_scene(self, app: DemoApp, pilot: Pilot, scene: Scene) -> None:
+        """Open the model screen with the scene's texts, train (its ``steps``), caption;
+        then its actions (typing into a field rebuilds and trains again)."""
+        assert scene.model is not None
+        screen = app.open_model(scene.model)
+        await pilot.pause()
+        if not screen.query(CaptionBar):
+            await screen.mount(CaptionBar(id="caption"), before=0)
+        app.show_caption(f"{scene.number}/{len(self.script.scenes)} · {scene.name}", "…")
+        await self._model_run(screen, pilot, scene.line, train=True)
+        if screen.run is None:
+            raise DemoFailed(scene.line, f"the model did not build: {screen.status_text}")
+        await self._caption(app, pilot, scene, None, scene.caption, scene.slug, scene.hold)
+        for j, action in enumerate(scene.actions, 1):
+            await self._gate()
+            slug = f"{scene.slug}-{slugify(action.name, 24) if action.name else j}"
+            if action.verb == "type":
+                screen.form.field(action.into or "").value = str(action.value)
+                await self._model_run(screen, pilot, action.line, train=False)
+                await self._model_run(screen, pilot, action.line, train=True)
+            elif action.verb == "pause":
+                await self._wait(action.value)
+            if action.caption:
+                await self._caption(app, pilot, scene, action, action.caption, slug, action.hold)
+        app.to_explorer()
+        await pilot.pause()
+
+    @staticmethod
+    async def _model_run(screen: Any, pilot: Pilot, line: int, *, train: bool) -> None:
+        """Build (or train, when the form has steps) and wait for the answer on screen."""
+        await pilot.pause()
+        if train and int(screen.texts.get("steps", "0") or 0) <= 0:
+            return
+        screen.train() if train else screen.build()
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while screen.busy:
+            if time.monotonic() > deadline:
+                raise DemoFailed(line, f"the model did not answer in {SETTLE_TIMEOUT:g} s")
+            await asyncio.sleep(0.02)
+        await pilot.pause()
+        await pilot.pause()
+        if screen.status_text.startswith("refused"):
+            raise DemoFailed(line, screen.status_text)
 
     async def _act(self, app: DemoApp, pilot: Pilot, scene: Scene, j: int, action: Action) -> None:
         slug = f"{scene.slug}-{slugify(action.name, 24) if action.name else j}"

@@ -29,6 +29,7 @@ from typing import Any
 from gradtui.ops.names import EXPRESSION, GRAD_OUTPUT, LAYERS
 from gradtui.tui.demo.captions import placeholders
 from gradtui.tui.demo.lines import key_lines, line_of
+from gradtui.tui.demo.model_scene import MODEL_KEYS, model_scene
 
 VERBS = ("type", "step", "step_to", "layer", "view", "plot_var", "pause")
 """What an action can do; each action table has exactly one of these keys."""
@@ -40,13 +41,9 @@ ACTION_OPTIONS = {
 }
 """Keys that only make sense with one verb (``into`` goes with ``type``, ...)."""
 COMMON_ACTION_KEYS = ("caption", "hold", "name")
-MODEL_KEYS = ("data", "target", "loss", "optimizer", "l1", "seed", "steps")
-"""A model scene's settings beside ``model = SPEC`` (the model screen's fields)."""
 TARGET_KEYS = ("op", "expression", "snippet", "model")
 """What a scene opens: exactly one of these."""
 SCENE_KEYS = ("name", *TARGET_KEYS, "inputs", "caption", "hold", "actions", *MODEL_KEYS)
-MODEL_VERBS = ("type", "pause")
-"""What a model scene's actions can do (type into a model field: rebuild and retrain)."""
 """What a scene opens: exactly one of these."""
 SNIPPET_VERBS = ("pause",)
 """What a snippet scene's actions can do (it pastes and runs its snippet, then shows it)."""
@@ -246,9 +243,9 @@ class _Loader:
         if "snippet" in raw:
             return self.snippet_scene(k, raw)
         if "model" in raw:
-            from gradtui.tui.demo.model_scene import model_scene
-
-            return model_scene(self, k, raw)
+            state = _FieldState(str(raw["model"]), False, {}, "")
+            fields = model_scene(self, k, raw, state, VERBS)
+            return Scene(**fields, slug=slugify(fields["name"]))
         for key in MODEL_KEYS:
             if key in raw:
                 raise self.fail(here + (key,), f"scene {k + 1}: {key} goes with model = …")

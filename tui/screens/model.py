@@ -306,7 +306,7 @@ class ModelScreen(Screen[None]):
         self.query_one(LossCurve).set_losses(message.losses)
         layers = self.run.layers if self.run else ()
         self.query_one("#norms", Static).update(
-            render_norms(message.last.layer_grad_norms, layers, self.size.width - 4)
+            render_norms(message.last.layer_grad_norms, layers, self._view_width())
         )
         if not self.client.paused:
             self._status(
@@ -348,7 +348,7 @@ class ModelScreen(Screen[None]):
     def _show(self, run: ModelRun, texts: dict[str, str], label: str) -> None:
         self.run, self.built_texts, self.step_label = run, dict(texts), label
         step = run.steps[-1]
-        width = max(40, self.query_one("#model-views").size.width - 4)
+        width = self._view_width()
         self.query_one("#forward", Static).update(render_forward(step, run.layers, run.data, label))
         self.query_one("#update", Static).update(
             render_update(step, run.params, run.optimizer, label, width)
@@ -361,13 +361,21 @@ class ModelScreen(Screen[None]):
         self.query_one("#diagnoses", Static).update(self._diagnoses(run, step))
         self.form.set_class(False, "-stale")
 
+    def _view_width(self) -> int:
+        return max(40, self.query_one("#model-views").size.width - 4)
+
     def _diagnoses(self, run: ModelRun, step: ModelStep) -> Group:
         lines = [Text("diagnoses (measured)", style="bold")]
         found = [*run.diagnoses, *step.diagnoses, *step.warnings]
         for text in found:
             lines.append(Text(f"• {text}"))
         if not found:
-            lines.append(Text("  none: no dead ReLU, no 10x norm jump, no L1 term", style="dim"))
+            lines.append(
+                Text(
+                    "  none reported (the engine looks for dead ReLU units, 10x norm jumps, the L1 share)",
+                    style="dim",
+                )
+            )
         if self.trained:
             lines.append(Text(f"(run of {self.trained} training steps + 1 in detail)", style="dim"))
         return Group(*lines)

@@ -88,10 +88,17 @@ class LossCurve(Widget):
     def set_losses(self, losses: Sequence[float]) -> None:
         """Draw ``losses`` (replacing what was drawn)."""
         self.losses = list(losses)
+        self.border_title = self._chart()[0]
         self.refresh()
 
+    def _chart(self) -> tuple[str, list[Text]]:
+        return chart(self.losses, self.content_size.width, self.content_size.height - 1)
+
+    def on_resize(self) -> None:
+        """The title says how many steps a column holds, which depends on the width."""
+        self.border_title = self._chart()[0]
+
     def render(self) -> Text:
-        """The chart for the current size; the title goes in the border."""
-        title, rows = chart(self.losses, self.content_size.width, self.content_size.height - 1)
-        self.border_title = title
+        """The chart for the current size (its title is in the border)."""
+        title, rows = self._chart()
         return Text("\n").join(rows) if rows else Text(title, style="dim")

@@ -71,7 +71,9 @@ def _tensor(label: str, tensor: object) -> Text:
     line = Text(f"  {label}  ", style="bold")
     if tensor is None:
         line.append("None", style="dim italic")
-        line.append("  (no gradient: an input that needs none, such as the data)", style="dim")
+        line.append(
+            "  (no gradient: an input that needs none, the data or the target)", style="dim"
+        )
         return line
     line.append_text(format_tensor(tensor))  # type: ignore[arg-type]
     line.append(f"  {describe(tensor)}", style="dim")  # type: ignore[arg-type]
