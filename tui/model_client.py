@@ -207,7 +207,11 @@ class ModelClient:
         losses: list[float] = []
         done = TrainDone(seq, texts, steps, losses)
         try:
-            trainer = _trainer(config_from(texts))
+            from gradtui.ops.model import Trainer
+            from gradtui.ops.model_diagnose import WINDOW
+
+            # every number of the last steps the diagnoses read; older ones: loss and norms
+            trainer = Trainer(config_from(texts), keep=WINDOW + 1)
             for _ in range(steps):
                 while not self._resume.wait(PAUSE_POLL_S):
                     if stop.is_set():
@@ -270,7 +274,7 @@ def config_from(texts: dict[str, str]) -> ModelConfig:
         InputError: l1 or seed is not a number (named by its field, with a column).
     """
     from gradtui.ops.model import ModelConfig
-    from gradtui.ops.model_spec import DEFAULT_LOSS, DEFAULT_OPTIMIZER
+    from gradtui.ops.names import DEFAULT_LOSS, DEFAULT_OPTIMIZER
 
     l1 = _number(texts.get("l1", "0"), "l1", float)
     seed = _number(texts.get("seed", "0"), "seed", int)
