@@ -50,6 +50,8 @@ HELP_SCREEN = "gradtui-help"
 SNIPPET_SCREEN = "gradtui-snippet"
 """The name the snippet screen is installed under (built on first open, then kept, with
 its text, while the person goes back and forth)."""
+MODEL_SCREEN = "gradtui-model"
+"""The name the model screen is installed under (built on first open, then kept)."""
 EXPLORER_ACTIONS = frozenset(
     ("step", "focus_filter", "toggle_view", "toggle_layer", "next_plot_var", "cancel_or_leave")
 )
@@ -235,8 +237,9 @@ class GradApp(PatchedApp):
     def on_unmount(self) -> None:
         """Stop every computation in flight: the process should not wait for them to finish."""
         self.explorer.client.close()
-        if self.is_screen_installed(SNIPPET_SCREEN):
-            self.get_screen(SNIPPET_SCREEN).client.close()  # type: ignore[attr-defined]
+        for name in (SNIPPET_SCREEN, MODEL_SCREEN):
+            if self.is_screen_installed(name):
+                self.get_screen(name).client.close()  # type: ignore[attr-defined]
 
     # ----------------------------------------------------- public (scripted)
 
@@ -373,6 +376,13 @@ class GradApp(PatchedApp):
         if text is not None:
             screen.load(text, run=run)
 
+    def open_model(self, texts: Mapping[str, str] | None = None):  # noqa: ANN201 - ModelScreen
+        """Show the model screen (built on first use, then kept) and return it; with
+        ``texts``, put them in its form and build."""
+        from gradtui.tui.screens.model import open_model
+
+        return open_model(self, MODEL_SCREEN, texts)
+
     def to_explorer(self) -> None:
         """Back to the explorer from the snippet screen (or wherever the stack is)."""
         while len(self.screen_stack) > 1 and self.screen is not self.explorer:
@@ -439,11 +449,13 @@ class GradApp(PatchedApp):
         if isinstance(self.screen, HelpScreen):
             return
         if not self.is_screen_installed(HELP_SCREEN):
+            from gradtui.tui.screens.model_keys import MODEL_KEYS
             from gradtui.tui.screens.snippet_keys import SNIPPET_KEYS
 
             keys = [b for b in self.BINDINGS if isinstance(b, Binding)]
             snippet_keys = [b for b in SNIPPET_KEYS if isinstance(b, Binding)]
-            self.install_screen(HelpScreen(keys, snippet_keys), HELP_SCREEN)
+            model_keys = [b for b in MODEL_KEYS if isinstance(b, Binding)]
+            self.install_screen(HelpScreen(keys, snippet_keys, model_keys), HELP_SCREEN)
         self.push_screen(HELP_SCREEN)
 
     def action_save_screenshot(self) -> None:
@@ -496,7 +508,7 @@ def palette_commands(app: GradApp) -> Iterator[SystemCommand]:
     """gradtui's own palette commands; each does nothing once the app is shutting down.
     Those that act on the explorer go back to it first (from the snippet screen)."""
     for title, help, run, discover in _palette_entries(app):
-        explorer = not title.startswith(("snippet:", "help", "save screenshot", "theme:"))
+        explorer = not title.startswith(("snippet:", "model:", "help", "save screenshot", "theme:"))
         yield SystemCommand(title, help, _while_running(app, run, explorer=explorer), discover)
 
 
@@ -561,6 +573,9 @@ def _palette_entries(app: GradApp) -> Iterator[tuple[str, str, Callable[[], obje
             partial(app.open_snippet, seed.text, run=True),
             False,
         )
+    from gradtui.tui.model_presets import palette_entries
+
+    yield from palette_entries(app.open_model)
     yield (
         "op: custom expression",
         "Type any expression; its free names become inputs",

@@ -43,6 +43,23 @@ stepped through. A statement the snippet language refuses is named with its line
 column, and the cursor goes there; nothing runs and your text stays.
 """
 
+MODEL = """\
+## Model mode
+
+Open it from the op list's seed group or the palette (**model: new**, or a preset such as
+`model: 2-3-1 tanh`). The form takes a spec of `torch.nn` layers joined by `->`
+(`Linear(2, 3) -> Tanh() -> Linear(3, 1)`), the data and target in the input language, a
+`torch.nn.functional` loss, an optimizer as torch spells it (`SGD(lr=0.1, momentum=0.9)`,
+`Adam(lr=0.01)`), an L1 λ and a seed. Enter builds a fresh model (seeded as a script
+would) and takes one step, recorded in detail: **forward** shows each layer's output as a
+heat map (blue < 0 < red), **backward** what each module receives and sends back (`n`/`p`),
+node by node on `d` (`BackwardHookFunctionBackward` nodes are gradtui's own module hooks;
+a plain script has none), **update** each parameter before and after `optimizer.step()`
+with the optimizer's state. `t` trains a fresh model for `steps` lean steps with a live
+loss curve and gradient-norm bars (log scale); space pauses, Esc stops; then one more step
+is recorded in detail and shown as step N+1, with the run's diagnoses.
+"""
+
 PANELS = """\
 ## The panels
 
@@ -106,12 +123,16 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def __init__(
-        self, bindings: Iterable[Binding], snippet_bindings: Iterable[Binding] = ()
+        self,
+        bindings: Iterable[Binding],
+        snippet_bindings: Iterable[Binding] = (),
+        model_bindings: Iterable[Binding] = (),
     ) -> None:
-        """Create the help for an app with ``bindings`` (and its snippet screen's)."""
+        """Create the help for an app with ``bindings`` (and its snippet and model screens')."""
         super().__init__()
         self._app_bindings = list(bindings)
         self._snippet_bindings = list(snippet_bindings)
+        self._model_bindings = list(model_bindings)
 
     def compose(self) -> ComposeResult:
         """The help text."""
@@ -128,6 +149,11 @@ class HelpScreen(ModalScreen[None]):
                         SNIPPETS,
                     ]
                     if self._snippet_bindings
+                    else []
+                ),
+                *(
+                    [keys_table(self._model_bindings, "The model screen's keys", tail=False), MODEL]
+                    if self._model_bindings
                     else []
                 ),
                 LANGUAGE,

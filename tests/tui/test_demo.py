@@ -323,7 +323,7 @@ BROKEN = {
     "op and snippet": (
         '[[scene]]\nop = "exp"\nsnippet = "lt"\ncaption = "c"\n',
         1,
-        "give exactly one of op = …, expression = … or snippet = …",
+        "give exactly one of op = …, expression = …, snippet = … or model = …",
     ),
     "snippet scene that steps": (
         '[[scene]]\nsnippet = "lt"\ncaption = "line {stopped_at}"\n'

@@ -40,6 +40,20 @@ PLAIN_FIELDS = {
     "message": "snippet: torch's own message on the line that raised",
     "why": "snippet: the same in plain words",
     "passes": "snippet: how many backward passes ran",
+    "loss": "model: the loss of the last step trained (or built)",
+    "loss_first": "model: the loss of the first step",
+    "trained": "model: how many steps the scene trained",
+    "optimizer": "model: the optimizer, as torch spells it",
+    "spec": "model: the layer spec",
+    "run_diagnosis": "model: the run's diagnosis (with L1: where the weights ended)",
+    "zeros": "model: how many weights are exactly 0.0 after the run",
+    "oscillating": "model: how many weights' signs flipped at least twice lately",
+    "away": "model: how many weights stay on one side of 0",
+    "weights": "model: how many weights there are",
+    "outcome": "model: whether the weights went exactly to zero or oscillate around it",
+    "norm_first": "model: the gradient norm of the first layer with parameters",
+    "norm_last": "model: the gradient norm of the last layer with parameters",
+    "norm_ratio": "model: norm_last / norm_first",
 }
 """Placeholders without a key, and what each is filled with."""
 KEYED_FIELDS = {
@@ -56,6 +70,7 @@ KEYED_FIELDS = {
     "printed": "snippet: what line N printed",
     "claim": "snippet: the claim (trailing comment) on line N",
     "verdict": "snippet: the claim on line N: holds, FAILS or not checked",
+    "norm": "model: layer N's gradient norm on the step shown, e.g. {norm.0}",
 }
 """Placeholders that take a key (``{grad.input}``), and what each is filled with."""
 

@@ -200,6 +200,9 @@ class Player:
         if scene.snippet is not None:
             await self._snippet_scene(app, pilot, scene)
             return
+        if scene.model is not None:
+            await self._model_scene(app, pilot, scene)
+            return
         app.to_explorer()
         await pilot.pause()
         app.show_view("steps")
@@ -256,6 +259,50 @@ class Player:
         await self._wait(BEAT)
         app.to_explorer()
         await pilot.pause()
+
+    async def _model_scene(self, app: DemoApp, pilot: Pilot, scene: Scene) -> None:
+        """Open the model screen with the scene's texts, train (its ``steps``), caption;
+        then its actions (typing into a field rebuilds and trains again)."""
+        assert scene.model is not None
+        screen = app.open_model(scene.model)
+        await pilot.pause()
+        if not screen.query(CaptionBar):
+            await screen.mount(CaptionBar(id="caption"), before=0)
+        app.show_caption(f"{scene.number}/{len(self.script.scenes)} · {scene.name}", "…")
+        await self._model_run(screen, pilot, scene.line, train=True)
+        if screen.run is None:
+            raise DemoFailed(scene.line, f"the model did not build: {screen.status_text}")
+        await self._caption(app, pilot, scene, None, scene.caption, scene.slug, scene.hold)
+        for j, action in enumerate(scene.actions, 1):
+            await self._gate()
+            slug = f"{scene.slug}-{slugify(action.name, 24) if action.name else j}"
+            if action.verb == "type":
+                screen.form.field(action.into or "").value = str(action.value)
+                await self._model_run(screen, pilot, action.line, train=False)
+                await self._model_run(screen, pilot, action.line, train=True)
+            elif action.verb == "pause":
+                await self._wait(action.value)
+            if action.caption:
+                await self._caption(app, pilot, scene, action, action.caption, slug, action.hold)
+        app.to_explorer()
+        await pilot.pause()
+
+    @staticmethod
+    async def _model_run(screen: Any, pilot: Pilot, line: int, *, train: bool) -> None:
+        """Build (or train, when the form has steps) and wait for the answer on screen."""
+        await pilot.pause()
+        if train and int(screen.texts.get("steps", "0") or 0) <= 0:
+            return
+        screen.train() if train else screen.build()
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while screen.busy:
+            if time.monotonic() > deadline:
+                raise DemoFailed(line, f"the model did not answer in {SETTLE_TIMEOUT:g} s")
+            await asyncio.sleep(0.02)
+        await pilot.pause()
+        await pilot.pause()
+        if screen.status_text.startswith("refused"):
+            raise DemoFailed(line, screen.status_text)
 
     async def _act(self, app: DemoApp, pilot: Pilot, scene: Scene, j: int, action: Action) -> None:
         slug = f"{scene.slug}-{slugify(action.name, 24) if action.name else j}"
@@ -437,7 +484,8 @@ class DemoApp(GradApp):
 
     def __init__(self, player: Player, *, autoplay: bool, **kwargs: Any) -> None:
         first = player.script.scenes[0]
-        super().__init__(first.target, {**first.values, GRAD_OUTPUT: first.v}, **kwargs)
+        opening = first.target if first.model is None else "exp"  # a model scene opens later
+        super().__init__(opening, {**first.values, GRAD_OUTPUT: first.v}, **kwargs)
         self.player = player
         self.autoplay = autoplay
         self.title = player.script.title or "gradtui demo"
@@ -462,9 +510,8 @@ class DemoApp(GradApp):
         """Put ``caption`` in the caption bar (``where``: e.g. ``"3/8 · exp"``), the
         explorer's and the snippet screen's."""
         self.query_one(CaptionBar).show(where, caption)
-        snippet = self.snippet_screen
-        if snippet is not None:
-            for bar in snippet.query(CaptionBar):
+        for screen in (self.snippet_screen, self.model_screen):
+            for bar in screen.query(CaptionBar) if screen is not None else ():
                 bar.show(where, caption)
 
     @property
@@ -476,10 +523,16 @@ class DemoApp(GradApp):
         """Pause or resume the demo."""
         paused = self.player.toggle_pause()
         self.query_one(CaptionBar).set_paused(paused)
-        snippet = self.snippet_screen
-        if snippet is not None:
-            for bar in snippet.query(CaptionBar):
+        for screen in (self.snippet_screen, self.model_screen):
+            for bar in screen.query(CaptionBar) if screen is not None else ():
                 bar.set_paused(paused)
+
+    @property
+    def model_screen(self):  # noqa: ANN201 - a ModelScreen, imported lazily
+        """The model screen, or ``None`` before a scene opened it."""
+        from gradtui.tui.app import MODEL_SCREEN
+
+        return self.get_screen(MODEL_SCREEN) if self.is_screen_installed(MODEL_SCREEN) else None
 
     def action_demo_next(self) -> None:
         """Jump to the next scene."""

@@ -29,6 +29,7 @@ from typing import Any
 from gradtui.ops.names import EXPRESSION, GRAD_OUTPUT, LAYERS
 from gradtui.tui.demo.captions import placeholders
 from gradtui.tui.demo.lines import key_lines, line_of
+from gradtui.tui.demo.model_scene import MODEL_KEYS, model_scene
 
 VERBS = ("type", "step", "step_to", "layer", "view", "plot_var", "pause")
 """What an action can do; each action table has exactly one of these keys."""
@@ -40,8 +41,9 @@ ACTION_OPTIONS = {
 }
 """Keys that only make sense with one verb (``into`` goes with ``type``, ...)."""
 COMMON_ACTION_KEYS = ("caption", "hold", "name")
-SCENE_KEYS = ("name", "op", "expression", "snippet", "inputs", "caption", "hold", "actions")
-TARGET_KEYS = ("op", "expression", "snippet")
+TARGET_KEYS = ("op", "expression", "snippet", "model")
+"""What a scene opens: exactly one of these."""
+SCENE_KEYS = ("name", *TARGET_KEYS, "inputs", "caption", "hold", "actions", *MODEL_KEYS)
 """What a scene opens: exactly one of these."""
 SNIPPET_VERBS = ("pause",)
 """What a snippet scene's actions can do (it pastes and runs its snippet, then shows it)."""
@@ -118,6 +120,8 @@ class Scene:
         line: Where the scene starts in the script.
         snippet: For a snippet scene (``snippet = "lt"``): the seed snippet's code, which
             the scene pastes into the snippet editor and runs; ``target`` is its name.
+        model: For a model scene (``model = "Linear(2, 3) -> ..."``): the model screen's
+            texts (``steps``: how many steps the scene trains; ``"0"``: build only).
     """
 
     number: int
@@ -132,6 +136,7 @@ class Scene:
     actions: tuple[Action, ...]
     line: int
     snippet: str | None = None
+    model: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -231,10 +236,19 @@ class _Loader:
                 )
         if sum(key in raw for key in TARGET_KEYS) != 1:
             raise self.fail(
-                here, f"scene {k + 1}: give exactly one of op = …, expression = … or snippet = …"
+                here,
+                f"scene {k + 1}: give exactly one of op = …, expression = …, snippet = … "
+                "or model = …",
             )
         if "snippet" in raw:
             return self.snippet_scene(k, raw)
+        if "model" in raw:
+            state = _FieldState(str(raw["model"]), False, {}, "")
+            fields = model_scene(self, k, raw, state, VERBS)
+            return Scene(**fields, slug=slugify(fields["name"]))
+        for key in MODEL_KEYS:
+            if key in raw:
+                raise self.fail(here + (key,), f"scene {k + 1}: {key} goes with model = …")
         is_expr = "expression" in raw
         target = raw["expression" if is_expr else "op"]
         tkey = "expression" if is_expr else "op"

@@ -8,14 +8,18 @@ plain-text report also says (the plot's title, the kinks, ``grad_fn``, yes/no) c
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from gradtui.ops.results import SnippetResult, TensorData
 from gradtui.tui.app import GradApp
-from gradtui.tui.format import format_tensor
+from gradtui.tui.format import format_number, format_tensor
 from gradtui.tui.report import curve_title, grad_fn_name, kink_lines, visible, yes_no
 from gradtui.tui.widgets.inputs import InputsPanel
 from gradtui.tui.widgets.snippet_report import MARKS, claim_verdict, statement_mark
 from gradtui.tui.widgets.status import StatusLine
+
+if TYPE_CHECKING:
+    from gradtui.tui.screens.model import ModelScreen
 
 
 def _fmt(tensor: TensorData | None) -> str:
@@ -33,6 +37,10 @@ def screen_values(app: GradApp) -> dict[str, str]:
     snippet = app.snippet_screen
     if snippet is not None and app.screen is snippet:
         return snippet_values(snippet.result, snippet.status_text)
+    from gradtui.tui.screens.model import ModelScreen
+
+    if isinstance(app.screen, ModelScreen):
+        return model_values(app.screen)
     values: dict[str, str] = {"target": app.target}
     values["status"] = app.query_one(StatusLine).plain
     inputs = app.query_one(InputsPanel)
@@ -125,3 +133,50 @@ def snippet_values(result: SnippetResult | None, status: str) -> dict[str, str]:
             if s.error.why:
                 values["why"] = s.error.why
     return values
+
+
+def model_values(screen: ModelScreen) -> dict[str, str]:
+    """What a caption can name on the model screen, read from the run on screen."""
+    values = {"status": screen.status_text}
+    run = screen.run
+    if run is None:
+        return values
+    from gradtui.ops.model_diagnose import l1_outcome
+
+    fmt = _number
+    losses = screen.losses if screen.trained else [s.loss for s in run.steps]
+    values["loss"] = fmt(losses[-1])
+    values["loss_first"] = fmt(losses[0])
+    values["trained"] = str(screen.trained)
+    values["optimizer"] = run.optimizer
+    values["spec"] = run.spec
+    if run.diagnoses:
+        values["run_diagnosis"] = run.diagnoses[0]
+    kinds = l1_outcome(run.steps)  # the weights on screen, as run.diagnoses counts them
+    zero, osc, away = (len(kinds[k]) for k in ("zero", "oscillating", "away"))
+    values.update(
+        zeros=str(zero),
+        oscillating=str(osc),
+        away=str(away),
+        weights=str(zero + osc + away),
+    )
+    verdict = {
+        (True, False): "went exactly to zero",
+        (False, True): "oscillate around zero",
+        (True, True): "partly went exactly to zero, partly oscillate around it",
+        (False, False): "neither reached zero nor oscillate around it",
+    }
+    values["outcome"] = verdict[(zero > 0, osc > 0)]
+    norms = run.steps[-1].layer_grad_norms
+    for name, value in norms.items():
+        values[f"norm.{name}"] = fmt(value)
+    if norms:
+        names = [layer.name for layer in run.layers if layer.name in norms]
+        first, last = norms[names[0]], norms[names[-1]]
+        values["norm_first"], values["norm_last"] = fmt(first), fmt(last)
+        values["norm_ratio"] = fmt(last / first) if first else "inf"
+    return values
+
+
+def _number(x: float) -> str:
+    return format_number(x).plain

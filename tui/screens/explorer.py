@@ -25,6 +25,8 @@ from gradtui.ops.names import EXPRESSION, GRAD_OUTPUT, LAYERS, looks_like_op_nam
 from gradtui.ops.results import Curve, GradResult
 from gradtui.tui.engine_client import EngineClient
 from gradtui.tui.messages import Computed, CurveDone, EngineFailed, EngineLoaded, FieldsReady
+from gradtui.tui.model_presets import PREFIX as MODEL_PREFIX
+from gradtui.tui.model_presets import preset, texts_of
 from gradtui.tui.session import Session
 from gradtui.tui.widgets.inputs import InputsPanel
 from gradtui.tui.widgets.op_picker import EXPRESSION_ID, OpPicker, snippet_of
@@ -288,6 +290,12 @@ class ExplorerScreen(Screen[None]):
             current = EXPRESSION_ID if self.session.expression_mode else self.session.target
             self.query_one(OpPicker).set_current(current)
             self.app.open_snippet(seed.text, run=True)  # type: ignore[attr-defined]
+            return
+        if message.name.startswith(MODEL_PREFIX):  # a model preset, or "model: new"
+            current = EXPRESSION_ID if self.session.expression_mode else self.session.target
+            self.query_one(OpPicker).set_current(current)
+            found = preset(message.name.removeprefix(MODEL_PREFIX))
+            self.app.open_model(texts_of(found) if found else None)  # type: ignore[attr-defined]
             return
         if message.name == EXPRESSION_ID:
             self.select_expression()

@@ -25,6 +25,8 @@ from textual.widgets.option_list import Option
 
 from gradtui.ops.names import SEED_CATEGORY, Groups
 from gradtui.ops.seed_snippets import SEED_SNIPPETS, SeedSnippet
+from gradtui.tui.model_presets import NEW, PRESETS
+from gradtui.tui.model_presets import PREFIX as MODEL_PREFIX
 from gradtui.tui.workarounds import PagedOptionList
 
 EXPRESSION_ID = "__expression__"
@@ -184,6 +186,8 @@ class OpPicker(Vertical):
                     (f"{SNIPPET_PREFIX}{s.name}", f"the page's code, run: {s.title}")
                     for s in SEED_SNIPPETS
                 )
+                ops.extend((f"{MODEL_PREFIX}{p.name}", p.title) for p in PRESETS)
+                ops.append((f"{MODEL_PREFIX}{NEW}", "a tiny nn.Sequential, trained step by step"))
         self._summaries = {name: summary for _, ops in self._groups for name, summary in ops}
         self._signatures = dict(signatures or {})
         self._loaded = True
