@@ -240,18 +240,15 @@ _warmed: list[bool] = []
 
 
 def _warm_up() -> None:
-    """Once a process, before any time bound starts: import the engine, and run one
-    Linear on the meta device as its shape check does. The first meta ``linear`` imports
-    ``torch._dynamo`` (3-5 s measured here), a one-time cost that is not the build's."""
+    """Once a process, before any time bound starts: import the engine and pay torch's
+    one-time cost of a first optimizer (it imports ``torch._dynamo``: seconds), which is
+    not the build's (:func:`ops.model.warm_up`)."""
     with _warm:
         if _warmed:
             return
-        import torch
+        from gradtui.ops.model import warm_up
 
-        import gradtui.ops.model  # noqa: F401 - the engine, loaded here
-
-        meta = torch.empty(1, 1, device="meta")
-        torch.nn.functional.linear(meta, meta, meta[0])
+        warm_up()
         _warmed.append(True)
 
 
