@@ -18,6 +18,7 @@ up) the form sits beside the views; smaller, above them, scrolling.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from rich.console import Group
@@ -295,7 +296,9 @@ class ModelScreen(Screen[None]):
         self.form.clear_errors()
         seed = message.texts.get("seed", "0").strip() or "0"
         self._show(message.run, message.texts, f"step 1 of a fresh model (seed {seed})")
-        summary = f"built: {len(message.run.params)} parameter tensors; step 1 loss "
+        first = message.run.steps[0] if message.run.steps else None
+        count = sum(math.prod(t.shape) for t in first.params_before.values()) if first else 0
+        summary = f"built: {count} parameters; step 1 loss "
         self._status(Text(summary + _num(message.run.steps[-1].loss) + self._hint()))
 
     def on_train_progress(self, message: TrainProgress) -> None:
