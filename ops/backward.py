@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 import torch
 
 from gradtui.ops import direct_backward, timebound
-from gradtui.ops.results import Edge, Step, TensorData
+from gradtui.ops.results import Edge, GraphNode, Step, TensorData
 from gradtui.ops.tensors import to_data
 
 __all__ = [
+    "describe_graph",
     "enum_name",
     "graph_nodes",
     "record_backward",
@@ -55,6 +56,32 @@ def graph_nodes(root: Any) -> list[Any]:
         nodes.append(node)  # keeps the node alive, so its id() cannot be reused meanwhile
         stack.extend(fn for fn, _ in reversed(node.next_functions))
     return nodes
+
+
+def _ids(nodes: Sequence[Any]) -> dict[int, str]:
+    """``id()`` of each node -> its graph id (``n0`` for the first)."""
+    return {id(node): f"n{k}" for k, node in enumerate(nodes)}
+
+
+def describe_graph(
+    nodes: Sequence[Any], leaves: Mapping[str, torch.Tensor] | None = None
+) -> tuple[GraphNode, ...]:
+    """The graph of ``nodes`` (as :func:`graph_nodes` lists them) as plain data.
+
+    Each node's ``next`` follows its ``next_functions`` entry by entry, with ``None``
+    where torch has ``None``; a shared node is one entry that several nodes point to.
+    """
+    ids = _ids(nodes)
+    leaves = leaves or {}
+    return tuple(
+        GraphNode(
+            id=ids[id(node)],
+            name=type(node).__name__,
+            next=tuple(None if fn is None else ids[id(fn)] for fn, _ in node.next_functions),
+            leaf=_leaf_name(node, leaves),
+        )
+        for node in nodes
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -156,6 +183,7 @@ def record_backward(
     leaves: Mapping[str, torch.Tensor],
     *,
     rules: Mapping[str, str] | None = None,
+    graph_out: list[GraphNode] | None = None,
 ) -> tuple[Step, ...]:
     """Run ``torch.autograd.backward(output, grad_output)`` and record every node it runs.
 
@@ -165,6 +193,7 @@ def record_backward(
         leaves: The run's inputs by name, so ``AccumulateGrad`` steps and edges can say
             which input's ``.grad`` they fill (matched by tensor identity).
         rules: Optional one-line derivative rules by node name (``"ExpBackward0"``).
+        graph_out: When given, the graph (:func:`describe_graph`) is appended to it.
 
     Returns:
         One :class:`Step` per executed node, in the engine's execution order (the order
@@ -178,6 +207,7 @@ def record_backward(
         lambda: direct_backward.backward(output, grad_output),  # see ops.direct_backward
         leaves,
         rules=rules,
+        graph_out=graph_out,
     )
     return steps
 
@@ -189,6 +219,7 @@ def record_call(
     *,
     rules: Mapping[str, str] | None = None,
     nodes_out: list[Any] | None = None,
+    graph_out: list[GraphNode] | None = None,
 ) -> tuple[T, tuple[Step, ...]]:
     """Call ``run`` (which runs the autograd engine from ``roots``) and record every node.
 
@@ -233,6 +264,9 @@ def record_call(
             if id(node) not in seen:
                 seen.add(id(node))
                 nodes.append(node)
+    if graph_out is not None:
+        graph_out.extend(describe_graph(nodes, leaves))
+    ids = _ids(nodes)
     try:
         for node in nodes:
             handles.append(node.register_prehook(prehook(node)))
@@ -266,6 +300,7 @@ def record_call(
                 next=edges,
                 leaf=_leaf_name(node, leaves),
                 rule=rules.get(name),
+                graph_id=ids.get(id(node)),
             )
         )
     return value, tuple(steps)

@@ -99,6 +99,30 @@ class Step:
     next: tuple[Edge, ...] = ()
     leaf: str | None = None
     rule: str | None = None
+    graph_id: str | None = None
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One node of the backward graph, as torch's ``next_functions`` link them.
+
+    Attributes:
+        id: ``"n0"``, ``"n1"``, ...: the root is ``n0``, the rest in depth-first
+            discovery order from it (ids name nodes; they say nothing about run order).
+        name: The node's class name (``"MulBackward0"``, ``"AccumulateGrad"``).
+        next: The ids of its ``next_functions`` in torch's order; ``None`` where torch
+            has ``None`` (an input that needs no gradient).
+        leaf: For an ``AccumulateGrad`` node, the input whose ``.grad`` it fills.
+    """
+
+    id: str
+    name: str
+    next: tuple[str | None, ...]
+    leaf: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """One entry of ``nodes`` in ``gradtui graph --json`` (see README)."""
+        return {"id": self.id, "name": self.name, "next": list(self.next), "leaf": self.leaf}
 
 
 @dataclass(frozen=True)
@@ -168,6 +192,7 @@ class GradResult:
         kinks: For an elementwise op, the input elements where no derivative exists
             (corner, cusp or jump, as :func:`ops.kinks.classify` measured them), each
             with its ``at`` name; their sentences are among ``notes`` too.
+        graph: The backward graph (root first); each step's ``graph_id`` names its node.
         extras: Named derived tensors an op wants shown (``sgd_l1_step``: the data
             gradient, the L1 term's share, the updated parameter).
     """
@@ -185,6 +210,7 @@ class GradResult:
     notes: tuple[str, ...] = ()
     extras: dict[str, TensorData] = field(default_factory=dict)
     kinks: tuple[Kink, ...] = ()
+    graph: tuple[GraphNode, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The JSON contract of ``gradtui grad --json`` (see README)."""

@@ -23,10 +23,10 @@ from gradtui.ops.errors import InputError
 from gradtui.ops.formulas import derivative_formula
 from gradtui.ops.names import EXPRESSION, GRAD_OUTPUT
 from gradtui.ops.prepare import TORCH_ERRORS, Prepared, evaluate_grad_output, prepare
-from gradtui.ops.results import GradResult, InputValue, Kink, OutputValue, TensorData
+from gradtui.ops.results import GradResult, GraphNode, InputValue, Kink, OutputValue, TensorData
 from gradtui.ops.tensors import dtype_name, number_data, to_data
 
-__all__ = ["formula", "run"]
+__all__ = ["forward", "formula", "grad_output", "leaf_args", "run"]
 
 
 @contextlib.contextmanager
@@ -273,8 +273,14 @@ def _run_unbounded(
         return _run(prepare(target, values, grad_output=grad_output, dtype=dtype), formula)
 
 
-def _run(p: Prepared, with_formula: bool = True) -> GradResult:
-    """:func:`run` after :func:`prepare`."""
+def leaf_args(p: Prepared) -> tuple[dict[str, Any], dict[str, torch.Tensor], list[str]]:
+    """Fresh arguments for one forward pass: every tensor a detached copy, those that
+    require grad made leaves.
+
+    Returns:
+        The arguments by name, the leaves by name, and a note for each group of inputs
+        torch would not let require grad (an integer tensor), quoting torch.
+    """
     refusals: dict[tuple[str, str], list[str]] = {}  # (dtype, torch's words) -> names
     leaves: dict[str, torch.Tensor] = {}
     args: dict[str, Any] = {}
@@ -292,6 +298,22 @@ def _run(p: Prepared, with_formula: bool = True) -> GradResult:
                     leaves[name] = value
         args[name] = value
     refused = [diagnose.refusal(names, dtype, said) for (dtype, said), names in refusals.items()]
+    return args, leaves, refused
+
+
+def forward(p: Prepared, args: Mapping[str, Any]) -> torch.Tensor:
+    """The forward pass as :func:`run` does it (size check, torch's refusals as InputError)."""
+    return _forward(p, args)
+
+
+def grad_output(p: Prepared, output: torch.Tensor) -> torch.Tensor:
+    """``v`` for ``output``, as :func:`run` feeds it to backward."""
+    return _grad_output(p, output)
+
+
+def _run(p: Prepared, with_formula: bool = True) -> GradResult:
+    """:func:`run` after :func:`prepare`."""
+    args, leaves, refused = leaf_args(p)
 
     heard: list[str] = []  # torch's warnings during the forward and backward passes
     with _listening(heard):
@@ -312,6 +334,7 @@ def _run(p: Prepared, with_formula: bool = True) -> GradResult:
     extras: dict[str, TensorData] = {}
 
     kinks: tuple[Kink, ...] = ()
+    graph: list[GraphNode] = []
 
     def answer(differentiable: bool, reason: str | None, grads=None, steps=()) -> GradResult:
         return GradResult(
@@ -328,6 +351,7 @@ def _run(p: Prepared, with_formula: bool = True) -> GradResult:
             notes=tuple(notes),
             extras=extras,
             kinks=kinks,
+            graph=tuple(graph),
         )
 
     if not output.requires_grad:
@@ -342,7 +366,7 @@ def _run(p: Prepared, with_formula: bool = True) -> GradResult:
     heard_before = len(heard)
     try:
         with _listening(heard):
-            steps = record_backward(output, v, leaves, rules=rules)
+            steps = record_backward(output, v, leaves, rules=rules, graph_out=graph)
     except RuntimeError as exc:
         return answer(False, f"torch's backward pass failed: {diagnose.quote(exc)}")
     notes.extend(f"torch warns: {w}" for w in heard[heard_before:])

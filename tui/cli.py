@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from gradtui.ops.timebound import DEFAULT_TIMEOUT_S
-from gradtui.tui import cli_model
+from gradtui.tui import cli_graph, cli_model
 from gradtui.tui.report import curve_title, format_grad, format_op, format_ops, plot_notes
 
 if TYPE_CHECKING:  # the catalog imports torch; `gradtui ops` imports it when it runs
     from gradtui.ops.catalog import OpSpec
 
-COMMANDS = ("ops", "grad", "plot", "snippet", "model", "demo")
+COMMANDS = ("ops", "grad", "plot", "graph", "jacobian", "hvp", "snippet", "model", "demo")
 
 SET_HELP = (
     "set input NAME to TEXT, written in the input language: a list ('[1., -2.]'), a "
@@ -98,8 +98,8 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
     app = _Parser(
         prog="gradtui",
         description="A terminal gradient explorer for PyTorch. "
-        "Commands: gradtui ops | grad TARGET | plot TARGET | snippet FILE | model SPEC | "
-        "demo [SCRIPT]. "
+        "Commands: gradtui ops | grad TARGET | plot TARGET | graph TARGET | jacobian TARGET | "
+        "hvp TARGET | snippet FILE | model SPEC | demo [SCRIPT]. "
         "With no command, opens the app.",
     )
     app.add_argument("op", nargs="?", default="exp", help="op to open on (default: exp)")
@@ -202,20 +202,21 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
         "ops": ops_p,
         "grad": grad,
         "plot": plot,
+        **cli_graph.add_parsers(_Parser, SET_HELP, _seconds),
         "snippet": snippet,
         "model": cli_model.add_parser(_Parser, _seconds),
         "demo": demo,
     }
 
 
-def parse_sets(sets: Sequence[str]) -> dict[str, str]:
+def parse_sets(sets: Sequence[str], option: str = "--set") -> dict[str, str]:
     """``["x=[1, 2]", ...]`` → ``{"x": "[1, 2]"}``; refuses a missing ``=`` or name."""
     values: dict[str, str] = {}
     for item in sets:
         name, sep, text = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise UsageError(f"--set expects NAME=TEXT, got {item!r}")
+            raise UsageError(f"{option} expects NAME=TEXT, got {item!r}")
         values[name] = text
     return values
 
@@ -489,6 +490,7 @@ HANDLERS = {
     "ops": cmd_ops,
     "grad": cmd_grad,
     "plot": cmd_plot,
+    **cli_graph.handlers(parse_sets),
     "snippet": cmd_snippet,
     "model": cli_model.cmd_model,
     "demo": cmd_demo,
@@ -496,7 +498,16 @@ HANDLERS = {
 """Each command's handler, by the name :func:`build_parsers` gives its parser."""
 
 
-_VALUED = ("--range", "--set", "--grad-output", "--data", "--target", "--optimizer", "--loss")
+_VALUED = (
+    "--range",
+    "--set",
+    "--grad-output",
+    "--data",
+    "--target",
+    "--optimizer",
+    "--loss",
+    *cli_graph.VALUED,
+)
 
 
 def _glue_values(argv: list[str]) -> list[str]:

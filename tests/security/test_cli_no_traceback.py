@@ -52,6 +52,9 @@ def _invocations(text: str) -> list[list[str]]:
         ["plot", "exp", "--set", f"input={text}"],
         ["plot", "exp", "--var", text],
         ["plot", "exp", "--range", text],
+        ["graph", text],
+        ["jacobian", "exp", "--set", f"input={text}"],
+        ["hvp", "x * x", "--vector", f"x={text}"],
     ]
 
 

@@ -26,6 +26,7 @@ from gradtui.ops import language
 from gradtui.ops.curves import sample_curve
 from gradtui.ops.errors import InputError
 from gradtui.ops.formulas import derivative_formula
+from gradtui.ops.graph import graph, hvp, jacobian
 from gradtui.ops.run import run
 from tests.helpers import gradtui_many
 from tests.security.control import live_under_python
@@ -127,6 +128,11 @@ def _routes(text: str) -> list[tuple[str, Callable[[], object]]]:
         ("run(second input)", lambda: run("add", {"other": text})),
         ("sample_curve", lambda: sample_curve(text)),
         ("derivative_formula", lambda: derivative_formula(text, "x")),
+        ("graph(expression)", lambda: graph(text)),
+        ("jacobian(input value)", lambda: jacobian("softmax", {"input": text})),
+        ("jacobian(v)", lambda: jacobian("exp", grad_output=text)),
+        ("hvp(vector)", lambda: hvp("x * x", {"x": "[1.]"}, vectors={"x": text})),
+        ("hvp(expression)", lambda: hvp(text)),
     ]
 
 
