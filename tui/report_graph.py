@@ -129,10 +129,7 @@ def _check(block: JacobianBlock, v: Sequence[float]) -> str | None:
                 worst = math.inf
             continue
         worst = max(worst, abs(combined - g) if combined != g else 0.0)
-    return (
-        f"  {block.name}.grad (torch's backward) and vᵀJ (worked out here from the rows "
-        f"marked ▸): largest difference {worst:.3g}"
-    )
+    return f"  vᵀJ, worked out here from J and v, against {block.name}.grad: largest difference {worst:.3g}"
 
 
 def format_jacobian(result: JacobianResult) -> str:
