@@ -288,8 +288,10 @@ def jacobian(
         blocks = {}
         for name, block in zip(names, jac, strict=True):
             leaf = leaves[name]
-            matrix = block.detach().reshape(output.numel(), leaf.numel()).tolist()
-            grad = None if leaf.grad is None else leaf.grad.reshape(-1).tolist()
+            # clone(): torch hands some zero gradients (sgn's) back as a ZeroTensor, which
+            # has no storage to read until it is materialised.
+            matrix = block.detach().clone().reshape(output.numel(), leaf.numel()).tolist()
+            grad = None if leaf.grad is None else leaf.grad.detach().clone().reshape(-1).tolist()
             if grad is None:
                 notes.append(f"no gradient reached {name}: its J is zeros")
             blocks[name] = JacobianBlock(name, tuple(leaf.shape), tuple(output.shape), matrix, grad)

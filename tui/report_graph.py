@@ -9,14 +9,10 @@ from gradtui.ops.display import format_value
 from gradtui.ops.graph import GraphResult, HvpResult, JacobianBlock, JacobianResult
 from gradtui.ops.names import GRAD_OUTPUT
 from gradtui.ops.results import GraphNode
+from gradtui.tui.graph_layout import layout_graph, node_label
 from gradtui.tui.report import format_steps
 
 __all__ = ["format_graph", "format_hvp", "format_jacobian", "node_label"]
-
-
-def node_label(node: GraphNode) -> str:
-    """A node as the drawing and the list name it: ``AccumulateGrad (x)`` for a leaf."""
-    return f"{node.name} ({node.leaf})" if node.leaf else node.name
 
 
 def _node_list(nodes: Sequence[GraphNode]) -> list[str]:
@@ -34,8 +30,11 @@ def _node_list(nodes: Sequence[GraphNode]) -> list[str]:
     return lines
 
 
-def format_graph(result: GraphResult, drawing: Sequence[str] = ()) -> str:
-    """The text report of ``gradtui graph``: the drawing, then every node's edges."""
+def format_graph(result: GraphResult) -> str:
+    """The text report of ``gradtui graph``: the drawing, then every node's edges.
+
+    The drawing is printed as wide as it is (a wide graph wraps or is cut by a narrow
+    terminal; the node list under it says the same in one line per node)."""
     if not result.nodes:
         return f"{result.expression}\n\nno backward graph: {result.reason}"
     leaves = [n.leaf for n in result.nodes if n.leaf]
@@ -55,9 +54,11 @@ def format_graph(result: GraphResult, drawing: Sequence[str] = ()) -> str:
             "  shared (gradients from several paths add up here): "
             + ", ".join(f"{n.id} {node_label(n)} ({parents[n.id]} parents)" for n in shared)
         )
-    if drawing:
-        lines.append("")
-        lines.extend(drawing)
+    layout = layout_graph(result.nodes)
+    lines.append("")
+    if layout.refused:
+        lines.append(f"no drawing: {layout.refused}")
+    lines.extend(line.rstrip() for line in layout.lines)
     lines.append("")
     lines.append("nodes (next_functions in torch's order; None: no gradient needed):")
     lines.extend(_node_list(result.nodes))

@@ -188,6 +188,18 @@ def test_an_integer_output_has_no_jacobian() -> None:
         jacobian("x > 0", {"x": X})
 
 
+def test_a_zero_gradient_torch_returns_without_storage_is_read() -> None:
+    """sgn's backward gives a ZeroTensor (no storage): J and .grad are still zeros."""
+    x = "[-1.5, 0.5, 2.]"
+    result = jacobian("sgn", {"input": x})
+    (block,) = result.blocks.values()
+    t = torch.tensor([-1.5, 0.5, 2.0], requires_grad=True)
+    expected = torch.autograd.functional.jacobian(torch.sgn, t)
+    assert block.matrix == expected.tolist()
+    torch.sgn(t).backward(torch.ones(3))
+    assert block.grad == t.grad.clone().tolist()
+
+
 # --------------------------------------------------------------------------------- H·u
 
 

@@ -1,0 +1,180 @@
+"""The drawn backward DAG against torch's own graph.
+
+Each graph here is built by the engine from a real torch computation, and checked
+against torch's ``next_functions`` walk of the same computation (``tests/ops/test_graph``
+checks the engine's nodes are that walk). The drawing is then read back the way a person
+reads it: from each box, the lines leaving its bottom edge are followed down (straight
+through a crossing ``┼``, along every branch elsewhere) to the boxes they reach, and those
+must be exactly the node's children in torch's graph.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gradtui.ops.graph import graph
+from gradtui.ops.results import GraphNode
+from gradtui.tui.graph_layout import MAX_CELLS, layout_graph, node_label
+from gradtui.tui.report_graph import format_graph
+
+_U, _D, _L, _R = "U", "D", "L", "R"
+_CONN = {
+    "│": {_U, _D},
+    "─": {_L, _R},
+    "┌": {_D, _R},
+    "┐": {_D, _L},
+    "└": {_U, _R},
+    "┘": {_U, _L},
+    "├": {_U, _D, _R},
+    "┤": {_U, _D, _L},
+    "┬": {_L, _R, _D},
+    "┴": {_L, _R, _U},
+    "┼": {_U, _D, _L, _R},
+}
+_STEP = {_D: (1, 0), _L: (0, -1), _R: (0, 1)}
+_BACK = {_D: _U, _L: _R, _R: _L}
+
+EXPRESSIONS = [
+    "x * exp(-x) + sin(x) * w",  # branches, x shared by three paths, two leaves
+    "(x + w) * (x - w) * x",  # crossings, two shared leaves
+    "x * x * x * x * x",  # one leaf, every layer
+    "exp(sin(x) * cos(x)) + sin(x)",  # a shared interior node (SinBackward0)
+    "log(1 + exp(x)) * 3 + tanh(x * w + b)",  # None entries (constants), three leaves
+    "softmax",
+    "cov",
+]
+
+
+def _reached(layout, node_id: str) -> set[str]:  # noqa: ANN001
+    lines = layout.lines
+    box = layout.boxes[node_id]
+    bottom = box.row + box.height - 1
+    todo = [
+        (bottom + 1, c, _D) for c in range(box.col, box.col + box.width) if lines[bottom][c] == "┬"
+    ]
+    seen: set[tuple[int, int, str]] = set()
+    reached: set[str] = set()
+    while todo:
+        r, c, moving = todo.pop()
+        if (r, c, moving) in seen or not (0 <= r < len(lines) and 0 <= c < len(lines[r])):
+            continue
+        seen.add((r, c, moving))
+        hit = layout.node_at(r, c)
+        if hit is not None:
+            assert moving == _D, f"a line runs into the side of {hit}'s box"
+            reached.add(hit)
+            continue
+        conn = _CONN.get(lines[r][c])
+        assert conn is not None and _BACK[moving] in conn, (
+            f"the line from {node_id} breaks at row {r}, column {c}: {lines[r][c]!r}"
+        )
+        ways = [moving] if lines[r][c] == "┼" else sorted(conn - {_U, _BACK[moving]})
+        for way in ways:
+            dr, dc = _STEP[way]
+            todo.append((r + dr, c + dc, way))
+    return reached
+
+
+@pytest.mark.parametrize("target", EXPRESSIONS)
+def test_the_drawing_reads_back_as_torchs_graph(target: str) -> None:
+    nodes = graph(target, {}).nodes
+    layout = layout_graph(nodes)
+    assert not layout.refused
+    assert set(layout.boxes) == {n.id for n in nodes}  # every node, each once
+    by_id = {n.id: n for n in nodes}
+    for n in nodes:
+        box = layout.boxes[n.id]
+        assert layout.lines[box.row + 1][box.col : box.col + box.width].strip("│ ") == (
+            node_label(n)
+        )
+        children = {c for c in n.next if c is not None}
+        assert _reached(layout, n.id) == children, n.id
+        for c in children:  # a parent above each of its children
+            assert box.row < layout.boxes[c].row
+    assert layout.edges == sum(c is not None for n in nodes for c in n.next)
+    text = "\n".join(layout.lines)
+    for n in nodes:  # a shared node is drawn once, however many parents it has
+        if n.leaf:
+            assert text.count(node_label(n)) == 1
+    assert len(by_id) == len(nodes)
+
+
+def test_boxes_do_not_overlap_and_lines_are_one_width() -> None:
+    layout = layout_graph(graph("(x + w) * (x - w) * x", {}).nodes)
+    assert {len(line) for line in layout.lines} == {layout.width}
+    cells: set[tuple[int, int]] = set()
+    for box in layout.boxes.values():
+        mine = {
+            (r, c)
+            for r in range(box.row, box.row + box.height)
+            for c in range(box.col, box.col + box.width)
+        }
+        assert not mine & cells
+        cells |= mine
+
+
+def _chain(n: int, *, shared_leaf: bool) -> tuple[GraphNode, ...]:
+    """A chain of ``n`` adds (the graph of ``x + x + ... + x`` when the leaf is shared)."""
+    leaf = f"n{n}"
+    nodes = [
+        GraphNode(f"n{i}", "AddBackward0", (f"n{i + 1}", leaf if shared_leaf else None), None)
+        for i in range(n)
+    ]
+    nodes[-1] = GraphNode(f"n{n - 1}", "AddBackward0", (leaf, leaf if shared_leaf else None), None)
+    return (*nodes, GraphNode(leaf, "AccumulateGrad", (), "x"))
+
+
+@pytest.mark.parametrize("shared_leaf", [False, True])
+def test_five_hundred_nodes_are_drawn_and_read_back(shared_leaf: bool) -> None:
+    nodes = _chain(520, shared_leaf=shared_leaf)
+    layout = layout_graph(nodes)
+    assert not layout.refused
+    assert len(layout.boxes) == 521
+    # A leaf that every node uses is drawn once, fed by one line down the side: the
+    # drawing stays as narrow as a plain chain's plus that line.
+    assert layout.width < 40
+    for n in nodes[::37]:
+        assert _reached(layout, n.id) == {c for c in n.next if c is not None}
+
+
+def test_a_real_five_hundred_node_torch_graph() -> None:
+    """``sin(x) * x + ...`` 170 times: 510 nodes from torch, x shared by 340 of them."""
+    nodes = graph(" + ".join(["sin(x) * x"] * 170), {}).nodes
+    assert len(nodes) >= 500
+    layout = layout_graph(nodes)
+    assert not layout.refused
+    assert set(layout.boxes) == {n.id for n in nodes}
+    assert layout.width <= 80  # three columns of boxes and x's line down the side
+    for n in nodes[::17]:
+        assert _reached(layout, n.id) == {c for c in n.next if c is not None}
+
+
+def test_a_drawing_too_big_is_refused_with_its_size() -> None:
+    wide = (
+        GraphNode("n0", "CatBackward0", tuple(f"n{i}" for i in range(1, 401)), None),
+        *(GraphNode(f"n{i}", "AccumulateGrad", (), f"x{i}") for i in range(1, 401)),
+    )
+    full = layout_graph(wide)
+    assert len(full.boxes) == 401
+    cells = full.width * full.height
+    assert full.edges == 400
+    assert not layout_graph(wide, max_cells=cells).refused
+    refused = layout_graph(wide, max_cells=cells - 1)
+    assert refused.refused == (
+        f"the drawing would be {full.width:,} × {full.height:,} characters; "
+        f"at most {cells - 1:,} are drawn"
+    )
+    assert refused.lines == ()
+    assert MAX_CELLS >= 1_000_000
+
+
+def test_the_cli_text_prints_the_drawing_above_the_node_list() -> None:
+    result = graph("x * exp(-x) + sin(x) * w", {})
+    text = format_graph(result)
+    drawing = [line.rstrip() for line in layout_graph(result.nodes).lines]
+    lines = text.splitlines()
+    start = lines.index(drawing[0])
+    assert lines[start : start + len(drawing)] == drawing
+    assert lines.index("nodes (next_functions in torch's order; None: no gradient needed):") > (
+        start + len(drawing) - 1
+    )
