@@ -53,7 +53,17 @@ its text, while the person goes back and forth)."""
 MODEL_SCREEN = "gradtui-model"
 """The name the model screen is installed under (built on first open, then kept)."""
 EXPLORER_ACTIONS = frozenset(
-    ("step", "focus_filter", "toggle_view", "toggle_layer", "next_plot_var", "cancel_or_leave")
+    (
+        "step",
+        "focus_filter",
+        "toggle_view",
+        "toggle_layer",
+        "next_plot_var",
+        "cancel_or_leave",
+        "toggle_graph",
+        "second_order",
+        "jacobian",
+    )
 )
 """The app's actions that act on the explorer; they do nothing over the snippet screen."""
 EXIT_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
@@ -96,6 +106,29 @@ KEYS: list[BindingType] = [
         key_display="/",
         tooltip="Type to filter the op list; Enter picks the highlighted op.",
         id="gradtui.filter",
+    ),
+    Binding(
+        "g",
+        "toggle_graph",
+        "Graph",
+        tooltip="Show the backward steps as the drawn graph (the DAG torch built) or as the list.",
+        id="gradtui.toggle_graph",
+    ),
+    Binding(
+        "j",
+        "jacobian",
+        "J",
+        show=False,
+        tooltip="The Jacobian J of the op on screen as a heat map, with input.grad = vᵀJ.",
+        id="gradtui.jacobian",
+    ),
+    Binding(
+        "h",
+        "second_order",
+        "H·u",
+        show=False,
+        tooltip="Step through the backward of the backward (H·u by double backward); again to go back.",
+        id="gradtui.second_order",
     ),
     Binding(
         "l",
@@ -415,7 +448,7 @@ class GradApp(PatchedApp):
         """Esc: cancel the computation the status line says is running; otherwise (as
         always) leave a text field for the step list. So while one runs, a first Esc
         cancels and a second leaves the field. (Help and the palette take Esc first.)"""
-        if not self.cancel_computation():
+        if not self.cancel_computation() and not self.explorer.cancel_hvp():
             self.action_focus_steps()
 
     def action_toggle_layer(self, layer: str) -> None:
@@ -433,6 +466,26 @@ class GradApp(PatchedApp):
             self.notify("no input requires grad: nothing to plot along", timeout=2)
         else:
             self.notify(f"plotting along {var}", timeout=1.5)
+
+    def action_toggle_graph(self) -> None:
+        """Swap the step list and the drawn backward graph."""
+        self.query_one(StepperPanel).toggle_graph()  # the panel itself shows which
+
+    def action_second_order(self) -> None:
+        """Show the backward of the backward (H·u), or go back to the op's own backward."""
+        said = self.explorer.second_order()
+        if said:  # only what the panel does not show itself
+            self.notify(said, timeout=3)
+
+    def action_jacobian(self) -> None:
+        """Open J of the op on screen."""
+        from gradtui.tui.screens.jacobian import JacobianScreen
+
+        if self.result is None:
+            self.notify("no result yet: J needs the op computed once", timeout=2)
+            return
+        target, texts, v_text = self.explorer.inputs_now()
+        self.push_screen(JacobianScreen(target, texts, v_text, self.explorer.client.timeout))
 
     def action_toggle_view(self) -> None:
         """Swap the plot and the steps in a small terminal."""
@@ -545,6 +598,24 @@ def _palette_entries(app: GradApp) -> Iterator[tuple[str, str, Callable[[], obje
         "toggle: plot / steps view",
         "In a small terminal, show the plot or the backward steps",
         app.action_toggle_view,
+        True,
+    )
+    yield (
+        "view: backward graph / list",
+        "Draw the backward steps as the DAG torch built, or list them",
+        app.action_toggle_graph,
+        True,
+    )
+    yield (
+        "view: Jacobian",
+        "J of the op on screen as a heat map, with input.grad = vᵀJ",
+        app.action_jacobian,
+        True,
+    )
+    yield (
+        "view: backward of backward (H·u)",
+        "Step through the second backward pass that gives H·u",
+        app.action_second_order,
         True,
     )
     yield (

@@ -69,6 +69,15 @@ PANELS = """\
 - **backward** — the nodes the autograd engine actually ran, in its order (recorded with
   hooks on the real graph). For the current node: the gradient flowing in, the gradients it
   sends on and where, the tensors it saved, its rule, and each leaf's `.grad` so far.
+  `g` draws the same steps as the graph torch built: a box per node, edges following
+  `next_functions`, a shared node (a leaf used twice) once with a line from each parent;
+  the current node reversed, those already run dim with ✓. Arrows pan, a click on a node
+  makes its step current. `h` shows the backward of the backward instead (H·u with u =
+  ones: the second backward pass of `create_graph=True`, step by step); `h` again goes
+  back.
+- **Jacobian** (`j`) — J of the op as a heat map (red > 0 > blue), a row per output
+  element and a column per input element, `v` beside the rows; the rows `v` combines are
+  marked ▸, and under them `.grad` from torch's backward beside vᵀJ worked out from J.
 - **plot** — f and f′ along one input (◆ kinks: where torch picks one side's slope; ✕ where
   a float64 numeric derivative disagrees with autograd; ● your input points).
 - **status line** — whether a gradient exists, and if not, torch's own reason.

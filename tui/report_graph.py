@@ -12,7 +12,15 @@ from gradtui.ops.results import GraphNode
 from gradtui.tui.graph_layout import layout_graph, node_label
 from gradtui.tui.report import format_steps
 
-__all__ = ["format_graph", "format_hvp", "format_jacobian", "node_label"]
+__all__ = [
+    "format_graph",
+    "format_hvp",
+    "format_jacobian",
+    "index_text",
+    "node_label",
+    "number_text",
+    "vjp_difference",
+]
 
 
 def _node_list(nodes: Sequence[GraphNode]) -> list[str]:
@@ -65,7 +73,7 @@ def format_graph(result: GraphResult) -> str:
     return "\n".join(lines)
 
 
-def _index(flat: int, shape: Sequence[int]) -> str:
+def index_text(flat: int, shape: Sequence[int]) -> str:
     """Row-major flat index → ``[i, j]`` (``[]`` for a 0-d tensor)."""
     parts = []
     for size in reversed(shape):
@@ -74,7 +82,8 @@ def _index(flat: int, shape: Sequence[int]) -> str:
     return "[" + ", ".join(str(p) for p in reversed(parts)) + "]"
 
 
-def _num(x: float) -> str:
+def number_text(x: float) -> str:
+    """A J entry as the reports print it (4 significant digits)."""
     if math.isnan(x) or math.isinf(x):
         return str(x)
     if x == 0:
@@ -83,17 +92,17 @@ def _num(x: float) -> str:
 
 
 def _block_lines(block: JacobianBlock, v: Sequence[float]) -> list[str]:
-    rows = [f"out{_index(i, block.output_shape)}" for i in range(len(block.matrix))]
-    cols = [f"{block.name}{_index(j, block.input_shape)}" for j in range(len(block.matrix[0]))]
-    cells = [[_num(x) for x in row] for row in block.matrix]
-    grad = [_num(x) for x in block.grad] if block.grad is not None else None
+    rows = [f"out{index_text(i, block.output_shape)}" for i in range(len(block.matrix))]
+    cols = [f"{block.name}{index_text(j, block.input_shape)}" for j in range(len(block.matrix[0]))]
+    cells = [[number_text(x) for x in row] for row in block.matrix]
+    grad = [number_text(x) for x in block.grad] if block.grad is not None else None
     width = max(
         [len(c) for c in cols]
         + [len(c) for row in cells for c in row]
         + ([len(g) for g in grad] if grad else [])
     )
     label = max([len(r) for r in rows] + [len(f"{block.name}.grad"), 2])
-    v_cells = [_num(x) for x in v]
+    v_cells = [number_text(x) for x in v]
     vw = max(len(GRAD_OUTPUT), *(len(c) for c in v_cells))
     head = " " * (label + 4) + "  ".join(c.rjust(width) for c in cols)
     lines = [
@@ -118,18 +127,28 @@ def _block_lines(block: JacobianBlock, v: Sequence[float]) -> list[str]:
     return lines
 
 
-def _check(block: JacobianBlock, v: Sequence[float]) -> str | None:
-    """Whether vᵀJ, worked out here from the two, matches torch's ``.grad``."""
-    if block.grad is None:
+def vjp_difference(
+    matrix: Sequence[Sequence[float]], grad: Sequence[float] | None, v: Sequence[float]
+) -> float | None:
+    """The largest difference between vᵀJ, worked out here, and torch's ``.grad``."""
+    if grad is None:
         return None
     worst = 0.0
-    for j, g in enumerate(block.grad):
-        combined = math.fsum(v[i] * block.matrix[i][j] for i in range(len(v)))
+    for j, g in enumerate(grad):
+        combined = math.fsum(v[i] * matrix[i][j] for i in range(len(v)))
         if math.isnan(combined) or math.isnan(g):
             if math.isnan(combined) != math.isnan(g):
                 worst = math.inf
             continue
         worst = max(worst, abs(combined - g) if combined != g else 0.0)
+    return worst
+
+
+def _check(block: JacobianBlock, v: Sequence[float]) -> str | None:
+    """Whether vᵀJ, worked out here from the two, matches torch's ``.grad``."""
+    worst = vjp_difference(block.matrix, block.grad, v)
+    if worst is None:
+        return None
     return f"  vᵀJ, worked out here from J and v, against {block.name}.grad: largest difference {worst:.3g}"
 
 

@@ -23,7 +23,9 @@ from textual.worker import Worker, WorkerState
 
 from gradtui.ops.names import EXPRESSION, GRAD_OUTPUT, LAYERS, looks_like_op_name
 from gradtui.ops.results import Curve, GradResult
+from gradtui.tui.compute import expression_target
 from gradtui.tui.engine_client import EngineClient
+from gradtui.tui.graph_client import GraphDone, GraphJob
 from gradtui.tui.messages import Computed, CurveDone, EngineFailed, EngineLoaded, FieldsReady
 from gradtui.tui.model_presets import PREFIX as MODEL_PREFIX
 from gradtui.tui.model_presets import preset, texts_of
@@ -32,7 +34,7 @@ from gradtui.tui.widgets.inputs import InputsPanel
 from gradtui.tui.widgets.op_picker import EXPRESSION_ID, OpPicker, snippet_of
 from gradtui.tui.widgets.plot import PlotPanel
 from gradtui.tui.widgets.status import StatusLine
-from gradtui.tui.widgets.stepper import StepList, StepperPanel
+from gradtui.tui.widgets.stepper import StepperPanel
 from gradtui.tui.workarounds import is_exiting
 
 MIN_WIDTH, MIN_HEIGHT = 60, 20
@@ -53,6 +55,8 @@ class ExplorerScreen(Screen[None]):
         self.session = session
         self.cursor_blink = cursor_blink
         self.client = EngineClient(self, self, timeout)
+        self.hvp_job: GraphJob | None = None
+        """The H·u computation in flight (``h``), if any."""
         """Sends the requests and keeps their numbers."""
         self.result: GradResult | None = None
         """The last good result (see :attr:`stale`)."""
@@ -125,8 +129,57 @@ class ExplorerScreen(Screen[None]):
         self.app.refresh_bindings()
 
     def focus_steps(self) -> None:
-        """Focus the step list, where ``n``/``p`` work."""
-        self.query_one(StepList).focus()
+        """Focus the step list (or the drawn graph), where ``n``/``p`` work."""
+        self.query_one(StepperPanel).focus_steps()
+
+    def inputs_now(self) -> tuple[str, dict[str, str], str]:
+        """The target, input texts and ``v`` text as the engine would get them now."""
+        inputs = self.query_one(InputsPanel)
+        if not inputs.names:
+            texts, v_text = self.session.texts_to_send(None)
+        else:
+            texts, v_text = self.session.texts_to_send(
+                inputs.values(), inputs.texts.get(GRAD_OUTPUT, "")
+            )
+        target = self.session.target
+        if self.session.expression_mode:
+            target = expression_target(target)
+        return target, texts, v_text
+
+    def second_order(self) -> str:
+        """``h``: the backward of the backward (H·u) in the stepper, or back from it.
+        Returns what to tell the person when the panel does not show it ("" otherwise)."""
+        stepper = self.query_one(StepperPanel)
+        if self.hvp_job is not None:
+            return "H·u is already being computed"
+        if stepper.leave_hvp():
+            return ""
+        if self.result is None:
+            return "no result yet: nothing to differentiate twice"
+        target, texts, v_text = self.inputs_now()
+        self.hvp_job = GraphJob(self, "hvp", target, texts, v_text, self.client.timeout)
+        stepper.border_title = "backward of backward: computing H·u…"
+        return ""
+
+    def cancel_hvp(self) -> bool:
+        """Esc while H·u computes: stop it."""
+        if self.hvp_job is None:
+            return False
+        self.hvp_job.cancel()
+        return True
+
+    @on(GraphDone)
+    def _hvp_done(self, message: GraphDone) -> None:
+        message.stop()
+        job, self.hvp_job = self.hvp_job, None
+        if job is None or message.job != job.number:
+            return
+        stepper = self.query_one(StepperPanel)
+        if message.result is None:
+            stepper.set_stale(stepper.has_class("-stale"))  # its title, as it was
+            self.notify(message.error, title="no H·u", severity="error", timeout=8)
+            return
+        stepper.show_hvp(message.result)
 
     # ------------------------------------------------------------ the engine
 

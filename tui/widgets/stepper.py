@@ -6,9 +6,16 @@ them (the current one highlighted) and shows, for the current node, the gradient
 flowing in, the gradients it sends on and where, its saved tensors, its rule, and every
 leaf's ``.grad`` as it stands after this step. It only displays: stepping never
 recomputes anything.
+
+``g`` swaps the list for the drawn graph (:class:`~gradtui.tui.widgets.graph_view.GraphView`):
+the same steps, as the nodes of the DAG torch built, the current one highlighted and
+those already run marked. The panel also shows the backward of a backward (``h``): the
+steps of the second backward pass that gives H·u, with its own graph.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.text import Text
@@ -16,13 +23,17 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.widgets import OptionList
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from gradtui.ops.results import BackwardRecord, GradResult, Step, TensorData
+from gradtui.ops.results import BackwardRecord, GradResult, GraphNode, Step, TensorData
 from gradtui.tui.format import describe, format_tensor
+from gradtui.tui.widgets.graph_view import GraphView, legend
 from gradtui.tui.widgets.line_view import LineView
 from gradtui.tui.workarounds import PagedOptionList
+
+if TYPE_CHECKING:
+    from gradtui.ops.graph import HvpResult
 
 
 class StepList(PagedOptionList):
@@ -43,6 +54,11 @@ class StepperPanel(Vertical):
     StepperPanel { height: 1fr; }
     StepperPanel > #step-detail { width: 1fr; height: 1fr; padding: 0 0 0 1; }
     StepperPanel > StepList { border-bottom: solid $accent 40%; }
+    StepperPanel > #graph-legend { display: none; height: 1; }
+    StepperPanel > GraphView { display: none; height: 2fr; border-bottom: solid $accent 40%; }
+    StepperPanel.-graph > StepList { display: none; }
+    StepperPanel.-graph > #graph-legend { display: block; }
+    StepperPanel.-graph > GraphView { display: block; }
     """
 
     index: reactive[int] = reactive(0, init=False, repaint=False)
@@ -54,12 +70,20 @@ class StepperPanel(Vertical):
         self.result: GradResult | None = None
         self.record: BackwardRecord | None = None
         """The snippet's backward pass on screen (instead of a result), if any."""
+        self.hvp: HvpResult | None = None
+        """The backward of a backward on screen (``h``), if any."""
+        self.graph: tuple[GraphNode, ...] = ()
+        """The nodes of the graph whose steps are on screen (``()``: none recorded)."""
+        self.graph_mode = False
+        """Whether the drawn graph shows instead of the list (``g``)."""
         self._signature: tuple[str, ...] = ()
-        self._kind: str | None = None  # "result" or "record": what the steps on screen are
+        self._kind: str | None = None  # "result", "record" or "hvp": what the steps are
 
     def compose(self) -> ComposeResult:
         """The node list and the detail view."""
         yield StepList(id="step-list")
+        yield Static(id="graph-legend", markup=False)
+        yield GraphView(id="step-graph")
         yield LineView(Text("loading torch…", style="dim"), id="step-detail")
 
     def on_mount(self) -> None:
@@ -69,6 +93,8 @@ class StepperPanel(Vertical):
     @property
     def steps(self) -> tuple[Step, ...]:
         """The recorded steps of the result on screen."""
+        if self.hvp is not None:
+            return self.hvp.steps
         if self.record is not None:
             return self.record.steps
         return () if self.result is None else self.result.steps
@@ -81,21 +107,82 @@ class StepperPanel(Vertical):
 
     def show_result(self, result: GradResult) -> None:
         """Show a new result; keep the position when the graph has the same nodes."""
-        self.result, self.record = result, None
-        self._show("result", result.steps)
+        self.result, self.record, self.hvp = result, None, None
+        self._title("backward")
+        self._show("result", result.steps, result.graph)
 
     def show_record(self, record: BackwardRecord) -> None:
         """Show one backward pass a snippet ran (its line, its call, its nodes)."""
-        self.result, self.record = None, record
-        self._show("record", record.steps)
+        self.result, self.record, self.hvp = None, record, None
+        self._show("record", record.steps, ())
 
-    def _show(self, kind: str, steps: tuple[Step, ...]) -> None:
+    def show_hvp(self, hvp: HvpResult) -> None:
+        """Show the second backward pass (the backward of the backward) that gave H·u."""
+        self.hvp = hvp
+        self._title("backward of backward: H·u")
+        self._show("hvp", hvp.steps, hvp.graph)
+
+    def leave_hvp(self) -> bool:
+        """Back from the second backward to the op's own; whether one was on screen."""
+        if self.hvp is None:
+            return False
+        self.hvp = None
+        self._title("backward")
+        if self.result is not None:
+            self._show("result", self.result.steps, self.result.graph)
+        return True
+
+    def _title(self, title: str) -> None:
+        """Set the border title (only when it changes: setting it repaints the whole panel)."""
+        if self.border_title != title:
+            self.border_title = title
+
+    def toggle_graph(self) -> bool:
+        """Swap the list and the drawn graph; returns whether the graph shows now."""
+        self.graph_mode = not self.graph_mode
+        had_focus = self.query_one(StepList).has_focus or self.query_one(GraphView).has_focus
+        self.set_class(self.graph_mode, "-graph")
+        if self.graph_mode:
+            self.query_one(GraphView).show_graph(self.graph)
+        self._render_current()
+        if had_focus:
+            self.focus_steps()
+        return self.graph_mode
+
+    def focus_steps(self) -> None:
+        """Focus where the steps are: the list, or the drawing in graph mode."""
+        (self.query_one(GraphView) if self.graph_mode else self.query_one(StepList)).focus()
+
+    @on(GraphView.NodeClicked)
+    def _node_clicked(self, event: GraphView.NodeClicked) -> None:
+        event.stop()
+        for step in self.steps:
+            if step.graph_id == event.node_id:
+                self.index = step.index
+                return
+
+    def _mark_graph(self) -> None:
+        """Restyle the drawing for the current step (the list needs nothing: it follows)."""
+        steps = self.steps
+        current = self.current
+        done = [s.graph_id for s in steps[: self.index] if s.graph_id]
+        self.query_one(GraphView).mark(current.graph_id if current else None, done)
+        self.query_one("#graph-legend", Static).update(
+            legend(len(self.graph), len(set(done)))
+            if self.graph
+            else Text("no graph recorded for these steps", style="dim")
+        )
+
+    def _show(self, kind: str, steps: tuple[Step, ...], graph: tuple[GraphNode, ...]) -> None:
         """Show ``steps`` (of :attr:`result` or :attr:`record`, as ``kind`` says); keep the
         position when the graph on screen was of the same kind, with the same nodes."""
         signature = tuple(s.node for s in steps)
         same = signature == self._signature and kind == self._kind
         self._kind = kind
         self._signature = signature
+        self.graph = graph
+        if self.graph_mode:
+            self.query_one(GraphView).show_graph(graph)
         step_list = self.query_one(StepList)
         labels = [self._label(s) for s in steps]
         if not same:
@@ -124,9 +211,10 @@ class StepperPanel(Vertical):
 
     def clear(self, message: str) -> None:
         """Show no steps at all, and ``message`` (why there are none)."""
-        self.result, self.record = None, None
-        self._kind, self._signature = None, ()
+        self.result, self.record, self.hvp = None, None, None
+        self._kind, self._signature, self.graph = None, (), ()
         self.query_one(StepList).clear_options()
+        self.query_one(GraphView).show_graph(())
         self.query_one("#step-detail", LineView).update(Text(message, style="dim"))
 
     def step(self, delta: int) -> bool:
@@ -141,9 +229,10 @@ class StepperPanel(Vertical):
 
     def set_stale(self, stale: bool) -> None:
         """Dim the panel and say so while the inputs on screen do not match it."""
-        title = "backward (stale)" if stale else "backward"
+        base = "backward of backward: H·u" if self.hvp is not None else "backward"
+        title = f"{base} (stale)" if stale else base
+        self.set_class(stale, "-stale")
         if title != self.border_title:  # setting a title repaints the whole panel
-            self.set_class(stale, "-stale")
             self.border_title = title
 
     def watch_index(self, index: int) -> None:
@@ -174,6 +263,11 @@ class StepperPanel(Vertical):
         return label
 
     def _render_current(self) -> None:
+        if self.graph_mode:
+            self._mark_graph()
+        if self.hvp is not None:
+            self.query_one("#step-detail", LineView).update(render_hvp_step(self.hvp, self.current))
+            return
         if self.record is not None:
             self.query_one("#step-detail", LineView).update(
                 render_record_step(self.record, self.current)
@@ -305,6 +399,33 @@ def _step_lines(step: Step, total: int, ref: str) -> list[Text]:
                 line.append(f"  {saved_text(name, value)}")
                 lines.append(line)
     return lines
+
+
+def render_hvp_step(hvp: HvpResult, step: Step | None) -> Group:
+    """The detail view for ``step`` of the second backward pass of ``hvp``.
+
+    Heads it with what is computed (H·u as the backward of the gradient, with upstream u),
+    the vectors u, the gradient g of the first backward, the notes, and H·u itself.
+    """
+    head = Text("backward of backward  ", style="bold")
+    head.append(f"{hvp.expression}: H·u = ∂(g·u)/∂x, g = ∂f/∂x (create_graph=True)")
+    lines: list[Text] = [head]
+    for name in hvp.inputs:
+        lines.append(_tensor_line(f"u for {name}", hvp.vectors.get(name)))
+    for name, g in hvp.gradient.items():
+        lines.append(_tensor_line(f"g[{name}]", g))
+    for name, value in hvp.hvp.items():
+        lines.append(_tensor_line(f"H·u[{name}]", value))
+    for note in hvp.notes:
+        lines.append(Text(f"note: {note}", style="italic"))
+    if step is None:
+        lines.append(Text())
+        lines.append(Text("The second backward ran no node.", style="bold red"))
+        return Group(*lines)
+    lines.extend(_step_lines(step, len(hvp.steps), ""))
+    if step.leaf is not None:
+        lines.append(Text(f"  adds gradient in to H·u[{step.leaf}]", style="italic"))
+    return Group(*lines)
 
 
 def render_record_step(record: BackwardRecord, step: Step | None) -> Group:
