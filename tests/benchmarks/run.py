@@ -227,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     from model_cost import measure as model_costs
 
     model = model_costs(20 if quick else 100)
+    from graph_cost import measure as graph_costs
+
+    graph = graph_costs(8 if quick else 30)
     keys = key_latency(gradtui(), 2 if quick else 6)
     from deadlines import measure as measure_deadlines  # the tests' old time limits
 
@@ -339,6 +342,26 @@ def main(argv: list[str] | None = None) -> int:
                 None,
             )
         )
+    result["graph_layout_vs_run"] = graph["layout_vs_run"]
+    result["graph_step_vs_list"] = graph["graph_step_vs_list"]
+    rows.append(
+        (
+            f"graph layout / engine run ({graph['nodes']} nodes)",
+            f"{graph['layout_s'] * 1e3:.1f} / {graph['engine_run_s'] * 1e3:.1f} ms = "
+            f"{graph['layout_vs_run']}",
+            "",
+            None,
+        )
+    )
+    rows.append(
+        (
+            "step in graph view / in list view",
+            f"{graph['graph_step_ms']:.2f} / {graph['list_step_ms']:.2f} ms = "
+            f"{graph['graph_step_vs_list']}",
+            "",
+            None,
+        )
+    )
     result.update(late["figures"])  # type: ignore[arg-type]
     rows.extend(late["rows"])  # type: ignore[arg-type]
     for target, ratio in ratios.items():
