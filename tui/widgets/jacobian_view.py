@@ -80,12 +80,12 @@ def _block(name: str, matrix, in_shape, out_shape, grad, v: Sequence[float]) -> 
             + [len(c) for r in cells for c in r]
             + [len(g) for g in grad_cells]
         )
-        head = " " * (label_w + 3) + " ".join(c.rjust(w) for c in cols)
+        head = " " * (label_w + 3) + "".join(" " + c.rjust(w) for c in cols)
     else:
         w = 2
         cells = [[_heat_cell(x, top) for x in row] for row in matrix]
         grad_cells = []
-        ticks = "".join(f"{j % 10:>2}" if j % 5 == 0 else "  " for j in range(n))
+        ticks = "".join(f"{j % 10:>3}" if j % 5 == 0 else "   " for j in range(n))
         head = " " * (label_w + 3) + ticks
         text.append(
             f"  columns: {name}[0] … {name}{index_text(n - 1, in_shape)}, row-major "
