@@ -38,10 +38,10 @@ EXPRESSIONS = [
     "x * exp(-x) + sin(x) * w",  # branches, x shared by three paths, two leaves
     "(x + w) * (x - w) * x",  # crossings, two shared leaves
     "x * x * x * x * x",  # one leaf, every layer
-    "exp(sin(x) * cos(x)) + sin(x)",  # a shared interior node (SinBackward0)
+    "exp(sin(x) * cos(x)) + sin(x)",  # two calls of sin: two nodes, x under three paths
     "log(1 + exp(x)) * 3 + tanh(x * w + b)",  # None entries (constants), three leaves
     "softmax",
-    "cov",
+    "cov",  # shared interior nodes (SubBackward0, ViewBackward0)
 ]
 
 
