@@ -21,6 +21,7 @@ under the drawing names them. Cost is linear in the cells drawn; a drawing past
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -197,12 +198,15 @@ def layout_graph(nodes: Sequence[GraphNode], *, max_cells: int = MAX_CELLS) -> G
             upper = item_of[n.id]
             for d in range(depth[n.id] + 1, depth[c]):
                 slot = slot_of.get((c, d))
-                if slot is None:
-                    slot = slot_of[c, d] = _Item(None, 1, order=len(layers[d]))
-                    layers[d].append(slot)
+                if slot is not None:  # the line from here down to c is drawn already
+                    link(upper, slot)
+                    break
+                slot = slot_of[c, d] = _Item(None, 1, order=len(layers[d]))
+                layers[d].append(slot)
                 link(upper, slot)
                 upper = slot
-            link(upper, item_of[c])
+            else:
+                link(upper, item_of[c])
     for upper, lower in links:
         lower.parents.append(upper)
     # Each item's links down (in ``next_functions`` order) and up.
@@ -262,22 +266,27 @@ def layout_graph(nodes: Sequence[GraphNode], *, max_cells: int = MAX_CELLS) -> G
             cols = [a] + [b for _k, b in members if b != a]
             if len(cols) > 1:
                 spans.append((min(cols), max(cols), a))
+        # First fit: each span (by its left end) takes the lowest track free by then. A
+        # track freed for one span stays free for the next (they start further right), so
+        # two heaps find it without scanning every track.
         track_of: dict[int, int] = {}
-        track_end: list[int] = []  # the last column used on each track
+        busy: list[tuple[int, int]] = []  # (last column used, track)
+        idle: list[int] = []  # free tracks
+        tracks = 0
         for lo, hi, a in sorted(spans):
-            for t, used in enumerate(track_end):
-                if used < lo - 1:
-                    track_end[t] = hi
-                    break
+            while busy and busy[0][0] < lo - 1:
+                heapq.heappush(idle, heapq.heappop(busy)[1])
+            if idle:
+                t = heapq.heappop(idle)
             else:
-                t = len(track_end)
-                track_end.append(hi)
+                t, tracks = tracks, tracks + 1
+            heapq.heappush(busy, (hi, t))
             track_of[a] = t
         assigned = [
             (k, a, b, -1 if a == b else track_of[a]) for a, ms in groups.items() for k, b in ms
         ]
         bands[d] = assigned
-        band_rows.append(len(track_end) + 2 if d < n_layers - 1 else 0)
+        band_rows.append(tracks + 2 if d < n_layers - 1 else 0)
     width = max((it.x + it.width for layer in layers for it in layer), default=0)
     height = sum(_BOX_ROWS + r for r in band_rows)
     if width * height > max_cells:
@@ -315,22 +324,35 @@ def layout_graph(nodes: Sequence[GraphNode], *, max_cells: int = MAX_CELLS) -> G
         # The band under this layer.
         band = row + _BOX_ROWS
         last = band + band_rows[d] - 1
+        # Each line is drawn once however many edges share it (a fan-out's run, several
+        # edges entering one column): the cost is the cells drawn, not edges × width.
+        turns: dict[int, int] = {}  # exit column -> its track's row
+        reach: dict[int, tuple[int, int]] = {}  # exit column -> (leftmost, rightmost) entry
+        drops: set[tuple[int, int]] = set()  # (column, first row) of each line down
         for _k, a, b, t in bands[d]:
-            bits[band - 1][a] |= _D  # leaves the box's bottom edge (or a slot) downwards
-            if t < 0:
-                for r in range(band, last + 1):
-                    bits[r][a] |= _U | _D
-            else:
-                turn = band + 1 + t
-                for r in range(band, turn):
-                    bits[r][a] |= _U | _D
-                bits[turn][a] |= _U | (_R if b > a else _L)
-                for c in range(min(a, b) + 1, max(a, b)):
-                    bits[turn][c] |= _L | _R
-                bits[turn][b] |= _D | (_L if b > a else _R)
-                for r in range(turn + 1, last + 1):
-                    bits[r][b] |= _U | _D
             bits[last + 1][b] |= _U  # enters the box's top edge (or a slot) from above
+            if t < 0:
+                drops.add((a, band))
+                continue
+            turn = turns[a] = band + 1 + t
+            lo, hi = reach.get(a, (a, a))
+            reach[a] = (min(lo, b), max(hi, b))
+            bits[turn][b] |= _D | (_L if b > a else _R)
+            drops.add((b, turn + 1))
+        for a in {a for _k, a, _b, _t in bands[d]}:
+            bits[band - 1][a] |= _D  # leaves the box's bottom edge (or a slot) downwards
+        for a, turn in turns.items():
+            lo, hi = reach[a]
+            for r in range(band, turn):
+                bits[r][a] |= _U | _D
+            bits[turn][a] |= _U | (_R if hi > a else 0) | (_L if lo < a else 0)
+            run = bits[turn]
+            for c in range(lo + 1, hi):
+                if c != a:
+                    run[c] |= _L | _R
+        for c, first in drops:
+            for r in range(first, last + 1):
+                bits[r][c] |= _U | _D
         row = last + 1
     lines = []
     for r in range(height):

@@ -127,6 +127,8 @@ class GraphView(ScrollView, can_focus=True):
             for node_id, box in layout.boxes.items():
                 for r in range(box.row, box.row + box.height):
                     rows.setdefault(r, []).append((box.col, box.width, node_id))
+            for boxes in rows.values():  # left to right, once: render_line walks them in order
+                boxes.sort()
         self._rows = rows
         width, height = (layout.width, layout.height) if layout and layout.lines else (0, 0)
         self.virtual_size = Size(width, height)
@@ -185,7 +187,7 @@ class GraphView(ScrollView, can_focus=True):
         line = layout.lines[row]
         segments: list[Segment] = []
         pos = 0
-        for col, w, node_id in sorted(self._rows.get(row, ())):
+        for col, w, node_id in self._rows.get(row, ()):
             if node_id == self.current_node:
                 style = CURRENT
             elif node_id in self.done_nodes:
@@ -210,6 +212,14 @@ class GraphView(ScrollView, can_focus=True):
         if self.drawing is None:
             return
         scroll_x, scroll_y = self.scroll_offset
-        node_id = self.drawing.node_at(event.y + scroll_y, event.x + scroll_x)
+        node_id = self.node_at(event.y + scroll_y, event.x + scroll_x)
         if node_id is not None:
             self.post_message(self.NodeClicked(node_id))
+
+    def node_at(self, row: int, col: int) -> str | None:
+        """The node whose box covers (``row``, ``col``) of the drawing (only that row's
+        boxes are looked at: a click costs the same on a graph of thousands)."""
+        for start, width, node_id in self._rows.get(row, ()):
+            if start <= col < start + width:
+                return node_id
+        return None
