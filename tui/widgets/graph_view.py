@@ -14,6 +14,7 @@ thread, so the app never waits on a layout; the last few layouts are kept.
 
 from __future__ import annotations
 
+import textwrap
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
@@ -179,7 +180,9 @@ class GraphView(ScrollView, can_focus=True):
         base = self.rich_style
         layout = self.drawing
         if layout is None or not layout.lines:
-            text = self.note if y == 0 else ""
+            # The note wraps: a refusal's reason and what to do instead fit a narrow view.
+            wrapped = textwrap.wrap(self.note, max(width, 1)) if y < 8 else []
+            text = wrapped[y] if y < len(wrapped) else ""
             return Strip([Segment(text.ljust(width)[:width], base + DONE)])
         row = y + scroll_y
         if row >= layout.height:
