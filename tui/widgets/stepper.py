@@ -170,7 +170,8 @@ class StepperPanel(Vertical):
         self.query_one("#graph-legend", Static).update(
             legend(len(self.graph), len(set(done)))
             if self.graph
-            else Text("no graph recorded for these steps", style="dim")
+            else Text("no graph recorded for these steps", style="dim"),
+            layout=False,  # one row, always: a new count needs no layout of the screen
         )
 
     def _show(self, kind: str, steps: tuple[Step, ...], graph: tuple[GraphNode, ...]) -> None:
