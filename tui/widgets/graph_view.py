@@ -61,12 +61,13 @@ def cached_layout(nodes: Sequence[GraphNode]) -> GraphLayout:
 
 def legend(total: int, done: int) -> Text:
     """The one line above the drawing: what the marks mean, and how far the pass is."""
+    # 60 columns up to 99 nodes: the whole legend fits the stepper's width at 80x24.
     text = Text()
     text.append(" current ", style="reverse bold")
-    text.append("  ")
+    text.append(" ")
     text.append(f"{DONE_MARK} run", style="dim")
-    text.append("  plain: not yet", style="")
-    text.append(f"   {done} of {total} run · arrows pan · click a node", style="dim")
+    text.append("  to run", style="")
+    text.append(f"  {done}/{total} run · arrows pan · click node", style="dim")
     return text
 
 

@@ -219,4 +219,5 @@ async def test_a_drawing_too_big_says_so(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_the_legend_counts_what_has_run() -> None:
     nodes = graph(BRANCHING, {}).nodes
     text = legend(len(nodes), 3).plain
-    assert f"3 of {len(nodes)} run" in text and DONE_MARK in text and "current" in text
+    assert f"3/{len(nodes)} run" in text and DONE_MARK in text and "current" in text
+    assert len(legend(99, 99).plain) <= 60  # the stepper's width at 80x24
