@@ -114,7 +114,7 @@ class StepperPanel(Vertical):
     def show_record(self, record: BackwardRecord) -> None:
         """Show one backward pass a snippet ran (its line, its call, its nodes)."""
         self.result, self.record, self.hvp = None, record, None
-        self._show("record", record.steps, ())
+        self._show("record", record.steps, record.graph)
 
     def show_hvp(self, hvp: HvpResult) -> None:
         """Show the second backward pass (the backward of the backward) that gave H·u."""
