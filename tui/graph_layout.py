@@ -7,16 +7,21 @@ boxes it is told about). The layout is a small layered drawing:
 * a node's layer is its longest path from the root, so a shared node (a leaf used
   three times) sits below every parent and is drawn once, with an edge from each;
 * an edge that skips layers runs down through them as a vertical line in a slot of its
-  own, so it never crosses a box;
-* within a layer, nodes follow their parents' mean column (one sweep down), then are
-  packed left to right;
-* between two layers, each edge that has to move sideways gets its own horizontal
-  track, so two edges never share a horizontal run. Where lines meet, the cell's
-  character joins them (``┼ ├ ┴``...).
+  own, so it never crosses a box (edges into one node share its slots);
+* within a layer, nodes follow their parents' mean column (one sweep down), are packed
+  left to right, and the layer moves back left by its mean push (no drift to the right);
+  a slot keeps off the columns lines leave the layer above at;
+* between two layers, the lines that move sideways get horizontal tracks: a fan-out (one
+  exit, several entries) shares one, so does a fan-in (several single-line exits into
+  one column, which is one node); no other two lines share a run. Where lines join, the
+  cell's character joins them (``┬ ┴ ├ ┤``); ``┼`` is always a crossing.
 
-``None`` entries of ``next_functions`` (no gradient needed) are not drawn; the node list
-under the drawing names them. Cost is linear in the cells drawn; a drawing past
-:data:`MAX_CELLS` is refused with the reason, and the caller shows the node list alone.
+So the lines read back as the graph: following them down from a box reaches exactly its
+children (the tests do this for torch graphs and for random DAGs). ``None`` entries of
+``next_functions`` (no gradient needed) are not drawn; the node list under the drawing
+names them. Cost is linear in the cells drawn; a drawing past :data:`MAX_CELLS` is
+refused with the reason (found before any edge is routed), and the caller shows the
+node list alone.
 """
 
 from __future__ import annotations
@@ -163,6 +168,33 @@ def _free(col: int, item: _Item, taken: set[int], used: set[int], source: int) -
     return col
 
 
+def _pack(layer: list[_Item], centred: bool) -> None:
+    """Place ``layer``'s items left to right, ``_GAP`` apart, each as near as it can be to
+    the column its parents' lines come down at (``order``; ``centred`` off: just packed
+    from the left edge). Nearest in least squares, by pooling adjacent violators: pushing
+    only rightwards would let two nodes that share their parents drift right a little
+    more on every layer, and moving the whole layer back would pull a straight line
+    sideways. Linear in the items."""
+    offsets, end = [], 0
+    for item in layer:
+        offsets.append(end)
+        end += item.width + _GAP
+    pools: list[list[float]] = []  # [sum of targets, count], means increasing
+    for item, offset in zip(layer, offsets, strict=True):
+        want = item.order - (item.width - 1) / 2 if centred else 0.0
+        pools.append([want - offset, 1])
+        while len(pools) > 1 and pools[-2][0] * pools[-1][1] > pools[-1][0] * pools[-2][1]:
+            total, count = pools.pop()
+            pools[-1][0] += total
+            pools[-1][1] += count
+    k = 0
+    for total, count in pools:
+        y = max(0, round(total / count))
+        for _ in range(int(count)):
+            layer[k].x = y + offsets[k]
+            k += 1
+
+
 def _too_big(
     nodes: Sequence[GraphNode], depth: dict[str, int], layers: list[list[_Item]], max_cells: int
 ) -> str:
@@ -262,20 +294,11 @@ def layout_graph(nodes: Sequence[GraphNode], *, max_cells: int = MAX_CELLS) -> G
                 ks = incoming[id(item)]
                 item.order = sum(exits[k] for k in ks) / len(ks)
             layer.sort(key=lambda it: it.order)
-        end = 0
-        pushed = 0
-        for item in layer:
-            want = round(item.order - (item.width - 1) / 2) if d else 0
-            item.x = max(want, end)
-            pushed += item.x - want
-            end = item.x + item.width + _GAP
-        # Packing only pushes right: move the layer back by the mean push (never past the
-        # left edge), or two nodes that share their parents drift right layer after layer.
-        shift = min(pushed // len(layer), layer[0].x) if layer else 0
+        _pack(layer, d > 0)
         end = 0
         below: set[int] = set()
         for item in layer:
-            x = max(item.x - shift, end)
+            x = max(item.x, end)
             if item.node is None:
                 # A slot enters at its one column: not one another line leaves the layer
                 # above at (the two would run down one column and read as one line).
