@@ -397,11 +397,14 @@ class BackwardRecord:
         line: The line of the statement that called it.
         call: The call as pasted (``"z.sum().backward()"``).
         steps: The nodes the engine ran, in its order.
+        graph: The graph the call ran through (root first); each step's ``graph_id``
+            names its node. ``()`` where none was recorded.
     """
 
     line: int
     call: str
     steps: tuple[Step, ...]
+    graph: tuple[GraphNode, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from gradtui.ops.errors import InputError
 from gradtui.ops.evaluator import is_named_tuple, on_meta
 from gradtui.ops.results import (
     BackwardRecord,
+    GraphNode,
     SnippetError,
     SnippetResult,
     SnippetStatement,
@@ -565,8 +566,11 @@ class _Runner:
             if isinstance(v, torch.Tensor) and v.is_leaf and v.requires_grad
         }
         tensors = tuple(r for r in roots if isinstance(r, torch.Tensor))
-        value, steps = record_call(tensors, run, leaves)
-        self.backwards.append(BackwardRecord(self.line, self.program.source(node), steps))
+        graph: list[GraphNode] = []
+        value, steps = record_call(tensors, run, leaves, graph_out=graph)
+        self.backwards.append(
+            BackwardRecord(self.line, self.program.source(node), steps, tuple(graph))
+        )
         return value
 
     def check(self, refusal: str | None, node: ast.AST) -> None:

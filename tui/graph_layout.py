@@ -7,20 +7,26 @@ boxes it is told about). The layout is a small layered drawing:
 * a node's layer is its longest path from the root, so a shared node (a leaf used
   three times) sits below every parent and is drawn once, with an edge from each;
 * an edge that skips layers runs down through them as a vertical line in a slot of its
-  own, so it never crosses a box;
-* within a layer, nodes follow their parents' mean column (one sweep down), then are
-  packed left to right;
-* between two layers, each edge that has to move sideways gets its own horizontal
-  track, so two edges never share a horizontal run. Where lines meet, the cell's
-  character joins them (``┼ ├ ┴``...).
+  own, so it never crosses a box (edges into one node share its slots);
+* within a layer, nodes follow their parents' mean column (one sweep down), are packed
+  left to right, and the layer moves back left by its mean push (no drift to the right);
+  a slot keeps off the columns lines leave the layer above at;
+* between two layers, the lines that move sideways get horizontal tracks: a fan-out (one
+  exit, several entries) shares one, so does a fan-in (several single-line exits into
+  one column, which is one node); no other two lines share a run. Where lines join, the
+  cell's character joins them (``┬ ┴ ├ ┤``); ``┼`` is always a crossing.
 
-``None`` entries of ``next_functions`` (no gradient needed) are not drawn; the node list
-under the drawing names them. Cost is linear in the cells drawn; a drawing past
-:data:`MAX_CELLS` is refused with the reason, and the caller shows the node list alone.
+So the lines read back as the graph: following them down from a box reaches exactly its
+children (the tests do this for torch graphs and for random DAGs). ``None`` entries of
+``next_functions`` (no gradient needed) are not drawn; the node list under the drawing
+names them. Cost is linear in the cells drawn; a drawing past :data:`MAX_CELLS` is
+refused with the reason (found before any edge is routed), and the caller shows the
+node list alone.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -150,15 +156,75 @@ def _spread(item: _Item, n: int) -> list[int]:
     return [item.x + 1 + (inner * (2 * j + 1)) // (2 * n) for j in range(n)]
 
 
-def _free(col: int, item: _Item, taken: set[int], source: int) -> int:
-    """The column of ``item``'s inner width nearest ``col`` that is not ``taken`` (its own
-    edge's exit column ``source`` is always free: the line runs straight down)."""
+def _free(col: int, item: _Item, taken: set[int], used: set[int], source: int) -> int:
+    """The column of ``item``'s inner width nearest ``col`` that is neither ``taken`` nor
+    ``used`` (its own edge's exit column ``source`` is always free: the line runs straight
+    down)."""
     lo, hi = item.x + 1, item.x + item.width - 2
     for step in range(item.width):
         for c in (col - step, col + step):
-            if lo <= c <= hi and (c not in taken or c == source):
+            if lo <= c <= hi and (c == source or (c not in taken and c not in used)):
                 return c
     return col
+
+
+def _pack(layer: list[_Item], centred: bool) -> None:
+    """Place ``layer``'s items left to right, ``_GAP`` apart, each as near as it can be to
+    the column its parents' lines come down at (``order``; ``centred`` off: just packed
+    from the left edge). Nearest in least squares, by pooling adjacent violators: pushing
+    only rightwards would let two nodes that share their parents drift right a little
+    more on every layer, and moving the whole layer back would pull a straight line
+    sideways. Linear in the items."""
+    offsets, end = [], 0
+    for item in layer:
+        offsets.append(end)
+        end += item.width + _GAP
+    pools: list[list[float]] = []  # [sum of targets, count], means increasing
+    for item, offset in zip(layer, offsets, strict=True):
+        want = item.order - (item.width - 1) / 2 if centred else 0.0
+        pools.append([want - offset, 1])
+        while len(pools) > 1 and pools[-2][0] * pools[-1][1] > pools[-1][0] * pools[-2][1]:
+            total, count = pools.pop()
+            pools[-1][0] += total
+            pools[-1][1] += count
+    k = 0
+    for total, count in pools:
+        y = max(0, round(total / count))
+        for _ in range(int(count)):
+            layer[k].x = y + offsets[k]
+            k += 1
+
+
+def _too_big(
+    nodes: Sequence[GraphNode], depth: dict[str, int], layers: list[list[_Item]], max_cells: int
+) -> str:
+    """Why the drawing would be past ``max_cells``, found before any edge is routed (or
+    ``""``). An edge that skips layers puts a slot on each, and edges to distinct nodes
+    that skip the same layers do not share them, so the slots alone can be quadratic in
+    the nodes; counting them first keeps the refusal of such a graph linear."""
+    n_layers = len(layers)
+    top: dict[str, int] = {}  # each node's shallowest parent's depth
+    for n in nodes:
+        for c in n.next:
+            if c is not None:
+                top[c] = min(top.get(c, depth[n.id]), depth[n.id])
+    starts = [0] * (n_layers + 1)  # slots per layer, as a difference array
+    for c, d in top.items():  # a node's slots: every layer between it and that parent
+        if depth[c] - d > 1:
+            starts[d + 1] += 1
+            starts[depth[c]] -= 1
+    widest, slots = 0, 0
+    for d, layer in enumerate(layers):
+        slots += starts[d]
+        items = len(layer) + slots
+        widest = max(widest, sum(it.width for it in layer) + slots + _GAP * (items - 1))
+    tallest = n_layers * _BOX_ROWS + (n_layers - 1) * 2
+    if widest * tallest <= max_cells:
+        return ""
+    return (
+        f"the drawing would be at least {widest:,} × {tallest:,} characters; "
+        f"at most {max_cells:,} are drawn"
+    )
 
 
 def layout_graph(nodes: Sequence[GraphNode], *, max_cells: int = MAX_CELLS) -> GraphLayout:
@@ -175,6 +241,10 @@ def layout_graph(nodes: Sequence[GraphNode], *, max_cells: int = MAX_CELLS) -> G
         item = _Item(n.id, len(node_label(n)) + 4, order=len(layers[depth[n.id]]))
         layers[depth[n.id]].append(item)
         item_of[n.id] = item
+    refused = _too_big(nodes, depth, layers, max_cells)
+    if refused:
+        edges = sum(c is not None for n in nodes for c in n.next)
+        return GraphLayout(lines=(), edges=edges, refused=refused)
     # Edges, as chains of items one layer apart: an edge that skips layers runs through a
     # one-column slot on each. Edges into the same node share its slots (they join the one
     # line into it, as their gradients add up there), so a leaf used by every node of a
@@ -197,12 +267,15 @@ def layout_graph(nodes: Sequence[GraphNode], *, max_cells: int = MAX_CELLS) -> G
             upper = item_of[n.id]
             for d in range(depth[n.id] + 1, depth[c]):
                 slot = slot_of.get((c, d))
-                if slot is None:
-                    slot = slot_of[c, d] = _Item(None, 1, order=len(layers[d]))
-                    layers[d].append(slot)
+                if slot is not None:  # the line from here down to c is drawn already
+                    link(upper, slot)
+                    break
+                slot = slot_of[c, d] = _Item(None, 1, order=len(layers[d]))
+                layers[d].append(slot)
                 link(upper, slot)
                 upper = slot
-            link(upper, item_of[c])
+            else:
+                link(upper, item_of[c])
     for upper, lower in links:
         lower.parents.append(upper)
     # Each item's links down (in ``next_functions`` order) and up.
@@ -214,23 +287,34 @@ def layout_graph(nodes: Sequence[GraphNode], *, max_cells: int = MAX_CELLS) -> G
     # Layer by layer: order the items by the mean column their edges leave the layer above
     # at, place each under that column, then spread its own exits over its bottom edge.
     exits: dict[int, int] = {}
+    above: set[int] = set()  # the columns edges leave the layer above at
     for d, layer in enumerate(layers):
         if d:
             for item in layer:
                 ks = incoming[id(item)]
                 item.order = sum(exits[k] for k in ks) / len(ks)
             layer.sort(key=lambda it: it.order)
+        _pack(layer, d > 0)
         end = 0
+        below: set[int] = set()
         for item in layer:
-            want = round(item.order - (item.width - 1) / 2) if d else 0
-            item.x = max(want, end)
-            end = item.x + item.width + _GAP
+            x = max(item.x, end)
+            if item.node is None:
+                # A slot enters at its one column: not one another line leaves the layer
+                # above at (the two would run down one column and read as one line).
+                own = {exits[k] for k in incoming[id(item)]}
+                while x in above and x not in own:
+                    x += 1
+            item.x = x
+            end = x + item.width + _GAP
             for k, col in zip(
                 outgoing.get(id(item), ()),
                 _spread(item, len(outgoing.get(id(item), ()))),
                 strict=True,
             ):
                 exits[k] = col
+                below.add(col)
+        above = below
     # Entries: spread over the top edge in the order the edges come from, each moved off
     # any column an edge of the same band leaves from (two lines would merge there).
     depth_of = {id(it): d for d, layer in enumerate(layers) for it in layer}
@@ -243,41 +327,73 @@ def layout_graph(nodes: Sequence[GraphNode], *, max_cells: int = MAX_CELLS) -> G
             ks = sorted(incoming[id(item)], key=lambda k: exits[k])
             taken = band_exits[depth_of[id(item)] - 1]
             used: set[int] = set()
+            crowded = item.width > 1 and len(ks) > item.width - 2
+            if crowded:  # more lines than columns: they all enter at one, off the exits
+                one = _free(_spread(item, 1)[0], item, taken, used, -1)
             for k, col in zip(ks, _spread(item, len(ks)), strict=True):
-                if item.width > 1 and exits[k] != col:
-                    col = _free(col, item, taken | used, exits[k])
+                if crowded:
+                    col = one
+                elif item.width > 1 and exits[k] != col:
+                    col = _free(col, item, taken, used, exits[k])
                 entries[k] = col
                 used.add(col)
     bands: list[list[tuple[int, int, int, int]]] = [[] for _ in range(n_layers)]
     for k, (upper, _lower) in enumerate(links):
         bands[depth_of[id(upper)]].append((k, exits[k], entries[k], 0))
     band_rows: list[int] = []
+    band_runs: list[list[tuple[int, int, int]]] = []  # (track, first column, last column)
     for d in range(n_layers):
         # The edges leaving one column share a track (a fan-out: one run, a drop to each).
-        groups: dict[int, list[tuple[int, int]]] = {}
+        # So do the edges entering one column when each is its exit's only edge and every
+        # edge into that column is such an edge (a fan-in: a drop from each, one run into
+        # the node, whose gradients add up there anyway): 500 nodes feeding one leaf cost
+        # one track, not 500. A line that both fans out and joins a fan-in keeps a track
+        # of its own, so no run ever leads from one parent into another's children.
+        leaving: dict[int, int] = {}
+        for _k, a, _b, _ in bands[d]:
+            leaving[a] = leaving.get(a, 0) + 1
+        joins: dict[int, bool] = {}  # entry column -> whether its edges may share a track
+        for _k, a, b, _ in bands[d]:
+            joins[b] = joins.get(b, True) and (a == b or leaving[a] == 1)
+        # Where a line runs straight down through the column a run turns at, runs to both
+        # sides would meet it in a ┼, which reads as a crossing: each side gets its own
+        # track there, and meets the line in a ├ or a ┤.
+        straight = {a for _k, a, b, _ in bands[d] if a == b}
+        groups: dict[tuple[bool, int, int], list[tuple[int, int, int]]] = {}
         for k, a, b, _ in bands[d]:
-            groups.setdefault(a, []).append((k, b))
+            fan_in = a != b and joins[b]
+            here, there = (b, a) if fan_in else (a, b)
+            side = (there > here) - (there < here) if here in straight else 0
+            groups.setdefault((fan_in, here, side), []).append((k, a, b))
         spans = []
-        for a, members in groups.items():
-            cols = [a] + [b for _k, b in members if b != a]
-            if len(cols) > 1:
-                spans.append((min(cols), max(cols), a))
-        track_of: dict[int, int] = {}
-        track_end: list[int] = []  # the last column used on each track
-        for lo, hi, a in sorted(spans):
-            for t, used in enumerate(track_end):
-                if used < lo - 1:
-                    track_end[t] = hi
-                    break
+        for key, members in groups.items():
+            cols = [c for _k, a, b in members for c in (a, b)]
+            if min(cols) < max(cols):
+                spans.append((min(cols), max(cols), key))
+        # First fit: each span (by its left end) takes the lowest track free by then. A
+        # track freed for one span stays free for the next (they start further right), so
+        # two heaps find it without scanning every track.
+        track_of: dict[tuple[bool, int, int], int] = {}
+        busy: list[tuple[int, int]] = []  # (last column used, track)
+        idle: list[int] = []  # free tracks
+        tracks = 0
+        for lo, hi, key in sorted(spans):
+            while busy and busy[0][0] < lo - 1:
+                heapq.heappush(idle, heapq.heappop(busy)[1])
+            if idle:
+                t = heapq.heappop(idle)
             else:
-                t = len(track_end)
-                track_end.append(hi)
-            track_of[a] = t
+                t, tracks = tracks, tracks + 1
+            heapq.heappush(busy, (hi, t))
+            track_of[key] = t
         assigned = [
-            (k, a, b, -1 if a == b else track_of[a]) for a, ms in groups.items() for k, b in ms
+            (k, a, b, -1 if a == b else track_of[key])
+            for key, ms in groups.items()
+            for k, a, b in ms
         ]
         bands[d] = assigned
-        band_rows.append(len(track_end) + 2 if d < n_layers - 1 else 0)
+        band_runs.append([(track_of[key], lo, hi) for lo, hi, key in spans])
+        band_rows.append(tracks + 2 if d < n_layers - 1 else 0)
     width = max((it.x + it.width for layer in layers for it in layer), default=0)
     height = sum(_BOX_ROWS + r for r in band_rows)
     if width * height > max_cells:
@@ -315,22 +431,34 @@ def layout_graph(nodes: Sequence[GraphNode], *, max_cells: int = MAX_CELLS) -> G
         # The band under this layer.
         band = row + _BOX_ROWS
         last = band + band_rows[d] - 1
+        # Each line is drawn once however many edges share it (a fan-out's run, several
+        # edges entering one column): the cost is the cells drawn, not edges × width.
+        turns: dict[int, int] = {}  # exit column -> its track's row
+        drops: set[tuple[int, int]] = set()  # (column, first row) of each line down
         for _k, a, b, t in bands[d]:
-            bits[band - 1][a] |= _D  # leaves the box's bottom edge (or a slot) downwards
-            if t < 0:
-                for r in range(band, last + 1):
-                    bits[r][a] |= _U | _D
-            else:
-                turn = band + 1 + t
-                for r in range(band, turn):
-                    bits[r][a] |= _U | _D
-                bits[turn][a] |= _U | (_R if b > a else _L)
-                for c in range(min(a, b) + 1, max(a, b)):
-                    bits[turn][c] |= _L | _R
-                bits[turn][b] |= _D | (_L if b > a else _R)
-                for r in range(turn + 1, last + 1):
-                    bits[r][b] |= _U | _D
             bits[last + 1][b] |= _U  # enters the box's top edge (or a slot) from above
+            if t < 0:
+                drops.add((a, band))
+                continue
+            turn = band + 1 + t
+            turns[a] = max(turn, turns.get(a, turn))
+            bits[turn][a] |= _U
+            bits[turn][b] |= _D
+            drops.add((b, turn + 1))
+        for a in {a for _k, a, _b, _t in bands[d]}:
+            bits[band - 1][a] |= _D  # leaves the box's bottom edge (or a slot) downwards
+        for a, turn in turns.items():
+            for r in range(band, turn):
+                bits[r][a] |= _U | _D
+        for t, lo, hi in band_runs[d]:
+            run = bits[band + 1 + t]
+            run[lo] |= _R
+            for c in range(lo + 1, hi):
+                run[c] |= _L | _R
+            run[hi] |= _L
+        for c, first in drops:
+            for r in range(first, last + 1):
+                bits[r][c] |= _U | _D
         row = last + 1
     lines = []
     for r in range(height):

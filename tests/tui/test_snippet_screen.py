@@ -360,3 +360,52 @@ def test_sigterm_ends_the_app_in_the_middle_of_a_run() -> None:
         if app.poll() is None:
             os.kill(app.pid, signal.SIGKILL)
             app.wait_exit(10)
+
+
+def _torch_walk(root: object) -> list[tuple[str, int]]:
+    """Each node torch's ``next_functions`` reach from ``root``, once: name, edges out."""
+    seen: set[int] = set()
+    out: list[tuple[str, int]] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        nexts = [n for n, _ in node.next_functions]  # type: ignore[attr-defined]
+        out.append((type(node).__name__, sum(n is not None for n in nexts)))
+        stack.extend(nexts)
+    return sorted(out)
+
+
+async def test_g_draws_the_graph_of_the_snippets_backward_pass() -> None:
+    import torch
+
+    from gradtui.tui.widgets.graph_view import GraphView
+
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    expected = _torch_walk((x * x).sum().grad_fn)
+    app = GradApp("exp", cursor_blink=False)
+    async with running(app, (120, 36)) as pilot:
+        app.open_snippet(TWO_PASSES, run=True)
+        await pilot.pause()
+        screen = app.snippet_screen
+        result = await _ran(pilot, screen, TWO_PASSES)
+        record = result.backwards[0]
+        got = sorted((n.name, sum(i is not None for i in n.next)) for n in record.graph)
+        assert got == expected  # the pass's graph is torch's, node for node
+        await pilot.press("escape")  # out of the editor
+        await pilot.press("g")
+        await pilot.pause()
+        stepper = screen.query_one(StepperPanel)
+        view = stepper.query_one(GraphView)
+        assert stepper.graph_mode and view.display
+        assert view.drawing is not None
+        assert set(view.drawing.boxes) == {n.id for n in record.graph}
+        assert view.current_node == record.steps[0].graph_id
+        text = app.screen_text()
+        assert "MulBackward0" in text and "AccumulateGrad (x)" in text
+        stepper.step(1)
+        await pilot.pause()
+        assert view.current_node == record.steps[1].graph_id
+        assert view.done_nodes == {record.steps[0].graph_id}

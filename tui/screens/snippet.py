@@ -209,6 +209,10 @@ class SnippetScreen(Screen[None]):
         """Move through the shown pass's backward steps."""
         self.query_one(StepperPanel).step(delta)
 
+    def action_toggle_graph(self) -> None:
+        """Swap the shown pass's step list and its drawn graph."""
+        self.query_one(StepperPanel).toggle_graph()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The report/backward swap only where both do not fit side by side."""
         if action == "toggle_pane":

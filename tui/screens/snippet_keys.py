@@ -59,5 +59,14 @@ SNIPPET_KEYS: list[BindingType] = [
         tooltip="Previous backward step (outside the editor).",
         id="gradtui.snippet.prev_step",
     ),
+    Binding(
+        "g",
+        "toggle_graph",
+        "Graph",
+        show=False,
+        tooltip="Show the pass's steps as the drawn graph (the DAG torch built) or as the "
+        "list (outside the editor).",
+        id="gradtui.snippet.toggle_graph",
+    ),
 ]
 """The snippet screen's bindings; the help screen lists them from here."""

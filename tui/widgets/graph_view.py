@@ -14,6 +14,7 @@ thread, so the app never waits on a layout; the last few layouts are kept.
 
 from __future__ import annotations
 
+import textwrap
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
@@ -60,12 +61,13 @@ def cached_layout(nodes: Sequence[GraphNode]) -> GraphLayout:
 
 def legend(total: int, done: int) -> Text:
     """The one line above the drawing: what the marks mean, and how far the pass is."""
+    # 60 columns up to 99 nodes: the whole legend fits the stepper's width at 80x24.
     text = Text()
     text.append(" current ", style="reverse bold")
-    text.append("  ")
+    text.append(" ")
     text.append(f"{DONE_MARK} run", style="dim")
-    text.append("  plain: not yet", style="")
-    text.append(f"   {done} of {total} run · arrows pan · click a node", style="dim")
+    text.append("  to run", style="")
+    text.append(f"  {done}/{total} run · arrows pan · click node", style="dim")
     return text
 
 
@@ -127,6 +129,8 @@ class GraphView(ScrollView, can_focus=True):
             for node_id, box in layout.boxes.items():
                 for r in range(box.row, box.row + box.height):
                     rows.setdefault(r, []).append((box.col, box.width, node_id))
+            for boxes in rows.values():  # left to right, once: render_line walks them in order
+                boxes.sort()
         self._rows = rows
         width, height = (layout.width, layout.height) if layout and layout.lines else (0, 0)
         self.virtual_size = Size(width, height)
@@ -177,7 +181,9 @@ class GraphView(ScrollView, can_focus=True):
         base = self.rich_style
         layout = self.drawing
         if layout is None or not layout.lines:
-            text = self.note if y == 0 else ""
+            # The note wraps: a refusal's reason and what to do instead fit a narrow view.
+            wrapped = textwrap.wrap(self.note, max(width, 1)) if y < 8 else []
+            text = wrapped[y] if y < len(wrapped) else ""
             return Strip([Segment(text.ljust(width)[:width], base + DONE)])
         row = y + scroll_y
         if row >= layout.height:
@@ -185,7 +191,7 @@ class GraphView(ScrollView, can_focus=True):
         line = layout.lines[row]
         segments: list[Segment] = []
         pos = 0
-        for col, w, node_id in sorted(self._rows.get(row, ())):
+        for col, w, node_id in self._rows.get(row, ()):
             if node_id == self.current_node:
                 style = CURRENT
             elif node_id in self.done_nodes:
@@ -210,6 +216,14 @@ class GraphView(ScrollView, can_focus=True):
         if self.drawing is None:
             return
         scroll_x, scroll_y = self.scroll_offset
-        node_id = self.drawing.node_at(event.y + scroll_y, event.x + scroll_x)
+        node_id = self.node_at(event.y + scroll_y, event.x + scroll_x)
         if node_id is not None:
             self.post_message(self.NodeClicked(node_id))
+
+    def node_at(self, row: int, col: int) -> str | None:
+        """The node whose box covers (``row``, ``col``) of the drawing (only that row's
+        boxes are looked at: a click costs the same on a graph of thousands)."""
+        for start, width, node_id in self._rows.get(row, ()):
+            if start <= col < start + width:
+                return node_id
+        return None

@@ -114,7 +114,7 @@ class StepperPanel(Vertical):
     def show_record(self, record: BackwardRecord) -> None:
         """Show one backward pass a snippet ran (its line, its call, its nodes)."""
         self.result, self.record, self.hvp = None, record, None
-        self._show("record", record.steps, ())
+        self._show("record", record.steps, record.graph)
 
     def show_hvp(self, hvp: HvpResult) -> None:
         """Show the second backward pass (the backward of the backward) that gave H·u."""
@@ -170,7 +170,8 @@ class StepperPanel(Vertical):
         self.query_one("#graph-legend", Static).update(
             legend(len(self.graph), len(set(done)))
             if self.graph
-            else Text("no graph recorded for these steps", style="dim")
+            else Text("no graph recorded for these steps", style="dim"),
+            layout=False,  # one row, always: a new count needs no layout of the screen
         )
 
     def _show(self, kind: str, steps: tuple[Step, ...], graph: tuple[GraphNode, ...]) -> None:
