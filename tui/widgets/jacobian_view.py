@@ -67,6 +67,17 @@ def _heat_cell(x: float, top: float) -> str:
     return ("+" if x > 0 else "-") + _glyph(x, top)
 
 
+def _ticks(n: int, indent: int) -> str:
+    """The column numbers over a grid of ``n`` cells of 3 characters (space, sign, shade):
+    every 5th flattened index, right-aligned over its cell (5 cells leave room for any)."""
+    chars = [" "] * (indent + 3 * n)
+    for j in range(0, n, 5):
+        label = str(j)
+        end = indent + 3 * j + 3
+        chars[end - len(label) : end] = label
+    return "".join(chars)
+
+
 def _block(  # noqa: PLR0913
     name: str,
     matrix,  # noqa: ANN001
@@ -104,7 +115,7 @@ def _block(  # noqa: PLR0913
             + [len(c) for r in cells for c in r]
             + [len(g) for g in grad_cells]
         )
-        head = " " * (label_w + 3) + " ".join(c.rjust(w) for c in cols)
+        head = " " * (label_w + 3) + "".join(" " + c.rjust(w) for c in cols)
         if shades:
             text.append(
                 f"  after each number its size, ░▒▓█ up to the largest |J| = {number_text(top)}\n",
@@ -114,11 +125,10 @@ def _block(  # noqa: PLR0913
         w = 2
         cells = [[_heat_cell(x, top) for x in row] for row in matrix]
         grad_cells = []
-        ticks = "".join(f"{j % 10:>2}" if j % 5 == 0 else "  " for j in range(n))
-        head = " " * (label_w + 3) + ticks
+        head = _ticks(n, label_w + 3)
         text.append(
-            f"  columns: {name}[0] … {name}{index_text(n - 1, in_shape)}, row-major "
-            "(every 5th numbered, mod 10)\n"
+            f"  columns: {name}[0] … {name}{index_text(n - 1, in_shape)}, flattened "
+            "row-major (every 5th numbered)\n"
             f"  each cell: its sign and its size, ░▒▓█ up to the largest |J| = {number_text(top)}\n",
             style="dim",
         )
