@@ -234,3 +234,20 @@ async def test_an_answer_for_the_plot_keeps_h_u_and_h_shows_the_steps() -> None:
         await pilot.press("h")
         await pilot.pause()
         assert stepper.hvp is None and stepper.steps == app.result.steps
+
+
+async def test_refusals_read_whole_at_80_columns() -> None:
+    app = GradApp(cursor_blink=False, timeout=SLOW)
+    async with running(app, (80, 24)) as pilot:
+        for select in (
+            lambda: app.select_expression("exp(x)", {"x": "ones(101)"}),  # 10201 entries
+            lambda: app.select_op("lt"),  # a bool output
+        ):
+            select()
+            await settle(pilot)
+            screen = await _open_j(pilot, app)
+            assert screen.result is None and screen.error
+            shown = " ".join(app.screen_text().split())
+            assert f"no Jacobian: {' '.join(screen.error.split())}" in shown
+            await pilot.press("escape")
+            await pilot.pause()

@@ -199,12 +199,15 @@ class JacobianView(Static):
 
     DEFAULT_CSS = """
     JacobianView { width: auto; height: auto; }
+    JacobianView.-message { width: 1fr; }
     """
 
     def show_result(self, result) -> None:  # noqa: ANN001
-        """Show ``result``'s J."""
+        """Show ``result``'s J (as wide as it is: the container scrolls)."""
+        self.remove_class("-message")
         self.update(render_jacobian(result, shades=self.app.no_color))
 
     def show_message(self, message: str, *, error: bool = False) -> None:
-        """Say what is happening, or why there is no J."""
+        """Say what is happening, or why there is no J (wrapped to the screen's width)."""
+        self.add_class("-message")
         self.update(Text(message, style="bold red" if error else "dim"))
