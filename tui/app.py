@@ -474,6 +474,8 @@ class GradApp(PatchedApp):
     def action_second_order(self) -> None:
         """Show the backward of the backward (H·u), or go back to the op's own backward."""
         said = self.explorer.second_order()
+        if self.plot_view:  # a small terminal showing the plot: the steps are what h changes
+            self.show_view("steps")
         if said:  # only what the panel does not show itself
             self.notify(said, timeout=3)
 

@@ -73,11 +73,13 @@ PANELS = """\
   `next_functions`, a shared node (a leaf used twice) once with a line from each parent;
   the current node reversed, those already run dim with ✓. Arrows pan, a click on a node
   makes its step current. `h` shows the backward of the backward instead (H·u with u =
-  ones: the second backward pass of `create_graph=True`, step by step); `h` again goes
-  back.
+  ones: the second backward pass of `create_graph=True`, step by step; the panel's title
+  says so); `h` again, an edit or another op goes back to the op's own backward.
 - **Jacobian** (`j`) — J of the op as a heat map (red > 0 > blue), a row per output
   element and a column per input element, `v` beside the rows; the rows `v` combines are
   marked ▸, and under them `.grad` from torch's backward beside vᵀJ worked out from J.
+  Without colour (`NO_COLOR`) a shade ░▒▓█ of each entry's size follows it. Arrows and
+  page keys scroll a large J; Esc, `q` or `j` goes back.
 - **plot** — f and f′ along one input (◆ kinks: where torch picks one side's slope; ✕ where
   a float64 numeric derivative disagrees with autograd; ● your input points).
 - **status line** — whether a gradient exists, and if not, torch's own reason.

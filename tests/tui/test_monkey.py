@@ -64,7 +64,7 @@ PRINTABLE = "".join(
 """Characters typed (``q`` quits outside a text field, so it is left out)."""
 KEYS = (
     "n p tab shift+tab slash escape enter up down left right question_mark f1 d c x l "
-    "backspace delete home end pageup pagedown"
+    "g j h backspace delete home end pageup pagedown"
 ).split()
 """The app's and Textual's keys (no ``q`` and no ``ctrl+q``: the monkey does not quit)."""
 
@@ -195,7 +195,14 @@ def _check(app: GradApp) -> None:
         assert "✗" in status, status
     stepper = app.query_one(StepperPanel)
     assert stepper.result is result
-    if result is not None:
+    if stepper.hvp is not None:  # h: the backward of the backward, for the inputs on screen
+        assert result is not None
+        for name, value in stepper.hvp.inputs.items():
+            assert value.value == result.inputs[name].tensor.value, name
+        steps = len(stepper.hvp.steps)
+        assert app.query_one(StepList).option_count == max(steps, 1)
+        assert (steps == 0 and stepper.index == 0) or 0 <= stepper.index < steps
+    elif result is not None:
         steps = len(result.steps)
         assert app.query_one(StepList).option_count == max(steps, 1)
         assert (steps == 0 and stepper.index == 0) or 0 <= stepper.index < steps

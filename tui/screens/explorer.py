@@ -168,12 +168,23 @@ class ExplorerScreen(Screen[None]):
         self.hvp_job.cancel()
         return True
 
+    def drop_hvp(self) -> None:
+        """The inputs or the op changed: the backward of the backward on screen (or being
+        computed) is for the old ones, so the stepper goes back to the op's own backward."""
+        stepper = self.query_one(StepperPanel)
+        if self.hvp_job is not None:
+            self.hvp_job.cancel()
+            self.hvp_job = None
+            stepper.set_stale(stepper.has_class("-stale"))  # its title, as it was
+        stepper.leave_hvp()
+
     @on(GraphDone)
     def _hvp_done(self, message: GraphDone) -> None:
         message.stop()
-        job, self.hvp_job = self.hvp_job, None
+        job = self.hvp_job
         if job is None or message.job != job.number:
-            return
+            return  # an H·u given up (cancelled, or for inputs since edited)
+        self.hvp_job = None
         stepper = self.query_one(StepperPanel)
         if message.result is None:
             stepper.set_stale(stepper.has_class("-stale"))  # its title, as it was
@@ -301,7 +312,9 @@ class ExplorerScreen(Screen[None]):
         self.result = message.result
         self.stale = False
         stepper.set_stale(False)
-        stepper.show_result(message.result)
+        # An H·u still on screen is for these inputs (an edit would have dropped it): the
+        # answer came for the plot (f″, another variable), so the second backward stays.
+        stepper.show_result(message.result, keep_hvp=True)
         status.show_result(message.result)
 
     def on_curve_done(self, message: CurveDone) -> None:
@@ -359,6 +372,7 @@ class ExplorerScreen(Screen[None]):
     @on(InputsPanel.Edited)
     def _edited(self, message: InputsPanel.Edited) -> None:
         self.session.edited(message.name, message.text)
+        self.drop_hvp()
         self.request()
 
     @on(InputsPanel.Done)
@@ -372,6 +386,7 @@ class ExplorerScreen(Screen[None]):
         self._remember()
         self.session.choose_op(name, values)
         self.plot_var = None
+        self.drop_hvp()
         self.query_one(OpPicker).set_current(name)
         self.request(reset=True)
 
@@ -382,6 +397,7 @@ class ExplorerScreen(Screen[None]):
         self._remember()
         self.session.choose_expression(text, values)
         self.plot_var = None
+        self.drop_hvp()
         self.query_one(OpPicker).set_current(EXPRESSION_ID)
         self.request(reset=True)
 

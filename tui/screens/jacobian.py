@@ -4,7 +4,7 @@ Opened from the explorer for its op, inputs and ``v`` as they are. J comes from
 ``torch.autograd.functional.jacobian`` on a worker thread (:class:`~tui.graph_client.GraphJob`),
 within the app's time bound; Esc while it runs cancels it. A J too large for a screen is
 refused with its size (``gradtui jacobian --json`` computes larger ones). The grid scrolls
-both ways; Esc or ``j`` goes back.
+both ways; Esc, ``q`` or ``j`` goes back.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class JacobianScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="Cancel J, or go back to the explorer."),
         Binding("j", "back", "Back", show=False, tooltip="Back to the explorer."),
+        Binding("q", "back", "Back", show=False, tooltip="Back to the explorer (ctrl+q quits)."),
     ]
 
     def __init__(self, target: str, texts: Mapping[str, str], v_text: str, timeout: float) -> None:

@@ -49,16 +49,44 @@ def _shade(x: float, top: float) -> Style:
     return Style(bgcolor=Color.from_rgb(r, g, b), color="white")
 
 
+def _glyph(x: float, top: float) -> str:
+    """``|x| / top`` as a shade ``░▒▓█`` (``·`` for zero, ``!`` for nan or inf)."""
+    if not math.isfinite(x):
+        return "!"
+    if x == 0:
+        return "·"
+    t = 0.0 if top == 0 else min(abs(x) / top, 1.0)
+    return _SHADES[min(int(t * len(_SHADES)), len(_SHADES) - 1)]
+
+
 def _heat_cell(x: float, top: float) -> str:
     if not math.isfinite(x):
         return "!!"
     if x == 0:
         return " ·"
-    t = 0.0 if top == 0 else min(abs(x) / top, 1.0)
-    return ("+" if x > 0 else "-") + _SHADES[min(int(t * len(_SHADES)), len(_SHADES) - 1)]
+    return ("+" if x > 0 else "-") + _glyph(x, top)
 
 
-def _block(name: str, matrix, in_shape, out_shape, grad, v: Sequence[float]) -> Text:  # noqa: ANN001
+def _ticks(n: int, indent: int) -> str:
+    """The column numbers over a grid of ``n`` cells of 3 characters (space, sign, shade):
+    every 5th flattened index, right-aligned over its cell (5 cells leave room for any)."""
+    chars = [" "] * (indent + 3 * n)
+    for j in range(0, n, 5):
+        label = str(j)
+        end = indent + 3 * j + 3
+        chars[end - len(label) : end] = label
+    return "".join(chars)
+
+
+def _block(  # noqa: PLR0913
+    name: str,
+    matrix,  # noqa: ANN001
+    in_shape,  # noqa: ANN001
+    out_shape,  # noqa: ANN001
+    grad,  # noqa: ANN001
+    v: Sequence[float],
+    shades: bool,
+) -> Text:
     text = Text()
     m, n = len(matrix), len(matrix[0]) if matrix else 0
     text.append(
@@ -73,7 +101,14 @@ def _block(name: str, matrix, in_shape, out_shape, grad, v: Sequence[float]) -> 
     v_cells = [number_text(x) for x in v]
     if numbers:
         cells = [[number_text(x) for x in row] for row in matrix]
+        if shades:  # no colour: each number carries its shade
+            cells = [
+                [f"{c} {_glyph(x, top)}" for c, x in zip(crow, row, strict=True)]
+                for crow, row in zip(cells, matrix, strict=True)
+            ]
         grad_cells = [number_text(x) for x in grad] if grad is not None else []
+        if shades:  # aligned with the numbers above, not with their shades
+            grad_cells = [f"{g}  " for g in grad_cells]
         cols = [f"{name}{index_text(j, in_shape)}" for j in range(n)]
         w = max(
             [len(c) for c in cols]
@@ -81,15 +116,19 @@ def _block(name: str, matrix, in_shape, out_shape, grad, v: Sequence[float]) -> 
             + [len(g) for g in grad_cells]
         )
         head = " " * (label_w + 3) + "".join(" " + c.rjust(w) for c in cols)
+        if shades:
+            text.append(
+                f"  after each number its size, ░▒▓█ up to the largest |J| = {number_text(top)}\n",
+                style="dim",
+            )
     else:
         w = 2
         cells = [[_heat_cell(x, top) for x in row] for row in matrix]
         grad_cells = []
-        ticks = "".join(f"{j % 10:>3}" if j % 5 == 0 else "   " for j in range(n))
-        head = " " * (label_w + 3) + ticks
+        head = _ticks(n, label_w + 3)
         text.append(
-            f"  columns: {name}[0] … {name}{index_text(n - 1, in_shape)}, row-major "
-            "(every 5th numbered, mod 10)\n"
+            f"  columns: {name}[0] … {name}{index_text(n - 1, in_shape)}, flattened "
+            "row-major (every 5th numbered)\n"
             f"  each cell: its sign and its size, ░▒▓█ up to the largest |J| = {number_text(top)}\n",
             style="dim",
         )
@@ -123,8 +162,12 @@ def _block(name: str, matrix, in_shape, out_shape, grad, v: Sequence[float]) -> 
     return text
 
 
-def render_jacobian(result) -> Text:  # noqa: ANN001 - ops.graph.JacobianResult (torch-free import)
-    """The whole view for a :class:`~gradtui.ops.graph.JacobianResult`."""
+def render_jacobian(result, *, shades: bool = False) -> Text:  # noqa: ANN001 - ops.graph.JacobianResult
+    """The whole view for a :class:`~gradtui.ops.graph.JacobianResult`.
+
+    With ``shades`` (no colour: ``NO_COLOR``), a J small enough for its numbers shows a
+    shade ``░▒▓█`` of each entry's size after it, as the background would.
+    """
     text = Text()
     text.append(result.expression + "\n", style="bold")
     text.append(
@@ -142,6 +185,7 @@ def render_jacobian(result) -> Text:  # noqa: ANN001 - ops.graph.JacobianResult 
                 block.output_shape,
                 block.grad,
                 result.grad_output,
+                shades,
             )
         )
     for note in result.notes:
@@ -155,12 +199,15 @@ class JacobianView(Static):
 
     DEFAULT_CSS = """
     JacobianView { width: auto; height: auto; }
+    JacobianView.-message { width: 1fr; }
     """
 
     def show_result(self, result) -> None:  # noqa: ANN001
-        """Show ``result``'s J."""
-        self.update(render_jacobian(result))
+        """Show ``result``'s J (as wide as it is: the container scrolls)."""
+        self.remove_class("-message")
+        self.update(render_jacobian(result, shades=self.app.no_color))
 
     def show_message(self, message: str, *, error: bool = False) -> None:
-        """Say what is happening, or why there is no J."""
+        """Say what is happening, or why there is no J (wrapped to the screen's width)."""
+        self.add_class("-message")
         self.update(Text(message, style="bold red" if error else "dim"))

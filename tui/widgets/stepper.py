@@ -105,8 +105,14 @@ class StepperPanel(Vertical):
         steps = self.steps
         return steps[self.index] if 0 <= self.index < len(steps) else None
 
-    def show_result(self, result: GradResult) -> None:
-        """Show a new result; keep the position when the graph has the same nodes."""
+    def show_result(self, result: GradResult, *, keep_hvp: bool = False) -> None:
+        """Show a new result; keep the position when the graph has the same nodes.
+
+        With ``keep_hvp``, a backward of the backward on screen stays there (``h`` or
+        :meth:`leave_hvp` brings the new result's steps back)."""
+        if keep_hvp and self.hvp is not None:
+            self.result, self.record = result, None
+            return
         self.result, self.record, self.hvp = result, None, None
         self._title("backward")
         self._show("result", result.steps, result.graph)
@@ -119,7 +125,7 @@ class StepperPanel(Vertical):
     def show_hvp(self, hvp: HvpResult) -> None:
         """Show the second backward pass (the backward of the backward) that gave H·u."""
         self.hvp = hvp
-        self._title("backward of backward: H·u")
+        self._title(hvp_title(hvp))
         self._show("hvp", hvp.steps, hvp.graph)
 
     def leave_hvp(self) -> bool:
@@ -230,7 +236,7 @@ class StepperPanel(Vertical):
 
     def set_stale(self, stale: bool) -> None:
         """Dim the panel and say so while the inputs on screen do not match it."""
-        base = "backward of backward: H·u" if self.hvp is not None else "backward"
+        base = hvp_title(self.hvp) if self.hvp is not None else "backward"
         title = f"{base} (stale)" if stale else base
         self.set_class(stale, "-stale")
         if title != self.border_title:  # setting a title repaints the whole panel
@@ -402,30 +408,43 @@ def _step_lines(step: Step, total: int, ref: str) -> list[Text]:
     return lines
 
 
+def hvp_title(hvp: HvpResult) -> str:
+    """The panel's title for the second backward: which backward it is, and which ``u``."""
+    ones = all(all(x == 1 for x in _flat(u.value)) for u in hvp.vectors.values() if u is not None)
+    return f"backward of backward: H·u, u = {'ones' if ones else 'as given'}"
+
+
+def _flat(value: object) -> list[object]:
+    if isinstance(value, list):
+        return [x for item in value for x in _flat(item)]
+    return [value]
+
+
 def render_hvp_step(hvp: HvpResult, step: Step | None) -> Group:
     """The detail view for ``step`` of the second backward pass of ``hvp``.
 
-    Heads it with what is computed (H·u as the backward of the gradient, with upstream u),
-    the vectors u, the gradient g of the first backward, the notes, and H·u itself.
+    Heads it with what is computed (H·u as the backward of the gradient g, with upstream
+    u) and H·u itself, then the step (so that it shows at 80x24 without scrolling), then
+    u, g and the notes.
     """
     head = Text("backward of backward  ", style="bold")
-    head.append(f"{hvp.expression}: H·u = ∂(g·u)/∂x, g = ∂f/∂x (create_graph=True)")
+    head.append("H·u = ∂(g·u)/∂x, g = ∂f/∂x (create_graph=True)", style="italic")
     lines: list[Text] = [head]
+    for name, value in hvp.hvp.items():
+        lines.append(_tensor_line(f"H·u[{name}]", value))
+    if step is None:
+        lines.append(Text("The second backward ran no node.", style="bold red"))
+    else:
+        lines.extend(_step_lines(step, len(hvp.steps), ""))
+        if step.leaf is not None:
+            lines.append(Text(f"  adds gradient in to H·u[{step.leaf}]", style="italic"))
+    lines.append(Text(f"the second backward of {hvp.expression}", style="underline"))
     for name in hvp.inputs:
         lines.append(_tensor_line(f"u for {name}", hvp.vectors.get(name)))
     for name, g in hvp.gradient.items():
         lines.append(_tensor_line(f"g[{name}]", g))
-    for name, value in hvp.hvp.items():
-        lines.append(_tensor_line(f"H·u[{name}]", value))
     for note in hvp.notes:
         lines.append(Text(f"note: {note}", style="italic"))
-    if step is None:
-        lines.append(Text())
-        lines.append(Text("The second backward ran no node.", style="bold red"))
-        return Group(*lines)
-    lines.extend(_step_lines(step, len(hvp.steps), ""))
-    if step.leaf is not None:
-        lines.append(Text(f"  adds gradient in to H·u[{step.leaf}]", style="italic"))
     return Group(*lines)
 
 
