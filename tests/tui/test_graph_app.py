@@ -156,7 +156,7 @@ async def test_h_steps_through_the_backward_of_the_backward() -> None:
         await settle(pilot)
         hvp = stepper.hvp
         assert hvp is not None and stepper.steps == hvp.steps and len(hvp.steps) > len(first_steps)
-        assert stepper.border_title == "backward of backward: H·u, u = ones"
+        assert stepper.border_title.startswith("backward of backward: H·u")
         x = torch.tensor(hvp.inputs["x"].value, dtype=torch.float64)
         w = torch.tensor(hvp.inputs["w"].value, dtype=torch.float64)
         ones = (torch.ones_like(x), torch.ones_like(w))
