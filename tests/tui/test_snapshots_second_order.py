@@ -11,14 +11,7 @@ from textual.pilot import Pilot
 
 from gradtui.tui.app import GradApp
 from tests.helpers import settle
-
-
-async def _jacobian(pilot: Pilot) -> None:
-    await settle(pilot)
-    pilot.app.set_input("v", "[1., 0., 2.]")
-    await settle(pilot)
-    await pilot.press("j")
-    await settle(pilot)
+from tests.tui.test_snapshots_graph import _jacobian
 
 
 async def _wide_jacobian(pilot: Pilot) -> None:
