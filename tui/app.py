@@ -483,8 +483,9 @@ class GradApp(PatchedApp):
         """Open J of the op on screen."""
         from gradtui.tui.screens.jacobian import JacobianScreen
 
-        if self.result is None:
-            self.notify("no result yet: J needs the op computed once", timeout=2)
+        why = self.explorer.not_current("j", "J needs the op computed once")
+        if why:
+            self.notify(why, timeout=3)
             return
         target, texts, v_text = self.explorer.inputs_now()
         self.push_screen(JacobianScreen(target, texts, v_text, self.explorer.client.timeout))

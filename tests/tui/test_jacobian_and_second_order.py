@@ -251,3 +251,68 @@ async def test_refusals_read_whole_at_80_columns() -> None:
             assert f"no Jacobian: {' '.join(screen.error.split())}" in shown
             await pilot.press("escape")
             await pilot.pause()
+
+
+@pytest.mark.parametrize("key", ["h", "j"])
+async def test_h_and_j_wait_for_the_result_of_the_inputs_on_screen(
+    key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen by the monkey test: ``h`` pressed between choosing another op and its first
+    result computed H·u for the new op and showed it beside the old op's result. Until the
+    newest request's result is on screen, ``h`` and ``j`` say so and compute nothing."""
+    from gradtui.tui import engine_client
+
+    gate = threading.Event()
+    real = engine_client.compute
+
+    def held(req, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if req.target == "gather":
+            gate.wait(60)  # gather's result stays pending while the key is pressed
+        return real(req, *args, **kwargs)
+
+    monkeypatch.setattr(engine_client, "compute", held)
+    async with running(GradApp("exp", cursor_blink=False, timeout=SLOW), (120, 40)) as pilot:
+        app = pilot.app
+        stepper = app.query_one(StepperPanel)
+        assert app.result is not None and app.result.target == "exp"
+        app.select_op("gather")
+        await pilot.pause(0.2)
+        await pilot.press(key)
+        await pilot.pause(0.2)
+        messages = [n.message for n in app._notifications]
+        assert (
+            messages[-1]
+            == f"{key}: still computing these inputs; press {key} when their result shows"
+        )
+        assert app.explorer.hvp_job is None and stepper.hvp is None
+        assert not isinstance(app.screen, JacobianScreen)
+        gate.set()
+        await settle(pilot)
+        assert app.result.target == "gather" and stepper.hvp is None
+        # Once gather's result is on screen, the key works for gather's inputs.
+        await pilot.press(key)
+        await settle(pilot)
+        if key == "h":
+            assert stepper.hvp is not None
+            assert stepper.hvp.target == "gather"
+            assert "input" in stepper.hvp.inputs
+            for name, value in stepper.hvp.inputs.items():
+                assert value.value == app.result.inputs[name].tensor.value, name
+        else:
+            assert isinstance(app.screen, JacobianScreen)
+
+
+async def test_h_and_j_after_an_input_error_say_so() -> None:
+    async with running(GradApp("exp", cursor_blink=False, timeout=SLOW), (120, 40)) as pilot:
+        app = pilot.app
+        app.set_input("input", "[1., ")
+        await settle(pilot)
+        assert app.stale
+        for key in ("h", "j"):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            assert app._notifications and list(app._notifications)[-1].message == (
+                f"{key}: the inputs on screen did not compute (see the status line)"
+            )
+        assert app.query_one(StepperPanel).hvp is None
+        assert not isinstance(app.screen, JacobianScreen)

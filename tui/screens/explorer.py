@@ -146,6 +146,21 @@ class ExplorerScreen(Screen[None]):
             target = expression_target(target)
         return target, texts, v_text
 
+    def not_current(self, key: str, nothing: str) -> str:
+        """Why ``key`` (``h`` or ``j``) cannot work on the result on screen now, or "".
+
+        Both compute for the inputs on screen, and what they show sits beside the result
+        on screen, so that result must be for those inputs: not one for an older op or
+        older texts while the newest request still computes, or after it failed.
+        """
+        if self.result is None:
+            return f"no result yet: {nothing}"
+        if self.client.result_seq == self.client.seq:
+            return ""
+        if self.stale:
+            return f"{key}: the inputs on screen did not compute (see the status line)"
+        return f"{key}: still computing these inputs; press {key} when their result shows"
+
     def second_order(self) -> str:
         """``h``: the backward of the backward (H·u) in the stepper, or back from it.
         Returns what to tell the person when the panel does not show it ("" otherwise)."""
@@ -154,8 +169,9 @@ class ExplorerScreen(Screen[None]):
             return "H·u is already being computed"
         if stepper.leave_hvp():
             return ""
-        if self.result is None:
-            return "no result yet: nothing to differentiate twice"
+        why = self.not_current("h", "nothing to differentiate twice")
+        if why:
+            return why
         target, texts, v_text = self.inputs_now()
         self.hvp_job = GraphJob(self, "hvp", target, texts, v_text, self.client.timeout)
         stepper.border_title = "backward of backward: computing H·u…"
