@@ -241,7 +241,9 @@ def test_the_pipe_commands_import_no_textual(args: tuple[str, ...]) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env=plain_env(),
+        # a generous bound: this test is about imports, and a loaded CI machine once
+        # took longer than the default 5 s for `grad exp`
+        env=plain_env({"GRADTUI_TIMEOUT": "120"}),
         stdin=subprocess.DEVNULL,
     )
     assert out.returncode == 0, out.stderr

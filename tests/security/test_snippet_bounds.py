@@ -230,7 +230,7 @@ from gradtui.ops.snippet import run_bounded
 from gradtui.ops.errors import InputError
 
 cases = json.load(sys.stdin)
-run_bounded("import torch\nx = torch.ones(2000)\ny = torch.zeros(x.shape[0]) + x\nprint(y.sum())")
+run_bounded("import torch\nx = torch.ones(2000)\ny = torch.zeros(x.shape[0]) + x\nprint(y.sum())", timeout=120)
 with open("/proc/self/status") as f:
     vm = [int(l.split()[1]) for l in f if l.startswith("VmSize")][0] * 1024
 cap = vm + 3 * 2**30  # a regression gets a MemoryError, not the machine's memory
