@@ -201,6 +201,8 @@ class GradApp(PatchedApp):
             abandoned: the engine is told to stop, and the screen keeps the last good
             result and says so. ``None``: ``GRADTUI_TIMEOUT`` or the engine's default
             bound (:data:`ops.timebound.DEFAULT_TIMEOUT_S`); ``0``: no bound.
+        served: Run for a browser viewer of ``gradtui serve``: "save screenshot" sends
+            the SVG to the browser as a download instead of writing it on the server.
     """
 
     CSS_PATH = "app.tcss"
@@ -218,9 +220,12 @@ class GradApp(PatchedApp):
         mouse: bool = True,
         cursor_blink: bool = True,
         timeout: float | None = None,
+        served: bool = False,
     ) -> None:
         super().__init__()
         self.mouse = mouse
+        self.served = served
+        """Served to a browser (``gradtui serve``): nothing is written on the server's disk."""
         self.cursor_blink = cursor_blink
         self.plot_view = False
         """In a small terminal: show the plot instead of the steps."""
@@ -433,8 +438,10 @@ class GradApp(PatchedApp):
     # ----------------------------------------------------------------- actions
 
     def action_step(self, delta: int) -> None:
-        """Move through the backward steps."""
-        self.step(delta)
+        """Move through the backward steps; with none because the first computation was
+        given up, compute again."""
+        if not self.step(delta):
+            self.explorer.retry_if_abandoned()
 
     def action_focus_filter(self) -> None:
         """Focus the op filter (showing the picker)."""
@@ -519,8 +526,12 @@ class GradApp(PatchedApp):
 
         Into ``$GRADTUI_SCREENSHOT_DIR`` when set, else the current directory. Textual's
         own command wrote to ``~/Downloads`` and failed where that does not exist (most
-        SSH hosts) with only "Failed to save screenshot".
+        SSH hosts) with only "Failed to save screenshot". Served to a browser, the
+        SVG goes to the browser as a download and nothing is written on the server.
         """
+        if self.served:
+            self._deliver_screenshot()
+            return
         folder = os.path.abspath(os.path.expanduser(os.environ.get(SCREENSHOT_DIR_ENV) or "."))
         try:
             path = os.path.abspath(self.save_screenshot(path=folder))
@@ -535,6 +546,20 @@ class GradApp(PatchedApp):
             )
             return
         self.notify(f"saved {path}", title="screenshot", timeout=6)
+
+    def _deliver_screenshot(self) -> None:
+        """Send an SVG of the screen to the browser (Textual's delivery to the web driver)."""
+        import io
+        import time
+
+        name = time.strftime("gradtui_%Y%m%d_%H%M%S.svg")
+        if not self.is_web:  # a served app always has the web driver; never save instead
+            self.notify("no browser to send it to", title="screenshot not sent", severity="error")
+            return
+        self.deliver_text(
+            io.StringIO(self.export_screenshot()), save_filename=name, mime_type="image/svg+xml"
+        )
+        self.notify(f"sent {name} to your browser", title="screenshot", timeout=6)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide the plot/steps swap when both fit; the explorer's keys over the snippet screen."""
@@ -629,7 +654,9 @@ def _palette_entries(app: GradApp) -> Iterator[tuple[str, str, Callable[[], obje
     )
     yield (
         "save screenshot",
-        f"Save an SVG of the screen in ${SCREENSHOT_DIR_ENV} or the current directory",
+        "Download an SVG of the screen in your browser"
+        if app.served
+        else f"Save an SVG of the screen in ${SCREENSHOT_DIR_ENV} or the current directory",
         app.action_save_screenshot,
         True,
     )

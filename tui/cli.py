@@ -28,7 +28,18 @@ from gradtui.tui.report import curve_title, format_grad, format_op, format_ops, 
 if TYPE_CHECKING:  # the catalog imports torch; `gradtui ops` imports it when it runs
     from gradtui.ops.catalog import OpSpec
 
-COMMANDS = ("ops", "grad", "plot", "graph", "jacobian", "hvp", "snippet", "model", "demo")
+COMMANDS = (
+    "ops",
+    "grad",
+    "plot",
+    "graph",
+    "jacobian",
+    "hvp",
+    "snippet",
+    "model",
+    "demo",
+    "serve",
+)
 
 SET_HELP = (
     "set input NAME to TEXT, written in the input language: a list ('[1., -2.]'), a "
@@ -99,7 +110,7 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
         prog="gradtui",
         description="A terminal gradient explorer for PyTorch. "
         "Commands: gradtui ops | grad TARGET | plot TARGET | graph TARGET | jacobian TARGET | "
-        "hvp TARGET | snippet FILE | model SPEC | demo [SCRIPT]. "
+        "hvp TARGET | snippet FILE | model SPEC | demo [SCRIPT] | serve. "
         "With no command, opens the app.",
     )
     app.add_argument("op", nargs="?", default="exp", help="op to open on (default: exp)")
@@ -197,6 +208,37 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
         help="check the script and exit: play it headless, with no frames, so every "
         "caption is filled from torch's results; nothing is shown",
     )
+    serve = _Parser(
+        prog="gradtui serve",
+        description="Serve the app to web browsers (textual-serve): each page gets its own "
+        "gradtui process. Options after -- are the app's, e.g. `gradtui serve -- gradtui "
+        "gather --set input='[1., 2.]'`.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers use, behind a reverse proxy (e.g. https://example.org/gradtui)",
+    )
+    serve.add_argument(
+        "--max-sessions", type=int, default=8, metavar="N", help="apps running at once (8)"
+    )
+    serve.add_argument(
+        "--session-memory",
+        type=int,
+        default=4096,
+        metavar="MB",
+        help="address space each app may map, in MB (4096)",
+    )
+    serve.add_argument(
+        "--session-cpu",
+        type=int,
+        default=1800,
+        metavar="SECONDS",
+        help="CPU seconds each app may use in all (1800)",
+    )
+    serve.add_argument("app_args", nargs="*", help=argparse.SUPPRESS)
     return {
         "app": app,
         "ops": ops_p,
@@ -206,6 +248,7 @@ def build_parsers() -> dict[str, argparse.ArgumentParser]:
         "snippet": snippet,
         "model": cli_model.add_parser(_Parser, _seconds),
         "demo": demo,
+        "serve": serve,
     }
 
 
@@ -362,6 +405,42 @@ def cmd_app(args: argparse.Namespace) -> int:
     return run_app(args.op, parse_sets(args.sets), mouse=not args.no_mouse) or 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """``gradtui serve``: check the app's options here, then serve until Ctrl+C."""
+    app_args = list(args.app_args)
+    if app_args[:1] == ["gradtui"]:
+        app_args = app_args[1:]
+    app_parsed = build_parsers()["app"].parse_args(app_args)
+    parse_sets(app_parsed.sets)
+    if app_parsed.version:
+        raise UsageError("--version is not an option of a served app")
+    if not 1 <= args.max_sessions <= 1000:
+        raise UsageError("--max-sessions must be 1..1000")
+    if not 0 <= args.port <= 65535:
+        raise UsageError("--port must be 0..65535")
+    if not 256 <= args.session_memory <= 1_048_576:
+        raise UsageError("--session-memory must be 256..1048576 MB")
+    if not 10 <= args.session_cpu <= 10_000_000:
+        raise UsageError("--session-cpu must be 10 or more seconds")
+    if args.public_url is not None and not re.fullmatch(r"https?://[^\s\"'<>]+", args.public_url):
+        raise UsageError("--public-url must be an http:// or https:// URL")
+    from gradtui.tui.serve import GradServer, exposure_warning
+
+    warning = exposure_warning(args.host, args.port, args.max_sessions)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    GradServer(
+        app_args,
+        host=args.host,
+        port=args.port,
+        public_url=args.public_url,
+        max_sessions=args.max_sessions,
+        session_memory_mb=args.session_memory,
+        session_cpu_s=args.session_cpu,
+    ).serve()
+    return 0
+
+
 def parse_size(text: str) -> tuple[int, int]:
     """``"100x30"`` → ``(100, 30)``; refuses sizes a screen cannot have."""
     found = re.fullmatch(r"\s*(\d{1,4})\s*[xX]\s*(\d{1,4})\s*", text)
@@ -494,6 +573,7 @@ HANDLERS = {
     "snippet": cmd_snippet,
     "model": cli_model.cmd_model,
     "demo": cmd_demo,
+    "serve": cmd_serve,
 }
 """Each command's handler, by the name :func:`build_parsers` gives its parser."""
 

@@ -94,6 +94,10 @@ class EngineClient:
         """The engine bound of each computation in flight, by request number, to stop it early."""
         self._sent = 0.0
         """When the newest request was sent (``time.monotonic()``)."""
+        self._started: dict[int, float] = {}
+        """When each request's computation began (after torch loaded), by request number:
+        the time bound counts from here, never from the send (torch's import is not the
+        computation's time)."""
         self._progress: Timer | None = None
         """Ticks while a request is unanswered, to say how long it has run."""
         self.computing = False
@@ -145,6 +149,8 @@ class EngineClient:
         self.seq += 1
         self.stop(before=self.seq)
         req = Request(self.seq, target, texts, v_text, second, reset, var, expression)
+        for old in [seq for seq in list(self._started) if seq < self.seq]:
+            self._started.pop(old, None)
         self._owner.run_worker(
             partial(self._compute, req),
             thread=True,
@@ -192,7 +198,7 @@ class EngineClient:
             return
         if not self._ready.is_set() or self.error is not None:
             return  # the status line says torch is loading
-        seconds = time.monotonic() - self._sent
+        seconds = time.monotonic() - self._started.get(self.seq, self._sent)
         if seconds < COMPUTING_AFTER_S and not self.computing:
             return
         first = not self.computing
@@ -212,8 +218,26 @@ class EngineClient:
     # ----------------------------------------------------- giving up on work
 
     def check_timeout(self, seq: int) -> None:
-        """Give up on request ``seq`` if it is still the newest and still unanswered."""
-        if seq != self.seq or self.done_seq >= seq or not self._ready.is_set():
+        """Give up on request ``seq`` if it is still the newest, unanswered, and has computed
+        for :attr:`timeout` seconds; if it began later than sent (it waited for torch to
+        load), look again when its own time is up."""
+        if seq != self.seq or self.done_seq >= seq or self.timeout <= 0:
+            return
+        started = self._started.get(seq)
+        if started is None:  # still waiting for the engine: the bound has not begun
+            if self.error is None:
+                self._owner.set_timer(self.timeout, partial(self.check_timeout, seq))
+            return
+        left = started + self.timeout - time.monotonic()
+        if left > 0:
+            self._owner.set_timer(left, partial(self.check_timeout, seq))
+            return
+        self.time_up(seq)
+
+    def time_up(self, seq: int) -> None:
+        """Give up on request ``seq`` now, as when its bound has run out (if it is still the
+        newest and unanswered)."""
+        if seq != self.seq or self.done_seq >= seq:
             return
         self._abandon(f"gave up after {self.timeout:g} s: this computation was abandoned")
 
@@ -225,7 +249,8 @@ class EngineClient:
         """
         if not self.computing:
             return False
-        self._abandon(f"cancelled after {time.monotonic() - self._sent:.1f} s (Esc)")
+        started = self._started.get(self.seq, self._sent)
+        self._abandon(f"cancelled after {time.monotonic() - started:.1f} s (Esc)")
         return True
 
     def _abandon(self, why: str) -> None:
@@ -273,6 +298,7 @@ class EngineClient:
             # registered just after that is stopped here instead of running to its end
             if worker.is_cancelled or req.seq != self.seq or req.seq == self.abandoned:
                 return
+            self._started[req.seq] = time.monotonic()  # the time bound starts now
             bound.call(
                 self._compute_in_bound,
                 req,

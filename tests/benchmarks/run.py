@@ -65,6 +65,11 @@ How each figure is measured:
     500-node fan-out; done once per graph), one screenful of the graph view and of the
     step list rendered after a step at 120x40 (the bound is one frame, 16.7 ms), and one
     step to the next frame in graph mode over list mode, in the real app under Pilot.
+``serve_*``, ``session_rss_mb``, ``pty_key_ms``
+    ``gradtui serve`` in headless Chromium (``serve_cost.py``, which also runs alone):
+    page load until ``ExpBackward0`` over ``import torch``, the ``n``/``p`` round trip in
+    the browser against the same key in a pty, ``?`` in the browser, the RSS of the server
+    and of a session, and how long Ctrl+C takes with two sessions open.
 ``product_ms``, ``abandon_stop_*``, ``refusal_max_*``, ``deep_formula_*``, ``signal_exit_*``
     The figures that were once time limits inside the tests: see ``deadlines.py``.
 """
@@ -240,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     from deadlines import measure as measure_deadlines  # the tests' old time limits
 
     late = measure_deadlines(quick)
+    from serve_cost import measure as serve_costs
+    from serve_cost import rows as serve_rows
+
+    served = serve_costs(quick)
 
     from latency import percentile
 
@@ -370,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     result.update(late["figures"])  # type: ignore[arg-type]
     rows.extend(late["rows"])  # type: ignore[arg-type]
+    result.update({k: v for k, v in served.items() if k != "torch_import_s"})
+    rows.extend(serve_rows(served))
     for target, ratio in ratios.items():
         fwd, both = curves[target]
         rows.append(

@@ -173,7 +173,7 @@ async def test_a_computation_abandoned_by_the_app_stops_working(monkeypatch) -> 
     app = GradApp(cursor_blink=False)
 
     def give_up() -> None:  # on the worker, at the first step of the heavy expression
-        app.call_from_thread(app.explorer.client.check_timeout, app.explorer.client.seq)
+        app.call_from_thread(app.explorer.client.time_up, app.explorer.client.seq)
 
     async with running(app, (100, 30)) as pilot:
         good = app.result
@@ -198,7 +198,7 @@ async def test_a_computation_abandoned_while_recording_backward_stops(monkeypatc
     app = GradApp(cursor_blink=False)
 
     def give_up() -> None:  # on the worker, inside the first backward hook
-        app.call_from_thread(app.explorer.client.check_timeout, app.explorer.client.seq)
+        app.call_from_thread(app.explorer.client.time_up, app.explorer.client.seq)
 
     async with running(app, (100, 30)) as pilot:
         watch = StepWatch(monkeypatch, at={"backward": give_up})  # after the opening op's

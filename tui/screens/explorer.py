@@ -247,6 +247,17 @@ class ExplorerScreen(Screen[None]):
             expression=self.session.expression_mode,
         )
 
+    def retry_if_abandoned(self) -> bool:
+        """Compute again when nothing is on screen because the newest request was given up
+        (a step key then has nothing to step through); returns whether it did."""
+        client = self.client
+        if self.result is not None or client.error is not None or client.abandoned != client.seq:
+            return False
+        if client.seq == 0:
+            return False
+        self.request()
+        return True
+
     def show_computing(self, seconds: float, *, first: bool, result_shown: bool) -> None:
         """Say the newest request runs (with its time) and that Esc cancels it.
 
