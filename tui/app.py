@@ -21,11 +21,12 @@ import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 
+from textual.actions import SkipAction
 from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.events import Resize
 from textual.screen import Screen
-from textual.widgets import Input
+from textual.widgets import Input, TextArea
 from textual.worker import Worker
 
 from gradtui.ops.results import Curve, GradResult
@@ -35,7 +36,7 @@ from gradtui.tui.screens.explorer import MIN_HEIGHT, MIN_WIDTH, ExplorerScreen
 from gradtui.tui.session import Session
 from gradtui.tui.widgets.inputs import InputsPanel
 from gradtui.tui.widgets.stepper import StepperPanel
-from gradtui.tui.workarounds import NO_COLOR_CSS, OVERLAY_CSS, PatchedApp, screen_text
+from gradtui.tui.workarounds import NO_COLOR_CSS, OVERLAY_CSS, PatchedApp, focus_now, screen_text
 
 __all__ = ["EXIT_SIGNALS", "MIN_HEIGHT", "MIN_WIDTH", "SCREENSHOT_DIR_ENV", "GradApp", "run_app"]
 
@@ -56,10 +57,12 @@ EXPLORER_ACTIONS = frozenset(
     (
         "step",
         "focus_filter",
+        "filter_key",
         "toggle_view",
         "toggle_layer",
         "next_plot_var",
         "cancel_or_leave",
+        "escape_key",
         "toggle_graph",
         "second_order",
         "jacobian",
@@ -101,11 +104,14 @@ KEYS: list[BindingType] = [
     ),
     Binding(
         "slash",
-        "focus_filter",
+        "filter_key",
         "Filter",
         key_display="/",
         tooltip="Type to filter the op list; Enter picks the highlighted op.",
         id="gradtui.filter",
+        # Priority: the app moves focus before it hands the next key on, so what is typed
+        # right after / lands in the filter (see _typing_target_first).
+        priority=True,
     ),
     Binding(
         "g",
@@ -161,11 +167,12 @@ KEYS: list[BindingType] = [
     ),
     Binding(
         "escape",
-        "cancel_or_leave",
+        "escape_key",
         "Steps",
         show=False,
         tooltip="Cancel the running computation; otherwise leave a text field for the steps.",
         id="gradtui.focus_steps",
+        priority=True,  # as /: a key right after Esc goes to the steps, not the field left
     ),
     Binding(
         "question_mark",
@@ -443,9 +450,33 @@ class GradApp(PatchedApp):
         if not self.step(delta):
             self.explorer.retry_if_abandoned()
 
+    def _typing_target_first(self) -> None:
+        """For the priority keys (/ and Esc): let the key go on, as a plain binding would,
+        wherever it is not the explorer's own (a text field takes / as text; help, the
+        palette and the other screens have their own Esc).
+
+        They are priority bindings because a plain binding runs only after the key has
+        gone to the focused widget and come back: by then the keys typed after it had
+        already been handed to the old focus (``/sigmoid`` drew the graph on ``g``).
+        """
+        if self.screen is not self.explorer:
+            raise SkipAction()
+
+    def action_filter_key(self) -> None:
+        """``/``: focus the op filter, unless ``/`` is text where it was typed."""
+        self._typing_target_first()
+        if isinstance(self.focused, Input | TextArea):
+            raise SkipAction()  # "/" is text in a field (x / 2), and in the filter itself
+        self.action_focus_filter()
+
+    def action_escape_key(self) -> None:
+        """Esc: :meth:`action_cancel_or_leave` on the explorer; elsewhere, that screen's."""
+        self._typing_target_first()
+        self.action_cancel_or_leave()
+
     def action_focus_filter(self) -> None:
         """Focus the op filter (showing the picker)."""
-        self.query_one("#op-filter", Input).focus()
+        focus_now(self.query_one("#op-filter", Input))
 
     def action_focus_steps(self) -> None:
         """Focus the step list, where ``n``/``p`` work."""

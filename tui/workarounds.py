@@ -15,6 +15,8 @@ down this file: each entry says what it works around and how to re-check it, usu
   ``pop_screen`` from queued keys, a second palette from a quick ``ctrl+p``, ``NO_COLOR``
   as grey rather than no colour, and the Linux driver under a terminal that hangs up.
 - :func:`screen_text` and :func:`is_exiting`: the two private attributes the app reads.
+- :func:`focus_now`: ``Widget.focus()`` takes effect only after the keys already queued,
+  so text typed right after ``/`` (or a key right after Esc) went to the old widget.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from textual.driver import Driver
 from textual.filter import LineFilter, Monochrome, NoColor
 from textual.screen import Screen
 from textual.theme import ThemeProvider
+from textual.widget import Widget
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -278,3 +281,19 @@ def is_exiting(app: App[object]) -> bool:
     still exists and is set by ``App.exit``.
     """
     return bool(app._exit)
+
+
+def focus_now(widget: Widget) -> None:
+    """Focus ``widget`` before the next queued key is handled.
+
+    ``Widget.focus()`` defers the change with ``call_later``, behind every key already in
+    the app's queue: typed fast, or arriving in one read (a paste, an SSH or browser
+    packet), ``/sigmoid`` sent ``sigmoid`` to the step list as keys (``g`` drew the graph,
+    ``m``, ``i``…) and Esc ``n`` put an ``n`` in the field being left. Re-check: take this
+    out and run ``tests/tui/test_typing.py -k queued``. A widget that cannot take focus
+    now (hidden until a layout) falls back to the deferred way.
+    """
+    screen = widget.screen
+    screen.set_focus(widget)
+    if screen.focused is not widget:
+        widget.focus()

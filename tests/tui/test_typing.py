@@ -9,11 +9,14 @@ expression's inputs must survive names that vanish for a few keys.
 from __future__ import annotations
 
 import pytest
+from textual import events
+from textual.widgets import Input
 
 from gradtui.ops.display import a_dtype
 from gradtui.tui.app import GradApp
 from gradtui.tui.widgets.inputs import InputsPanel
 from gradtui.tui.widgets.status import StatusLine
+from gradtui.tui.widgets.stepper import StepperPanel
 from tests.helpers import running, settle, type_into
 
 
@@ -137,3 +140,53 @@ async def test_status_line_says_an_int64_tensor() -> None:
         app.select_op("lt")
         await settle(pilot)
         assert "the output is a bool tensor with no grad_fn" in app.query_one(StatusLine).plain
+
+
+def _queue(app: GradApp, *keys: tuple[str, str | None]) -> None:
+    """Put key events in the app's queue at once, as one read from a fast typist, a paste
+    or a browser's packet gives them (Pilot's ``press`` waits after each key)."""
+    for key, char in keys:
+        app.post_message(events.Key(key, char))
+
+
+async def test_queued_keys_after_slash_land_in_the_filter() -> None:
+    """Regression (found in the browser): ``/sigm`` typed fast sent ``sigm`` to the step
+    list as keys, ``g`` drawing the graph, and the filter stayed empty."""
+    app = GradApp("exp", cursor_blink=False, timeout=120)
+    async with running(app, (120, 40)) as pilot:
+        _queue(app, ("slash", "/"), *((c, c) for c in "sigm"))
+        await settle(pilot)
+        filt = app.query_one("#op-filter", Input)
+        assert app.focused is filt and filt.value == "sigm"
+        assert not app.query_one(StepperPanel).graph_mode
+        _queue(app, ("enter", "\r"))
+        await settle(pilot)
+        assert app.target == "sigmoid"
+
+
+async def test_queued_n_after_escape_steps_and_leaves_the_field_as_it_was() -> None:
+    app = GradApp("exp", cursor_blink=False, timeout=120)
+    async with running(app, (120, 40)) as pilot:
+        field = await type_into(pilot, "input", "[1., 2.]")
+        stepper = app.query_one(StepperPanel)
+        assert app.focused is field and stepper.index == 0 and len(stepper.steps) >= 2
+        _queue(app, ("escape", None), ("n", "n"))
+        await settle(pilot)
+        assert field.value == "[1., 2.]"
+        assert stepper.index == 1
+
+
+async def test_slash_is_still_text_in_a_field_and_esc_still_closes_help() -> None:
+    app = GradApp(cursor_blink=False, timeout=120)
+    async with running(app, (120, 40)) as pilot:
+        app.select_expression("x")
+        await settle(pilot)
+        field = await type_into(pilot, "expression", "x / 2")
+        assert field.value == "x / 2" and app.target == "x / 2"
+        await pilot.press("escape", "question_mark")
+        await settle(pilot)
+        assert app.screen is not app.explorer
+        await pilot.press("slash")  # nothing on the help screen
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is app.explorer and field.value == "x / 2"

@@ -30,7 +30,7 @@ from gradtui.ops.results import BackwardRecord, GradResult, GraphNode, Step, Ten
 from gradtui.tui.format import describe, format_tensor
 from gradtui.tui.widgets.graph_view import GraphView, legend
 from gradtui.tui.widgets.line_view import LineView
-from gradtui.tui.workarounds import PagedOptionList
+from gradtui.tui.workarounds import PagedOptionList, focus_now
 
 if TYPE_CHECKING:
     from gradtui.ops.graph import HvpResult
@@ -157,7 +157,7 @@ class StepperPanel(Vertical):
 
     def focus_steps(self) -> None:
         """Focus where the steps are: the list, or the drawing in graph mode."""
-        (self.query_one(GraphView) if self.graph_mode else self.query_one(StepList)).focus()
+        focus_now(self.query_one(GraphView) if self.graph_mode else self.query_one(StepList))
 
     @on(GraphView.NodeClicked)
     def _node_clicked(self, event: GraphView.NodeClicked) -> None:
