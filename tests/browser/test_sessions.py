@@ -73,11 +73,17 @@ def field_row(page, name: str) -> tuple[int, int]:  # noqa: ANN001
 
 
 def click_cell(page, row: int, col: int) -> None:  # noqa: ANN001
+    move_to_cell(page, row, col)
+    page.mouse.down()
+    page.mouse.up()
+
+
+def move_to_cell(page, row: int, col: int) -> None:  # noqa: ANN001
     box = page.locator(".xterm-screen").bounding_box()
     rows, cols = page.evaluate(
         "[window.__gradtuiTerminals[0].rows, window.__gradtuiTerminals[0].cols]"
     )
-    page.mouse.click(
+    page.mouse.move(
         box["x"] + (col + 0.5) * box["width"] / cols,
         box["y"] + (row + 0.5) * box["height"] / rows,
     )
@@ -103,8 +109,7 @@ def replace_field(page, text: str, tries: int = 1) -> None:  # noqa: ANN001
 
     for _ in range(tries):
         click_cell(page, *field_row(page, "input"))
-        box = page.viewport_size
-        page.mouse.move(box["width"] - 2, box["height"] - 2)  # its tooltip covered the field
+        move_to_cell(page, 0, 0)  # off the field: its tooltip covered the text
         wait_for(lambda: "Next" not in footer(page), 30, "the field to take focus")
         page.wait_for_timeout(200)
         press(page, "End", "Control+u")
@@ -153,9 +158,10 @@ def test_typing_in_one_session_leaves_the_other_unchanged(two_pages, tmp_path) -
     wait_screen(a, "float32[2]", 60)
     assert forward_line(a) != before_a
     wait_screen(a, "along input", 60)  # the plot, for the README's picture
-    box = a.viewport_size
-    a.mouse.move(box["width"] - 2, box["height"] - 2)  # no tooltip in the picture
-    a.wait_for_timeout(300)
+    press(a, "Escape")  # back to the steps: the footer shows the step keys
+    wait_for(lambda: "Next" in footer(a), 30, "the step keys in the footer")
+    move_to_cell(a, 0, 0)  # the mouse on a cell with no tooltip (a panel's corner)
+    a.wait_for_timeout(500)
     update = os.environ.get("GRADTUI_README_UPDATE") == "1"
     picture = SCREENSHOT if update else tmp_path / "serve.png"
     a.screenshot(path=str(picture))
