@@ -9,6 +9,8 @@ what a classroom server needs changed:
   list is checked here first), in its own session, under resource limits, and told the
   server's pid so it dies with the server (:mod:`tui.served`);
 - at most ``max_sessions`` apps run; the next viewer gets a "full, try later" page;
+- behind a reverse proxy (``--public-url`` with a path), downloads go through the proxy
+  too (textual-serve's page fetched them from the site's root);
 - Ctrl+C or SIGTERM closes every browser connection and ends every app within about
   two seconds (textual-serve waited for the browsers, 18-22 s), and anything still alive
   after that is killed.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import html
 import ipaddress
+import json
 import logging
 import os
 import signal
@@ -83,6 +86,35 @@ def full_page(max_sessions: int) -> str:
         f"<h1>gradtui is full</h1><p>All {n} sessions are in use. Try again later: "
         "reload this page when someone has closed theirs.</p></body></html>"
     )
+
+
+DOWNLOADS_UNDER = """<script>
+(() => {
+  // gradtui serve --public-url: textual.js fetches a download (the palette's "save
+  // screenshot") from /download/ at the site's root; behind a proxy under a path prefix
+  // that is not the server. Send it under the public URL, where the proxy forwards.
+  const root = window.location.origin + "/download/";
+  const under = %s + "/download/";
+  const open = window.open.bind(window);
+  window.open = (url, target) => {
+    const text = String(url);
+    return open(text.startsWith(root) ? under + text.slice(root.length) : text, target);
+  };
+})();
+</script>
+"""
+
+
+def with_downloads_under(page: str, public_url: str) -> str:
+    """The app's page with its downloads fetched under ``public_url`` (textual-serve 1.1.3
+    fetches them from the site's root, past a proxy's path prefix)."""
+    # The URL was checked by the CLI (no quotes, spaces or angle brackets); as a JSON
+    # string with "</" escaped, it cannot end the script whatever it holds.
+    literal = json.dumps(public_url.rstrip("/")).replace("</", "<\\/")
+    script = DOWNLOADS_UNDER % literal
+    marker = "<script"
+    at = page.find(marker)
+    return page[:at] + script + page[at:] if at >= 0 else page
 
 
 FULL_TEXT = "gradtui is full: all {n} sessions are in use. Try again later (reload this page)."
@@ -166,6 +198,8 @@ class GradServer(Server):
             title="gradtui",
             public_url=public_url.rstrip("/") if public_url else None,
         )
+        self.behind_proxy = public_url is not None
+        """``--public-url`` was given: the page's downloads go through it too."""
         self.max_sessions = max_sessions
         self.limits = f"{session_memory_mb * 1024 * 1024},{session_cpu_s}"
         self.sessions: set[Session] = set()
@@ -183,7 +217,10 @@ class GradServer(Server):
                 content_type="text/html",
                 headers={"Retry-After": "60"},
             )
-        return await super().handle_index(request)
+        response = await super().handle_index(request)
+        if self.behind_proxy and isinstance(response, web.Response) and response.text:
+            response.text = with_downloads_under(response.text, self.public_url)
+        return response
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         """Run one viewer's app for as long as its page is open (at most ``max_sessions``)."""

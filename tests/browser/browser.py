@@ -12,6 +12,7 @@ catches the xterm ``Terminal`` that textual-serve's ``textual.js`` creates (it a
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SERVED_MODULE = "gradtui.tui.served"
 LOAD_S = 90.0
 """How long a page may take to show its first result (torch's import on a busy machine)."""
@@ -194,18 +195,25 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
-def open_page(browser, served: Served, size: tuple[int, int] = (1100, 700)):  # noqa: ANN001, ANN201
-    """A new page (in its own context) on the server; requests elsewhere are aborted."""
+def open_page(  # noqa: ANN201
+    browser,  # noqa: ANN001
+    served: Served,
+    size: tuple[int, int] = (1100, 700),
+    url: str | None = None,
+):
+    """A new page (in its own context) on the server, or at ``url`` (a proxy in front of
+    it); requests to any other host and port are aborted."""
     context = browser.new_context(
         viewport={"width": size[0], "height": size[1]}, accept_downloads=True
     )
     context.add_init_script(CATCH_TERMINAL)
-    local = f"http://127.0.0.1:{served.port}/"
+    url = url or served.url
+    host = url.split("/")[2]
     blocked: list[str] = []
 
     def route(r) -> None:  # noqa: ANN001
         url = r.request.url
-        if url.startswith((local, f"ws://127.0.0.1:{served.port}/")):
+        if url.startswith((f"http://{host}/", f"ws://{host}/")):
             r.continue_()
         else:
             blocked.append(url)
@@ -214,7 +222,7 @@ def open_page(browser, served: Served, size: tuple[int, int] = (1100, 700)):  # 
     context.route("**/*", route)
     page = context.new_page()
     page.blocked = blocked  # type: ignore[attr-defined]
-    page.goto(served.url)
+    page.goto(url)
     return page
 
 
@@ -247,3 +255,15 @@ def type_text(page, text: str) -> None:  # noqa: ANN001
     """Type ``text`` key by key, as a person does."""
     page.focus(".xterm-helper-textarea")
     page.keyboard.type(text)
+
+
+def save_screenshot(page):  # noqa: ANN001, ANN201
+    """Run the palette's "save screenshot"; returns the download's URL and the response
+    to fetching it (textual.js opens the URL; the page's init script records it)."""
+    press(page, "Control+p")
+    wait_screen(page, "for commands")
+    type_text(page, "save screenshot")
+    wait_screen(page, "Download an SVG")
+    press(page, "Enter")
+    url = wait_for(lambda: page.evaluate("window.__gradtuiOpened[0]"), 30, "the download")
+    return url, page.request.get(url, timeout=90_000)
