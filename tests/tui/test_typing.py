@@ -190,3 +190,19 @@ async def test_slash_is_still_text_in_a_field_and_esc_still_closes_help() -> Non
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is app.explorer and field.value == "x / 2"
+
+
+async def test_a_burst_of_keys_edits_a_field_in_the_order_typed() -> None:
+    """Regression (found in the browser tests, Textual issue #6605): a field's binding keys
+    (End, Ctrl+U, Backspace, Left) acted after the printable keys of the same burst, so
+    ``End, Ctrl+U, [0.5]`` left ``]``. Every key is queued at once, then the app settles."""
+    app = GradApp("exp", cursor_blink=False, timeout=120)
+    async with running(app, (120, 40)) as pilot:
+        field = await type_into(pilot, "input", "[1., 2.]")
+        burst = [("end", None), ("ctrl+u", "\x15"), *((c, c) for c in "[0.5, 9")]
+        burst += [("backspace", "\x7f"), ("left", None), ("left", None), ("4", "4")]
+        burst += [("end", None), ("1", "1"), ("right_square_bracket", "]")]
+        _queue(app, *burst)
+        await settle(pilot)
+        assert field.value == "[0.54, 1]"
+        assert app.result.inputs["input"].tensor.value == [0.5400000214576721, 1.0]

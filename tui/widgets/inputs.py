@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, Static
 
 from gradtui.ops.names import EXPRESSION, GRAD_OUTPUT  # the engine's names for the two fields
+from gradtui.tui.workarounds import OrderedInput
 
 
 def wid(kind: str, name: str) -> str:
@@ -44,7 +45,7 @@ class FieldSpec:
     hint: str = ""
 
 
-class FieldInput(Input):
+class FieldInput(OrderedInput):
     """A text field that knows which input it edits."""
 
     def __init__(self, field_name: str, **kwargs: Any) -> None:

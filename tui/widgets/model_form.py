@@ -17,6 +17,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
+from gradtui.tui.workarounds import OrderedInput
+
 HINTS = {
     "spec": "layers joined by ->, e.g. Linear(2, 3) -> Tanh() -> Linear(3, 1)",
     "data": "the input rows, e.g. [[1., 2.], [3., -1.]] or randn(8, 2)",
@@ -69,7 +71,7 @@ class ModelForm(VerticalScroll):
         for name in self.names:
             with Horizontal(id=f"row-{name}"):
                 yield Label(name)
-                field = Input(
+                field = OrderedInput(
                     value=self._initial.get(name, ""),
                     placeholder=HINTS.get(name, ""),
                     id=f"model-{name}",

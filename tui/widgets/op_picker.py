@@ -27,7 +27,7 @@ from gradtui.ops.names import SEED_CATEGORY, Groups
 from gradtui.ops.seed_snippets import SEED_SNIPPETS, SeedSnippet
 from gradtui.tui.model_presets import NEW, PRESETS
 from gradtui.tui.model_presets import PREFIX as MODEL_PREFIX
-from gradtui.tui.workarounds import PagedOptionList
+from gradtui.tui.workarounds import OrderedInput, PagedOptionList
 
 EXPRESSION_ID = "__expression__"
 """The option id of the "custom expression" entry."""
@@ -158,7 +158,7 @@ class OpPicker(Vertical):
 
     def compose(self) -> ComposeResult:
         """A filter input, the highlighted op's signature and summary, the option list."""
-        yield Input(placeholder="/ filter ops (fuzzy: lsvd)", id="op-filter", compact=True)
+        yield OrderedInput(placeholder="/ filter ops (fuzzy: lsvd)", id="op-filter", compact=True)
         yield Static("", id="op-info", markup=False)
         yield PagedOptionList(id="op-list")
 
