@@ -11,7 +11,7 @@ what a classroom server needs changed:
 - at most ``max_sessions`` apps run; the next viewer gets a "full, try later" page;
 - behind a reverse proxy (``--public-url`` with a path), downloads go through the proxy
   too (textual-serve's page fetched them from the site's root);
-- Ctrl+C or SIGTERM closes every browser connection and ends every app within about
+- Ctrl+C, SIGTERM or SIGHUP closes every browser connection and ends every app within about
   two seconds (textual-serve waited for the browsers, 18-22 s), and anything still alive
   after that is killed.
 
@@ -305,7 +305,8 @@ class GradServer(Server):
         self.initialize_logging()
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        # Ctrl+C, kill, and a terminal that hangs up (an SSH session the server ran in)
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(signum, self.request_exit)
         try:
             web.run_app(

@@ -8,6 +8,8 @@ from __future__ import annotations
 import signal
 import time
 
+import pytest
+
 from tests.browser.browser import (
     LOAD_S,
     chromium,
@@ -23,7 +25,10 @@ GONE_S = 10.0
 benchmark measures the time; the bug it guards against took 18-22 s or never ended)."""
 
 
-def test_session_limit_then_ctrl_c_ends_everything() -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=str)
+def test_session_limit_then_a_signal_ends_everything(signum: int) -> None:
+    """The next viewer past ``--max-sessions`` gets the full page; then Ctrl+C, ``kill`` or
+    a hang-up of the terminal the server runs in ends the server and its apps."""
     with serve("--max-sessions", "1") as served, chromium() as browser:
         page = open_page(browser, served)
         wait_screen(page, "ExpBackward0", LOAD_S)
@@ -33,13 +38,13 @@ def test_session_limit_then_ctrl_c_ends_everything() -> None:
         assert "gradtui is full" in text and "Try again later" in text, text
         assert served.apps() == [pid]
         started = time.monotonic()
-        served.process.send_signal(signal.SIGINT)
+        served.process.send_signal(signum)
         served.process.wait(GONE_S)
         took = time.monotonic() - started
         wait_for(lambda: not is_app(pid), GONE_S, f"app {pid} to end")
         assert served.process.returncode == 0, served.output()
         assert "Traceback" not in served.output(), served.output()
-        print(f"Ctrl+C stopped the server in {took:.2f} s")
+        print(f"{signal.Signals(signum).name} stopped the server in {took:.2f} s")
 
 
 def test_sigkill_of_the_server_leaves_no_app() -> None:
